@@ -1,0 +1,79 @@
+#include "core/status.hpp"
+
+#include <fmt/format.h>
+
+namespace hbmon {
+
+namespace {
+double secs(Duration d) { return to_seconds(d); }
+} // namespace
+
+AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounters &c,
+                   TimePoint now) {
+  AppStatus s;
+  s.name = name;
+  s.state = wd.state();
+  s.pid = wd.pid();
+  if (wd.has_process() && wd.started_at())
+    s.uptime = secs(now - *wd.started_at());
+  s.restarts = wd.restarts();
+  if (wd.has_process() && wd.last_heartbeat())
+    s.last_heartbeat_age = secs(now - *wd.last_heartbeat());
+  s.last_exit = wd.last_exit();
+  s.status = wd.status_text();
+  s.reason = wd.reason();
+  s.heartbeats = wd.heartbeats();
+  s.misses = wd.misses_total();
+  s.counters = c;
+  return s;
+}
+
+nlohmann::json to_json(const AppStatus &s) {
+  using nlohmann::json;
+  json j;
+  j["name"] = s.name;
+  j["state"] = std::string(to_string(s.state));
+  j["pid"] = s.pid > 0 ? json(s.pid) : json(nullptr);
+  j["uptime"] = s.uptime;
+  j["restarts"] = s.restarts;
+  j["last_heartbeat_age"] = s.last_heartbeat_age ? json(*s.last_heartbeat_age) : json(nullptr);
+  if (!s.last_exit)
+    j["last_exit"] = nullptr;
+  else if (!s.last_exit->exec_error.empty())
+    j["last_exit"] = {{"error", s.last_exit->exec_error}};
+  else if (s.last_exit->signal)
+    j["last_exit"] = {{"signal", signal_name(s.last_exit->signal)}};
+  else
+    j["last_exit"] = {{"code", s.last_exit->code}};
+  j["status"] = s.status ? json(*s.status) : json(nullptr);
+  j["reason"] = s.reason;
+  j["heartbeats"] = s.heartbeats;
+  j["heartbeats_refused"] = s.counters.heartbeats_refused;
+  j["messages_dropped"] = s.counters.messages_dropped;
+  j["misses"] = s.misses;
+  return j;
+}
+
+StateCounts count_states(const std::vector<AppStatus> &apps) {
+  StateCounts c{};
+  for (const auto &a : apps)
+    ++c[static_cast<std::size_t>(a.state)];
+  return c;
+}
+
+std::string summary(const StateCounts &counts) {
+  std::size_t total = 0;
+  for (auto c : counts)
+    total += c;
+  std::string out = fmt::format("{} app{}", total, total == 1 ? "" : "s");
+  const char *sep = ": ";
+  for (State st : all_states) {
+    if (auto n = counts[static_cast<std::size_t>(st)]) {
+      out += fmt::format("{}{} {}", sep, n, to_string(st));
+      sep = ", ";
+    }
+  }
+  return out;
+}
+
+} // namespace hbmon

@@ -1,0 +1,45 @@
+// One status snapshot, one serializer: hbmonctl's table and JSON, the events
+// stream and systemd's STATUS= all come from AppStatus.
+#pragma once
+
+#include "core/watchdog.hpp"
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace hbmon {
+
+struct AppCounters {
+  std::uint64_t heartbeats_refused = 0; // from a process that is not the app
+  std::uint64_t messages_dropped = 0;   // malformed or multi-part
+};
+
+struct AppStatus {
+  std::string name;
+  State state;
+  pid_t pid = 0; // 0: not running
+  double uptime = 0;
+  std::uint64_t restarts = 0;
+  std::optional<double> last_heartbeat_age;
+  std::optional<ExitStatus> last_exit;
+  std::optional<std::string> status;
+  std::string reason;
+  std::uint64_t heartbeats = 0;
+  std::uint64_t misses = 0;
+  AppCounters counters;
+};
+
+AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounters &c,
+                   TimePoint now);
+
+nlohmann::json to_json(const AppStatus &s);
+
+using StateCounts = std::array<std::size_t, std::size(all_states)>;
+StateCounts count_states(const std::vector<AppStatus> &apps);
+
+// "3 apps: 2 running, 1 backoff" (states in their canonical order).
+std::string summary(const StateCounts &counts);
+
+} // namespace hbmon

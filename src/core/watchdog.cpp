@@ -1,0 +1,321 @@
+#include "core/watchdog.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <utility>
+
+namespace hbmon {
+
+std::string_view to_string(State s) {
+  switch (s) {
+  case State::starting:
+    return "starting";
+  case State::running:
+    return "running";
+  case State::stopping:
+    return "stopping";
+  case State::backoff:
+    return "backoff";
+  case State::stopped:
+    return "stopped";
+  case State::exited:
+    return "exited";
+  case State::failed:
+    return "failed";
+  }
+  return "unknown";
+}
+
+std::string_view event_name(const Event &e) {
+  static constexpr std::string_view names[] = {"start",  "stop",   "spawned",  "spawn-failed",
+                                                "heartbeat", "exited", "deadline", "panic"};
+  return names[e.index()];
+}
+
+std::string ExitStatus::describe() const {
+  if (!exec_error.empty())
+    return exec_error;
+  if (signal != 0)
+    return "killed by " + signal_name(signal);
+  return fmt::format("exit status {}", code);
+}
+
+namespace {
+
+std::string format_seconds(Duration d) { return fmt::format("{:g}s", to_seconds(d)); }
+
+} // namespace
+
+Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_delay) {
+  if (!cfg_.enabled)
+    reason_ = "disabled";
+}
+
+void Watchdog::log(Actions &out, LogLevel level, std::string text) {
+  out.emplace_back(act::Log{level, std::move(text)});
+}
+
+void Watchdog::enter(State to, std::string reason, Actions &out) {
+  State from = state_;
+  state_ = to;
+  reason_ = std::move(reason);
+  if (to != State::starting && to != State::running && to != State::stopping)
+    pid_ = 0;
+  out.emplace_back(act::Changed{from, to, reason_});
+}
+
+Actions Watchdog::on(const Event &e, TimePoint now) {
+  Actions out;
+  std::visit(
+      [&](const auto &ev) {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, ev::Start>)
+          on_start(now, out);
+        else if constexpr (std::is_same_v<T, ev::Stop>)
+          on_stop(ev, now, out);
+        else if constexpr (std::is_same_v<T, ev::Spawned>)
+          on_spawned(ev, now, out);
+        else if constexpr (std::is_same_v<T, ev::SpawnFailed>) {
+          if (spawn_pending_) {
+            spawn_pending_ = false;
+            after_exit(ExitStatus::exec_failed(ev.reason), now, out);
+          }
+        } else if constexpr (std::is_same_v<T, ev::Heartbeat>)
+          on_heartbeat(ev, now, out);
+        else if constexpr (std::is_same_v<T, ev::Exited>) {
+          if (pid_ > 0)
+            after_exit(ev.status, now, out);
+        } else if constexpr (std::is_same_v<T, ev::Deadline>)
+          on_deadline(now, out);
+        else if constexpr (std::is_same_v<T, ev::Panic>)
+          on_panic(ev, out);
+      },
+      e);
+  return out;
+}
+
+// Start a process now, unless the start limit forbids it.
+void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
+  deadline_.reset();
+  const auto &lim = cfg_.start_limit;
+  while (!starts_.empty() && now - starts_.front() >= lim.interval)
+    starts_.pop_front();
+  if (starts_.size() >= lim.burst) {
+    std::string why = fmt::format("start limit hit: {} starts within {}", starts_.size(),
+                                  format_seconds(lim.interval));
+    log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why));
+    enter(State::failed, std::move(why), out);
+    return;
+  }
+  starts_.push_back(now);
+  if (restart)
+    ++restarts_;
+  spawn_pending_ = true;
+  kill_reason_.clear();
+  kill_is_failure_ = false;
+  misses_ = 0;
+  running_since_.reset();
+  last_heartbeat_.reset();
+  status_text_.reset();
+  out.emplace_back(act::Spawn{});
+}
+
+void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
+  if (!spawn_pending_)
+    return;
+  spawn_pending_ = false;
+  pid_ = e.pid;
+  started_at_ = now;
+  log(out, LogLevel::info, fmt::format("started, pid {}", e.pid));
+  if (cfg_.heartbeat) {
+    deadline_ = now + cfg_.heartbeat->grace;
+    enter(State::starting, "waiting for the first heartbeat", out);
+  } else {
+    running_since_ = now;
+    enter(State::running, "", out);
+  }
+}
+
+void Watchdog::on_start(TimePoint now, Actions &out) {
+  const bool was_up = std::exchange(want_up_, true);
+  switch (state_) {
+  case State::starting:
+  case State::running:
+    return;
+  case State::stopping:
+    // The exit will start it again. After an admin stop (`hbmonctl restart`)
+    // this is an admin start like any other: a fresh beginning, or a
+    // crash-looping app would go to `failed` on its manual restart.
+    if (!was_up) {
+      starts_.clear();
+      delay_ = cfg_.restart_delay;
+      restarts_ = 0;
+    }
+    return;
+  case State::backoff:
+  case State::stopped:
+  case State::exited:
+  case State::failed:
+    // an admin start is a fresh beginning: no start-limit history, no backoff
+    starts_.clear();
+    delay_ = cfg_.restart_delay;
+    restarts_ = 0;
+    spawn(now, out);
+    return;
+  }
+}
+
+void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
+  want_up_ = false;
+  switch (state_) {
+  case State::starting:
+  case State::running:
+    log(out, LogLevel::info,
+        fmt::format("stopping pid {} with {}: {}", pid_, signal_name(cfg_.stop_signal), e.why));
+    kill_reason_ = e.why;
+    kill_is_failure_ = false;
+    deadline_ = now + cfg_.stop_timeout;
+    out.emplace_back(act::Kill{cfg_.stop_signal});
+    enter(State::stopping, e.why, out);
+    return;
+  case State::stopping:
+    // already dying; it will end `stopped` now that the want is down
+    return;
+  case State::backoff:
+  case State::exited:
+  case State::failed:
+    deadline_.reset();
+    enter(State::stopped, e.why, out);
+    return;
+  case State::stopped:
+    return;
+  }
+}
+
+void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out) {
+  if (state_ != State::starting && state_ != State::running)
+    return;
+  ++heartbeats_;
+  last_heartbeat_ = now;
+  if (e.msg.status)
+    status_text_ = e.msg.status;
+  if (e.msg.trigger) {
+    kill_now("app requested it (WATCHDOG=trigger)", out);
+    return;
+  }
+  misses_ = 0;
+  if (cfg_.heartbeat)
+    deadline_ = now + cfg_.heartbeat->interval;
+  if (state_ == State::starting) {
+    running_since_ = now;
+    enter(State::running, e.msg.ready ? "ready" : "", out);
+  }
+}
+
+void Watchdog::on_deadline(TimePoint now, Actions &out) {
+  if (!deadline_ || now < *deadline_)
+    return;
+  switch (state_) {
+  case State::starting:
+  case State::running: {
+    if (!cfg_.heartbeat)
+      return;
+    // Every due time that has passed is a miss, even several at once after
+    // a stall; the loop drains heartbeat sockets before it runs deadlines,
+    // so beats that did arrive are never counted as missed.
+    const unsigned limit = cfg_.heartbeat->misses;
+    while (deadline_ && *deadline_ <= now) {
+      ++misses_;
+      ++misses_total_;
+      log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit));
+      if (misses_ >= limit)
+        kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"), out);
+      else
+        *deadline_ += cfg_.heartbeat->interval;
+    }
+    return;
+  }
+  case State::stopping:
+    deadline_.reset();
+    log(out, LogLevel::warning,
+        fmt::format("pid {} still running {} after {}, sending SIGKILL", pid_,
+                    format_seconds(cfg_.stop_timeout), signal_name(cfg_.stop_signal)));
+    out.emplace_back(act::Kill{9});
+    return;
+  case State::backoff:
+    spawn(now, out, /*restart=*/true);
+    return;
+  case State::stopped:
+  case State::exited:
+  case State::failed:
+    deadline_.reset();
+    return;
+  }
+}
+
+void Watchdog::kill_now(std::string why, Actions &out) {
+  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why));
+  if (kill_reason_.empty()) {
+    kill_reason_ = why;
+    kill_is_failure_ = true;
+  }
+  deadline_.reset();
+  out.emplace_back(act::Kill{9});
+  if (state_ != State::stopping)
+    enter(State::stopping, std::move(why), out);
+}
+
+void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
+  if (pid_ <= 0)
+    return;
+  log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason));
+  kill_now("panic: " + e.reason, out);
+}
+
+void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
+  const pid_t pid = pid_;
+  const bool healthy = running_since_ && now - *running_since_ >= healthy_run;
+  last_exit_ = st;
+  deadline_.reset();
+
+  if (!st.exec_error.empty())
+    log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error));
+  else
+    log(out, st.clean() ? LogLevel::info : LogLevel::warning,
+        fmt::format("pid {} exited: {}", pid, st.describe()));
+
+  // first reason wins: "missed 2 heartbeats" rather than "killed by SIGKILL"
+  const bool ours = !kill_reason_.empty();
+  std::string why = ours ? kill_reason_ : st.describe();
+  const bool failure = ours ? kill_is_failure_ : !st.clean();
+  kill_reason_.clear();
+  running_since_.reset();
+
+  if (!want_up_) {
+    enter(State::stopped, ours ? why : "stopped by admin", out);
+    return;
+  }
+  if (state_ == State::stopping && !failure) {
+    // stopped on the way to a start (an admin start during a stop)
+    spawn(now, out);
+    return;
+  }
+  const bool restart = cfg_.restart == RestartPolicy::always ||
+                       (cfg_.restart == RestartPolicy::on_failure && failure);
+  if (!restart) {
+    log(out, LogLevel::info,
+        fmt::format("not restarting (restart: {})", to_string(cfg_.restart)));
+    want_up_ = false;
+    enter(State::exited, std::move(why), out);
+    return;
+  }
+  if (healthy)
+    delay_ = cfg_.restart_delay;
+  const Duration wait = delay_;
+  delay_ = std::min(delay_ * 2, cfg_.backoff_max); // verify(): backoff_max >= restart_delay
+  log(out, LogLevel::info, fmt::format("restarting in {}", format_seconds(wait)));
+  deadline_ = now + wait;
+  enter(State::backoff, std::move(why), out);
+}
+
+} // namespace hbmon

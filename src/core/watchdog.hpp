@@ -1,0 +1,167 @@
+// One app's watchdog: a pure state machine.
+//
+// Contract: Watchdog::on(event, now) moves the machine and returns the
+// actions the caller must carry out (spawn, signal the process group, log,
+// announce a state change). It makes no system call and never reads a
+// clock: time comes in with every event, and the single pending deadline is
+// read back with deadline(). The caller feeds the outcome of a Spawn action
+// back as Spawned or SpawnFailed before delivering anything else.
+//
+// `want` (up/down, what the admin asked for) is kept apart from `state`
+// (where the app is); the machine moves the state toward the want.
+#pragma once
+
+#include "core/config.hpp"
+#include "core/heartbeat.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+#include <variant>
+#include <vector>
+
+namespace hbmon {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+enum class State { starting, running, stopping, backoff, stopped, exited, failed };
+inline constexpr State all_states[] = {State::starting, State::running, State::stopping,
+                                       State::backoff,  State::stopped, State::exited,
+                                       State::failed};
+std::string_view to_string(State s);
+
+// How a process ended. Exactly one of: exec_error non-empty (the program
+// never ran), signal != 0, or a plain exit code.
+struct ExitStatus {
+  int code = 0;
+  int signal = 0;
+  std::string exec_error;
+
+  static ExitStatus with_code(int c) { return {c, 0, {}}; }
+  static ExitStatus with_signal(int s) { return {0, s, {}}; }
+  static ExitStatus exec_failed(std::string why) { return {127, 0, std::move(why)}; }
+  bool clean() const { return exec_error.empty() && signal == 0 && code == 0; }
+  std::string describe() const; // "exit status 3", "killed by SIGKILL", "exec ...: ..."
+  bool operator==(const ExitStatus &) const = default;
+};
+
+namespace ev {
+struct Start {};                 // admin start, or enabled at boot
+struct Stop {                    // admin stop, or shutdown
+  std::string why = "stopped by admin";
+};
+struct Spawned {
+  pid_t pid;
+};
+struct SpawnFailed {
+  std::string reason;
+};
+struct Heartbeat {
+  HeartbeatMsg msg;
+};
+struct Exited {
+  ExitStatus status;
+};
+struct Deadline {};
+struct Panic {
+  std::string reason;
+};
+} // namespace ev
+
+using Event = std::variant<ev::Start, ev::Stop, ev::Spawned, ev::SpawnFailed, ev::Heartbeat,
+                           ev::Exited, ev::Deadline, ev::Panic>;
+std::string_view event_name(const Event &e);
+
+enum class LogLevel { debug, info, warning, error };
+
+namespace act {
+struct Spawn {};
+struct Kill { // signal the app's whole process group
+  int signal;
+};
+struct Log {
+  LogLevel level;
+  std::string text;
+};
+struct Changed { // a state transition, for events and STATUS=
+  State from;
+  State to;
+  std::string reason;
+};
+} // namespace act
+
+using Action = std::variant<act::Spawn, act::Kill, act::Log, act::Changed>;
+using Actions = std::vector<Action>;
+
+// A run that stays `running` this long resets the restart delay.
+inline constexpr Duration healthy_run = std::chrono::seconds(10);
+
+class Watchdog {
+public:
+  explicit Watchdog(AppConfig cfg);
+
+  Actions on(const Event &e, TimePoint now);
+
+  State state() const { return state_; }
+  bool wants_up() const { return want_up_; }
+  std::optional<TimePoint> deadline() const { return deadline_; }
+  const AppConfig &config() const { return cfg_; }
+
+  // For status snapshots.
+  pid_t pid() const { return pid_; }
+  const std::string &reason() const { return reason_; }
+  const std::optional<std::string> &status_text() const { return status_text_; }
+  const std::optional<ExitStatus> &last_exit() const { return last_exit_; }
+  std::optional<TimePoint> started_at() const { return started_at_; }
+  std::optional<TimePoint> last_heartbeat() const { return last_heartbeat_; }
+  std::uint64_t restarts() const { return restarts_; }
+  std::uint64_t heartbeats() const { return heartbeats_; }
+  std::uint64_t misses_total() const { return misses_total_; }
+  unsigned misses() const { return misses_; }
+  Duration next_delay() const { return delay_; }
+  bool has_process() const { return pid_ > 0; }
+
+private:
+  void enter(State to, std::string reason, Actions &out);
+  void log(Actions &out, LogLevel level, std::string text);
+  void spawn(TimePoint now, Actions &out, bool restart = false);
+  void kill_now(std::string why, Actions &out);
+  void after_exit(const ExitStatus &st, TimePoint now, Actions &out);
+
+  void on_start(TimePoint now, Actions &out);
+  void on_stop(const ev::Stop &e, TimePoint now, Actions &out);
+  void on_spawned(const ev::Spawned &e, TimePoint now, Actions &out);
+  void on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out);
+  void on_deadline(TimePoint now, Actions &out);
+  void on_panic(const ev::Panic &e, Actions &out);
+
+  AppConfig cfg_;
+  State state_ = State::stopped;
+  bool want_up_ = false;
+  std::optional<TimePoint> deadline_;
+  std::string reason_;
+
+  pid_t pid_ = 0;
+  std::optional<TimePoint> started_at_;       // of the current/last run
+  std::optional<TimePoint> running_since_;    // first heartbeat of this run
+  std::optional<TimePoint> last_heartbeat_;
+  unsigned misses_ = 0;                        // consecutive, this run
+  std::string kill_reason_;                    // first reason wins
+  bool kill_is_failure_ = false;
+  bool spawn_pending_ = false;
+  std::deque<TimePoint> starts_;               // for start_limit
+  Duration delay_;                             // next restart delay
+  std::optional<ExitStatus> last_exit_;
+  std::optional<std::string> status_text_;
+
+  std::uint64_t restarts_ = 0;
+  std::uint64_t heartbeats_ = 0;
+  std::uint64_t misses_total_ = 0;
+};
+
+} // namespace hbmon

@@ -1,0 +1,95 @@
+#include "daemon/heartbeat_socket.hpp"
+
+#include "core/heartbeat.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace hbmon {
+
+namespace {
+
+class UmaskGuard {
+public:
+  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
+  ~UmaskGuard() { ::umask(old_); }
+
+private:
+  mode_t old_;
+};
+
+} // namespace
+
+HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint,
+                                 std::optional<uid_t> owner, std::optional<gid_t> group,
+                                 Handler handler, std::function<void()> on_wake)
+    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pull),
+      handler_(std::move(handler)), on_wake_(std::move(on_wake)) {
+  sock_.set(zmq::sockopt::linger, 0);
+  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(max_heartbeat_bytes));
+  sock_.set(zmq::sockopt::rcvhwm, 1000);
+  if (endpoint_.rfind("ipc://", 0) == 0)
+    ipc_path_ = endpoint_.substr(6);
+  try {
+    // The socket file is born 0600: no window in which another user could
+    // connect and keep a hung app alive.
+    UmaskGuard mask(0177);
+    sock_.bind(endpoint_);
+  } catch (const zmq::error_t &e) {
+    throw std::runtime_error("bind " + endpoint_ + ": " + e.what());
+  }
+  if (!ipc_path_.empty() && (owner || group)) {
+    if (::chown(ipc_path_.c_str(), owner ? *owner : static_cast<uid_t>(-1),
+                group ? *group : static_cast<gid_t>(-1)) < 0) {
+      int err = errno;
+      ::unlink(ipc_path_.c_str());
+      throw std::runtime_error("chown " + ipc_path_ + ": " + std::strerror(err));
+    }
+  }
+  int fd = sock_.get(zmq::sockopt::fd);
+  watch_ = loop.watch(fd, EPOLLIN, [this](std::uint32_t) { on_wake_(); });
+  on_wake_(); // libzmq may have queued commands already
+}
+
+HeartbeatSocket::~HeartbeatSocket() {
+  watch_.reset();
+  sock_.close();
+  if (!ipc_path_.empty())
+    ::unlink(ipc_path_.c_str());
+}
+
+bool HeartbeatSocket::drain(std::size_t budget) {
+  zmq::message_t msg;
+  for (std::size_t n = 0; n < budget; ++n) {
+    zmq::recv_result_t r;
+    try {
+      r = sock_.recv(msg, zmq::recv_flags::dontwait);
+    } catch (const zmq::error_t &) {
+      return false; // EINTR or a closing context: the next wake-up retries
+    }
+    if (!r)
+      return false; // EAGAIN: drained, ZMQ_FD is armed again
+    bool multipart = msg.more();
+    std::optional<PeerCred> peer;
+    if (const char *addr = zmq_msg_gets(msg.handle(), "Peer-Address"))
+      peer = parse_peer_address(addr);
+    std::string_view data(static_cast<const char *>(msg.data()), msg.size());
+    if (multipart) {
+      // Discard the rest of a multi-part message: one message, one verdict.
+      while (msg.more()) {
+        auto rr = sock_.recv(msg, zmq::recv_flags::dontwait);
+        if (!rr)
+          break;
+      }
+      data = {};
+    }
+    handler_(data, peer, multipart);
+  }
+  return true;
+}
+
+} // namespace hbmon

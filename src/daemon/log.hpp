@@ -1,0 +1,24 @@
+// hbmond's log: its own lines as "[monitor] <app>: <event>", each app's
+// output as "[<app>] <line>". On a terminal or a plain stderr: spdlog with
+// timestamps. Under journald (JOURNAL_STREAM names our stderr): the journal
+// itself, app lines with SYSLOG_IDENTIFIER=<app>.
+#pragma once
+
+#include "core/watchdog.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace hbmon::logging {
+
+void setup(LogLevel level);
+void set_level(LogLevel level);
+bool to_journal();
+std::optional<LogLevel> parse_level(std::string_view s);
+
+void daemon(LogLevel level, std::string_view text);
+void app_event(std::string_view app, LogLevel level, std::string_view text);
+void app_output(std::string_view app, std::string_view line);
+bool enabled(LogLevel level);
+
+} // namespace hbmon::logging

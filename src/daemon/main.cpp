@@ -1,0 +1,281 @@
+// hbmond: parse flags, load the config, build the supervisor, run the loop.
+#include "build_config.hpp"
+#include "core/config.hpp"
+#include "daemon/log.hpp"
+#include "daemon/supervisor.hpp"
+#include "sys/loop.hpp"
+#include "sys/notify.hpp"
+#include "sys/signals.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <getopt.h>
+#include <iostream>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+using namespace hbmon;
+
+constexpr int exit_usage = 2;
+
+const char *usage_text = R"(Usage:
+  hbmond [--config FILE] [--log-level LEVEL] [--runtime-dir DIR]
+  hbmond --check [--config FILE] [--runtime-dir DIR]
+  hbmond --exec [--interval S] [--misses N] [--endpoint E] [--log-level LEVEL] -- CMD [ARG...]
+  hbmond --version | --help
+
+Supervise the apps listed in the config: restart them when they crash, kill
+and restart them when they miss heartbeats sent over ZeroMQ.
+
+Options:
+  -c, --config FILE      config file (default: )" HBMON_DEFAULT_CONFIG R"()
+  -l, --log-level LEVEL  debug, info, warning or error (default: the config's
+                         log_level, else info)
+      --runtime-dir DIR  where default heartbeat endpoints are bound
+                         (default: /run/hbmond)
+  -t, --check            validate the config and exit: 0 valid, 1 invalid
+      --exec             run CMD alone in the foreground with heartbeat
+                         supervision; exit 0 when CMD exits 0
+      --interval S       --exec: heartbeat interval in seconds (default 1)
+      --misses N         --exec: missed heartbeats before the kill (default 2)
+      --endpoint E       --exec: heartbeat endpoint (default
+                         ipc://$XDG_RUNTIME_DIR/hbmond-exec.<pid>.hb, or /tmp)
+  -V, --version          print the version and exit
+  -h, --help             print this help and exit
+
+Signals: SIGTERM/SIGINT stop every app and exit 0; SIGHUP reloads the config.
+See hbmond(8) and hbmond.json(5).
+)";
+
+struct Flags {
+  std::string config = HBMON_DEFAULT_CONFIG;
+  std::optional<LogLevel> log_level;
+  std::string runtime_dir{default_runtime_dir};
+  bool check = false;
+  bool exec = false;
+  double interval = 1.0;
+  long misses = 2;
+  std::optional<std::string> endpoint;
+  std::vector<std::string> command;
+};
+
+[[noreturn]] void usage_error(const std::string &msg) {
+  std::cerr << "hbmond: " << msg << "\nTry 'hbmond --help'.\n";
+  std::exit(exit_usage);
+}
+
+Flags parse_flags(int argc, char **argv) {
+  enum { opt_runtime = 256, opt_exec, opt_interval, opt_misses, opt_endpoint };
+  static const option longopts[] = {
+      {"config", required_argument, nullptr, 'c'},
+      {"log-level", required_argument, nullptr, 'l'},
+      {"runtime-dir", required_argument, nullptr, opt_runtime},
+      {"check", no_argument, nullptr, 't'},
+      {"exec", no_argument, nullptr, opt_exec},
+      {"interval", required_argument, nullptr, opt_interval},
+      {"misses", required_argument, nullptr, opt_misses},
+      {"endpoint", required_argument, nullptr, opt_endpoint},
+      {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  Flags f;
+  bool exec_only = false;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+c:l:tVh", longopts, nullptr)) != -1) {
+    switch (c) {
+    case 'c':
+      f.config = optarg;
+      break;
+    case 'l':
+      f.log_level = logging::parse_level(optarg);
+      if (!f.log_level)
+        usage_error(fmt::format("--log-level: unknown level '{}' (use debug, info, warning "
+                                "or error)",
+                                optarg));
+      break;
+    case opt_runtime:
+      f.runtime_dir = optarg;
+      break;
+    case 't':
+      f.check = true;
+      break;
+    case opt_exec:
+      f.exec = true;
+      break;
+    case opt_interval: {
+      char *end = nullptr;
+      errno = 0;
+      f.interval = std::strtod(optarg, &end);
+      if (errno || *end || !(f.interval >= 0.01 && f.interval <= 86400))
+        usage_error(fmt::format("--interval: expected seconds in [0.01, 86400], got '{}'", optarg));
+      exec_only = true;
+      break;
+    }
+    case opt_misses: {
+      char *end = nullptr;
+      errno = 0;
+      f.misses = std::strtol(optarg, &end, 10);
+      if (errno || *end || f.misses < 1 || f.misses > 1000)
+        usage_error(fmt::format("--misses: expected an integer in [1, 1000], got '{}'", optarg));
+      exec_only = true;
+      break;
+    }
+    case opt_endpoint:
+      f.endpoint = optarg;
+      exec_only = true;
+      break;
+    case 'V':
+      std::cout << "hbmond " HBMON_VERSION "\n";
+      std::exit(0);
+    case 'h':
+      std::cout << usage_text;
+      std::exit(0);
+    case ':':
+      usage_error(fmt::format("option '{}' needs a value", argv[optind - 1]));
+    default:
+      usage_error(fmt::format("unknown option '{}'", argv[optind - 1]));
+    }
+  }
+  for (int i = optind; i < argc; ++i)
+    f.command.emplace_back(argv[i]);
+  if (f.exec && f.check)
+    usage_error("--exec and --check cannot be combined");
+  if (exec_only && !f.exec)
+    usage_error("--interval, --misses and --endpoint only apply to --exec");
+  if (f.exec && f.command.empty())
+    usage_error("--exec needs a command: hbmond --exec -- CMD [ARG...]");
+  if (!f.exec && !f.command.empty())
+    usage_error(fmt::format("unexpected argument '{}'", f.command.front()));
+  return f;
+}
+
+// The single app of --exec mode, named after its program.
+Config exec_config(const Flags &f) {
+  std::string base = f.command.front();
+  if (auto slash = base.rfind('/'); slash != std::string::npos)
+    base = base.substr(slash + 1);
+  std::string name;
+  for (char ch : base)
+    name += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.')
+                ? ch
+                : '_';
+  while (!name.empty() && (name.front() == '.' || name.front() == '-'))
+    name.erase(name.begin());
+  if (name.empty())
+    name = "app";
+  name.resize(std::min<std::size_t>(name.size(), 64));
+
+  std::string endpoint;
+  if (f.endpoint) {
+    endpoint = *f.endpoint;
+  } else {
+    const char *dir = std::getenv("XDG_RUNTIME_DIR");
+    endpoint = fmt::format("ipc://{}/hbmond-exec.{}.hb", dir && *dir ? dir : "/tmp", ::getpid());
+  }
+  nlohmann::json app = {
+      {"name", name},
+      {"command", f.command},
+      {"heartbeat", {{"endpoint", endpoint}, {"interval", f.interval}, {"misses", f.misses}}},
+  };
+  if (const char *cwd = std::getenv("PWD"); cwd && *cwd == '/')
+    app["cwd"] = cwd;
+  nlohmann::json doc = {{"apps", {app}}};
+  return parse_config(doc.dump(), "--exec");
+}
+
+// Many apps mean many fds; apps themselves get the usual soft limit back.
+std::optional<rlim_t> raise_nofile() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+    return std::nullopt;
+  rlim_t original = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &rl) < 0)
+    return std::nullopt;
+  return original;
+}
+
+int run(const Flags &f) {
+  Config cfg;
+  try {
+    cfg = f.exec ? exec_config(f) : load_config(f.config, f.runtime_dir);
+  } catch (const ConfigError &e) {
+    std::cerr << e.what() << (f.check || f.exec ? "" : "\nhbmond: not started") << "\n";
+    return 1;
+  }
+  if (f.check) {
+    std::cout << fmt::format("{}: valid, {} app{}\n", f.config, cfg.apps.size(),
+                             cfg.apps.size() == 1 ? "" : "s");
+    return 0;
+  }
+
+  LogLevel level = f.log_level.value_or(
+      cfg.log_level ? logging::parse_level(*cfg.log_level).value_or(LogLevel::info)
+                    : LogLevel::info);
+  logging::setup(level);
+
+  if (!f.exec && ::mkdir(f.runtime_dir.c_str(), 0755) < 0 && errno != EEXIST)
+    logging::daemon(LogLevel::warning, fmt::format("cannot create {}: {}", f.runtime_dir,
+                                                   std::strerror(errno)));
+  // Orphans of our apps become our children, so none stay zombies.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  Loop loop;
+  Notifier notifier;
+  Supervisor::Options opts;
+  opts.child_nofile = raise_nofile();
+  Supervisor sup(loop, notifier, opts);
+  int exit_code = 0;
+
+  SignalSource signals(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD}, [&](int sig) {
+    switch (sig) {
+    case SIGCHLD:
+      sup.reap();
+      break;
+    case SIGHUP:
+      logging::daemon(LogLevel::warning, "SIGHUP: reload not yet supported, config unchanged");
+      break;
+    default:
+      sup.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+      break;
+    }
+  });
+
+  if (f.exec) {
+    sup.set_state_hook([&](const std::string &, const act::Changed &ch) {
+      if (ch.to == State::exited || ch.to == State::failed) {
+        exit_code = ch.to == State::exited ? 0 : 1;
+        sup.shutdown(ch.to == State::exited ? "the command finished" : "the command failed");
+      }
+    });
+  }
+
+  logging::daemon(LogLevel::info,
+                  fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
+                              f.exec ? std::string("--exec") : cfg.path));
+  sup.start(cfg);
+  loop.run();
+  logging::daemon(LogLevel::info, "exiting");
+  return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Flags f = parse_flags(argc, argv);
+  try {
+    return run(f);
+  } catch (const std::exception &e) {
+    std::cerr << "hbmond: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+#include "daemon/output.hpp"
+
+#include "daemon/log.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <system_error>
+
+namespace hbmon {
+
+OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  rd_.reset(p[0]);
+  wr_.reset(p[1]);
+  ::fcntl(rd_.get(), F_SETFL, ::fcntl(rd_.get(), F_GETFL) | O_NONBLOCK);
+  watch_ = loop.watch(rd_.get(), EPOLLIN, [this](std::uint32_t) { on_readable(); });
+}
+
+OutputPipe::~OutputPipe() {
+  splitter_.flush([this](std::string_view line) { logging::app_output(app_, line); });
+}
+
+void OutputPipe::on_readable() {
+  char buf[65536];
+  ssize_t n = ::read(rd_.get(), buf, sizeof buf);
+  if (n > 0) {
+    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view l) {
+      ++lines_;
+      logging::app_output(app_, l);
+    });
+  } else if (n == 0) {
+    // cannot happen while we hold the write end; be safe anyway
+    splitter_.flush([this](std::string_view l) { logging::app_output(app_, l); });
+    watch_.reset();
+  }
+}
+
+} // namespace hbmon

@@ -1,0 +1,439 @@
+#include "daemon/supervisor.hpp"
+
+#include "daemon/log.hpp"
+#include "sys/proc.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace hbmon {
+
+namespace {
+
+constexpr std::size_t drain_budget = 512;       // messages per socket per wake-up
+constexpr auto refusal_log_every = std::chrono::seconds(10);
+constexpr auto negative_cache_for = std::chrono::seconds(1);
+constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+bool stripped_from_apps(std::string_view kv) {
+  for (std::string_view k : {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "JOURNAL_STREAM=",
+                             "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES="})
+    if (kv.substr(0, k.size()) == k)
+      return true;
+  return kv.substr(0, 6) == "HBMON_";
+}
+
+std::string interval_text(Duration d) { return fmt::format("{:g}", to_seconds(d)); }
+
+} // namespace
+
+struct Supervisor::App {
+  App(Loop &loop, const AppConfig &c) : cfg(c), wd(c), output(loop, c.name) {}
+
+  AppConfig cfg;
+  Watchdog wd;
+  AppCounters counters;
+  OutputPipe output;
+  std::unique_ptr<HeartbeatSocket> hb;
+  std::string bind_error;
+  Loop::Timer timer;
+
+  // The current child, while there is one.
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  Loop::Watch pid_watch;
+  UniqueFd exec_status;
+  Loop::Watch exec_watch;
+  std::string exec_error;
+  SpawnRequest request;
+
+  // Sender checks: who was accepted or refused last (pids are fixed per
+  // connection, so floods from one sender cost one /proc walk).
+  pid_t accepted_pid = 0;
+  pid_t refused_pid = 0;
+  TimePoint refused_at{};
+  TimePoint refusal_logged_at{};
+  std::uint64_t refusals_unlogged = 0;
+  bool woken = false; // listed in Supervisor::woken_
+};
+
+Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
+    : loop_(loop), notifier_(notifier), opts_(opts), zmq_(1) {
+  zmq_.set(zmq::ctxopt::blocky, 0);
+  zmq_.set(zmq::ctxopt::max_sockets, 65535);
+  for (char **e = environ; e && *e; ++e)
+    if (!stripped_from_apps(*e))
+      base_env_.emplace_back(*e);
+  loop_.add_prepare([this] {
+    bool busy = drain_sockets();
+    if (status_dirty_) {
+      status_dirty_ = false;
+      notifier_.status(summary(counts_));
+    }
+    return busy;
+  });
+  if (auto period = notifier_.watchdog_period()) {
+    watchdog_timer_ = loop_.timer([this, p = *period] {
+      notifier_.watchdog();
+      watchdog_timer_.arm(Loop::now() + p);
+    });
+    notifier_.watchdog();
+    watchdog_timer_.arm(Loop::now() + *period);
+  }
+}
+
+Supervisor::~Supervisor() {
+  for (auto &[name, a] : apps_) {
+    // Last resort (normally shutdown() has stopped everything): never leave
+    // an app behind.
+    if (a->pid > 0)
+      kill_group(a->pid, SIGKILL);
+  }
+}
+
+void Supervisor::start(const Config &cfg) {
+  counts_.fill(0);
+  for (const auto &ac : cfg.apps) {
+    auto app = std::make_unique<App>(loop_, ac);
+    App &a = *app;
+    a.timer = loop_.timer([this, &a] {
+      // A heartbeat already queued on the socket beats the deadline.
+      if (a.hb)
+        while (a.hb->drain(drain_budget)) {
+        }
+      if (a.wd.deadline() && *a.wd.deadline() <= Loop::now())
+        deliver(a, ev::Deadline{});
+      else
+        sync_timer(a);
+    });
+    if (ac.heartbeat) {
+      try {
+        a.hb = std::make_unique<HeartbeatSocket>(
+            zmq_, loop_, ac.heartbeat->endpoint, ac.uid, ac.gid,
+            [this, &a](std::string_view d, std::optional<PeerCred> p, bool mp) {
+              on_message(a, d, p, mp);
+            },
+            [this, &a] {
+              if (!a.woken) {
+                a.woken = true;
+                woken_.push_back(&a);
+              }
+            });
+        if (ac.heartbeat->endpoint.rfind("tcp://", 0) == 0)
+          logging::app_event(ac.name, LogLevel::warning,
+                             "heartbeats over tcp:// cannot be checked for their sender");
+      } catch (const std::exception &e) {
+        a.bind_error = e.what();
+      }
+    }
+    ++counts_[static_cast<std::size_t>(a.wd.state())];
+    apps_.emplace(ac.name, std::move(app));
+  }
+  for (auto &[name, a] : apps_) {
+    if (!a->bind_error.empty()) {
+      logging::app_event(name, LogLevel::error,
+                         fmt::format("cannot supervise: {}", a->bind_error));
+      continue;
+    }
+    if (a->cfg.enabled)
+      deliver(*a, ev::Start{});
+    else
+      logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
+  }
+  status_dirty_ = true;
+  notifier_.status(summary(counts_));
+  notifier_.ready();
+  logging::daemon(LogLevel::info, fmt::format("supervising {}", summary(counts_)));
+}
+
+void Supervisor::deliver(App &a, const Event &e) {
+  execute(a, a.wd.on(e, Loop::now()));
+  sync_timer(a);
+}
+
+void Supervisor::sync_timer(App &a) {
+  if (auto d = a.wd.deadline())
+    a.timer.arm(*d);
+  else
+    a.timer.disarm();
+}
+
+void Supervisor::execute(App &a, const Actions &acts) {
+  for (const auto &action : acts) {
+    if (auto *log = std::get_if<act::Log>(&action)) {
+      logging::app_event(a.cfg.name, log->level, log->text);
+    } else if (auto *ch = std::get_if<act::Changed>(&action)) {
+      --counts_[static_cast<std::size_t>(ch->from)];
+      ++counts_[static_cast<std::size_t>(ch->to)];
+      status_dirty_ = true;
+      if (ch->from != ch->to)
+        logging::app_event(a.cfg.name, LogLevel::debug,
+                           fmt::format("{} -> {}{}{}", to_string(ch->from), to_string(ch->to),
+                                       ch->reason.empty() ? "" : ": ", ch->reason));
+      if (hook_)
+        hook_(a.cfg.name, *ch);
+    } else if (auto *k = std::get_if<act::Kill>(&action)) {
+      if (a.pid > 0) {
+        // The group reaches the app's children; the pidfd reaches the leader
+        // even if it left its group.
+        kill_group(a.pid, k->signal);
+        pidfd_send_signal(a.pidfd.get(), k->signal);
+      }
+    } else if (std::holds_alternative<act::Spawn>(action)) {
+      do_spawn(a);
+    }
+  }
+}
+
+SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
+  const AppConfig &c = a.cfg;
+  SpawnRequest r;
+  r.argv = c.command;
+  r.cwd = c.cwd;
+  r.uid = c.uid;
+  r.gid = c.gid;
+  r.groups = c.supplementary_groups;
+  r.output_fd = a.output.write_fd();
+  r.nofile_soft = opts_.child_nofile;
+
+  std::map<std::string, std::string> extra = c.env;
+  if (c.user) {
+    extra.try_emplace("USER", *c.user);
+    extra.try_emplace("LOGNAME", *c.user);
+    extra.try_emplace("HOME", c.home);
+  }
+  extra["HBMON_APP"] = c.name;
+  if (c.heartbeat) {
+    extra["HBMON_ENDPOINT"] = c.heartbeat->endpoint;
+    extra["HBMON_INTERVAL"] = interval_text(c.heartbeat->interval);
+    extra["HBMON_INTERVAL_USEC"] = std::to_string(
+        std::chrono::duration_cast<std::chrono::microseconds>(c.heartbeat->interval).count());
+  }
+  std::string path_var = default_path;
+  for (const auto &kv : base_env_) {
+    auto eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    if (extra.count(key))
+      continue;
+    if (key == "PATH")
+      path_var = kv.substr(eq + 1);
+    r.env.push_back(kv);
+  }
+  for (const auto &[k, v] : extra) {
+    if (k == "PATH")
+      path_var = v;
+    r.env.push_back(k + "=" + v);
+  }
+  if (auto p = resolve_program(c.command[0], path_var))
+    r.path = *p;
+  else
+    error = fmt::format("exec {}: command not found in PATH ({})", c.command[0], path_var);
+  return r;
+}
+
+void Supervisor::do_spawn(App &a) {
+  std::string error;
+  a.request = make_request(a, error);
+  if (!error.empty()) {
+    deliver(a, ev::SpawnFailed{error});
+    return;
+  }
+  auto result = spawn(a.request);
+  if (auto *err = std::get_if<std::string>(&result)) {
+    deliver(a, ev::SpawnFailed{*err});
+    return;
+  }
+  Child &c = std::get<Child>(result);
+  a.pid = c.pid;
+  a.pidfd = std::move(c.pidfd);
+  a.exec_status = std::move(c.exec_status);
+  a.exec_error.clear();
+  a.accepted_pid = 0;
+  a.refused_pid = 0;
+  by_pid_[a.pid] = &a;
+  a.pid_watch = loop_.watch(a.pidfd.get(), EPOLLIN, [this, &a](std::uint32_t) { on_exit(a); });
+  a.exec_watch = loop_.watch(a.exec_status.get(), EPOLLIN, [&a](std::uint32_t) {
+    a.exec_error = read_exec_error(a.exec_status.get(), a.request);
+    // EOF (exec worked) or the report: either way this pipe is done.
+    a.exec_watch.reset();
+    a.exec_status.reset();
+  });
+  deliver(a, ev::Spawned{a.pid});
+}
+
+void Supervisor::on_exit(App &a) {
+  if (a.pid <= 0)
+    return;
+  // While the leader is a zombie its pid cannot be reused, so the group
+  // signal cannot reach a stranger: take the rest of the group down with it.
+  kill_group(a.pid, SIGKILL);
+  siginfo_t si{};
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(a.pidfd.get()), &si,
+               WEXITED | WNOHANG) < 0 ||
+      si.si_pid == 0)
+    return; // not exited yet (spurious wake-up)
+  if (a.exec_status) {
+    a.exec_error = read_exec_error(a.exec_status.get(), a.request);
+    a.exec_watch.reset();
+    a.exec_status.reset();
+  }
+  ExitStatus st;
+  if (!a.exec_error.empty())
+    st = ExitStatus::exec_failed(a.exec_error);
+  else if (si.si_code == CLD_EXITED)
+    st = ExitStatus::with_code(si.si_status);
+  else
+    st = ExitStatus::with_signal(si.si_status);
+  by_pid_.erase(a.pid);
+  a.pid = 0;
+  a.pid_watch.reset();
+  a.pidfd.reset();
+  deliver(a, ev::Exited{st});
+  check_shutdown_done();
+}
+
+void Supervisor::reap() {
+  while (true) {
+    siginfo_t si{};
+    if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+      return;
+    if (auto it = by_pid_.find(si.si_pid); it != by_pid_.end()) {
+      on_exit(*it->second);
+      continue;
+    }
+    // An orphan of some app, inherited because we are a subreaper.
+    ::waitpid(si.si_pid, nullptr, WNOHANG);
+    logging::daemon(LogLevel::debug, fmt::format("reaped stray process {}", si.si_pid));
+  }
+}
+
+bool Supervisor::accept_sender(App &a, const PeerCred &peer) {
+  if (a.pid <= 0)
+    return false;
+  if (peer.pid == a.pid || peer.pid == a.accepted_pid)
+    return true;
+  auto now = Loop::now();
+  if (peer.pid == a.refused_pid && now - a.refused_at < negative_cache_for)
+    return false;
+  if (is_descendant(peer.pid, a.pid)) {
+    a.accepted_pid = peer.pid;
+    return true;
+  }
+  a.refused_pid = peer.pid;
+  a.refused_at = now;
+  return false;
+}
+
+void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCred> peer,
+                            bool multipart) {
+  const bool ipc = a.cfg.heartbeat && a.cfg.heartbeat->endpoint.rfind("ipc://", 0) == 0;
+  if (multipart) {
+    ++a.counters.messages_dropped;
+    return;
+  }
+  if (ipc && (!peer || !accept_sender(a, *peer))) {
+    ++a.counters.heartbeats_refused;
+    auto now = Loop::now();
+    if (now - a.refusal_logged_at >= refusal_log_every) {
+      a.refusal_logged_at = now;
+      logging::app_event(
+          a.cfg.name, LogLevel::warning,
+          fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
+                      peer ? peer->pid : 0, peer ? peer->uid : 0, a.pid,
+                      a.refusals_unlogged
+                          ? fmt::format(" ({} more since the last report)", a.refusals_unlogged)
+                          : ""));
+      a.refusals_unlogged = 0;
+    } else {
+      ++a.refusals_unlogged;
+    }
+    return;
+  }
+  if (logging::enabled(LogLevel::debug))
+    logging::app_event(a.cfg.name, LogLevel::debug, "heartbeat");
+  deliver(a, ev::Heartbeat{parse_heartbeat(data)});
+}
+
+bool Supervisor::drain_sockets() {
+  // Only sockets that woke (or ran out of budget) are drained: no O(n) scan.
+  std::vector<App *> todo;
+  todo.swap(woken_);
+  for (App *a : todo) {
+    a->woken = false;
+    if (a->hb && a->hb->drain(drain_budget) && !a->woken) {
+      a->woken = true;
+      woken_.push_back(a);
+    }
+  }
+  return !woken_.empty();
+}
+
+void Supervisor::shutdown(std::string why) {
+  if (shutting_down_)
+    return;
+  shutting_down_ = true;
+  notifier_.stopping();
+  logging::daemon(LogLevel::info, fmt::format("{}: stopping every app", why));
+  Duration longest{};
+  for (auto &[name, a] : apps_) {
+    longest = std::max(longest, a->cfg.stop_timeout);
+    deliver(*a, ev::Stop{why});
+  }
+  // An app stuck in the kernel may never die; do not wait for it forever.
+  shutdown_timer_ = loop_.timer([this] {
+    logging::daemon(LogLevel::error, "apps still running after their stop timeouts; exiting");
+    loop_.quit();
+  });
+  shutdown_timer_.arm(Loop::now() + longest + std::chrono::seconds(5));
+  check_shutdown_done();
+}
+
+void Supervisor::check_shutdown_done() {
+  if (!shutting_down_)
+    return;
+  for (auto &[name, a] : apps_)
+    if (a->pid > 0)
+      return;
+  kill_strays();
+  loop_.quit();
+}
+
+// Processes that left their app's process group (double-forked daemons)
+// were re-parented to us as subreaper: they go too.
+void Supervisor::kill_strays() {
+  DIR *d = ::opendir("/proc");
+  if (!d)
+    return;
+  const pid_t self = ::getpid();
+  while (dirent *e = ::readdir(d)) {
+    char *end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0')
+      continue;
+    if (parent_of(static_cast<pid_t>(pid)) == self) {
+      logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+  }
+  ::closedir(d);
+  reap();
+}
+
+std::vector<AppStatus> Supervisor::status() const {
+  std::vector<AppStatus> out;
+  auto now = Loop::now();
+  for (const auto &[name, a] : apps_)
+    out.push_back(snapshot(name, a->wd, a->counters, now));
+  return out;
+}
+
+} // namespace hbmon

@@ -1,0 +1,86 @@
+// The supervisor: owns every app and carries out what its watchdog decides.
+//
+// Contract: everything happens on the loop's thread. For each app it holds
+// the watchdog, the heartbeat socket, the output pipe, the one deadline
+// timer and the current child (pid + pidfd). Events from the kernel (pidfd,
+// signalfd, timer, ZMQ_FD) become watchdog events; the watchdog's actions
+// become system calls here and nowhere else.
+#pragma once
+
+#include "core/config.hpp"
+#include "core/status.hpp"
+#include "core/watchdog.hpp"
+#include "daemon/heartbeat_socket.hpp"
+#include "daemon/output.hpp"
+#include "sys/loop.hpp"
+#include "sys/notify.hpp"
+#include "sys/spawn.hpp"
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace hbmon {
+
+class Supervisor {
+public:
+  struct Options {
+    std::optional<rlim_t> child_nofile; // RLIMIT_NOFILE soft limit for apps
+  };
+  // Called on every state change (after the watchdog's own log lines).
+  using StateHook = std::function<void(const std::string &app, const act::Changed &)>;
+
+  Supervisor(Loop &loop, Notifier &notifier, Options opts);
+  Supervisor(const Supervisor &) = delete;
+  Supervisor &operator=(const Supervisor &) = delete;
+  ~Supervisor();
+
+  // Create every app of `cfg` and start the enabled ones; then READY=1.
+  void start(const Config &cfg);
+  // Stop every app at once; the loop quits when all are down.
+  void shutdown(std::string why);
+  // Reap children that are not apps (we are a subreaper) and notice app
+  // exits that SIGCHLD reported before their pidfd did.
+  void reap();
+
+  std::vector<AppStatus> status() const;
+  void set_state_hook(StateHook h) { hook_ = std::move(h); }
+  bool shutting_down() const { return shutting_down_; }
+
+private:
+  struct App;
+  void deliver(App &a, const Event &e);
+  void execute(App &a, const Actions &acts);
+  void do_spawn(App &a);
+  void on_exit(App &a);
+  void on_message(App &a, std::string_view data, std::optional<PeerCred> peer, bool multipart);
+  bool accept_sender(App &a, const PeerCred &peer);
+  void sync_timer(App &a);
+  bool drain_sockets();
+  void check_shutdown_done();
+  void kill_strays();
+  SpawnRequest make_request(const App &a, std::string &error) const;
+
+  Loop &loop_;
+  Notifier &notifier_;
+  Options opts_;
+  zmq::context_t zmq_;
+  std::map<std::string, std::unique_ptr<App>> apps_;
+  std::unordered_map<pid_t, App *> by_pid_;
+  std::vector<App *> woken_; // heartbeat sockets to drain before the next wait
+  std::vector<std::string> base_env_;
+  StateCounts counts_{};
+  bool status_dirty_ = true;
+  bool shutting_down_ = false;
+  Loop::Timer watchdog_timer_;
+  Loop::Timer shutdown_timer_;
+  StateHook hook_;
+};
+
+} // namespace hbmon

@@ -1,0 +1,111 @@
+// The event loop: one thread, one epoll set, one timerfd.
+//
+// Contract: fds are watched through RAII Watch handles and deadlines through
+// RAII Timer handles; dropping a handle unregisters it, also from inside its
+// own callback (dispatch looks each event up again, so a removed watch is
+// never called). Before every epoll_wait the loop runs its prepare hooks;
+// a hook that reports unfinished work (e.g. a ZeroMQ socket that still holds
+// messages) makes the next wait non-blocking. Nothing here sleeps.
+#pragma once
+
+#include "core/timer_queue.hpp"
+#include "sys/fd.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace hbmon {
+
+class Loop {
+public:
+  using Clock = std::chrono::steady_clock;
+  using TimePoint = Clock::time_point;
+  using FdCallback = std::function<void(std::uint32_t events)>;
+  using TimerCallback = std::function<void()>;
+  using PrepareHook = std::function<bool()>; // true: more work pending
+
+  Loop();
+  Loop(const Loop &) = delete;
+  Loop &operator=(const Loop &) = delete;
+  ~Loop();
+
+  class Watch {
+  public:
+    Watch() = default;
+    Watch(Watch &&o) noexcept;
+    Watch &operator=(Watch &&o) noexcept;
+    ~Watch() { reset(); }
+    void reset();
+    explicit operator bool() const { return loop_ != nullptr; }
+
+  private:
+    friend class Loop;
+    Watch(Loop *l, std::uint64_t id) : loop_(l), id_(id) {}
+    Loop *loop_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+
+  class Timer {
+  public:
+    Timer() = default;
+    Timer(Timer &&o) noexcept;
+    Timer &operator=(Timer &&o) noexcept;
+    ~Timer() { reset(); }
+    void arm(TimePoint when);
+    void disarm();
+    bool armed() const;
+    void reset();
+    explicit operator bool() const { return loop_ != nullptr; }
+
+  private:
+    friend class Loop;
+    Timer(Loop *l, std::uint64_t id) : loop_(l), id_(id) {}
+    Loop *loop_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+
+  // Watch `fd` (not owned) for `events` (EPOLLIN, ...). Throws on failure.
+  [[nodiscard]] Watch watch(int fd, std::uint32_t events, FdCallback cb);
+  [[nodiscard]] Timer timer(TimerCallback cb);
+  void add_prepare(PrepareHook hook);
+
+  void run();
+  void quit() { quit_ = true; }
+  bool quitting() const { return quit_; }
+
+  static TimePoint now() { return Clock::now(); }
+  std::size_t watch_count() const { return fds_.size(); }
+  std::size_t timer_count() const { return timer_cbs_.size(); }
+  std::uint64_t iterations() const { return iterations_; }
+
+private:
+  struct FdEntry {
+    int fd;
+    FdCallback cb;
+  };
+  void unwatch(std::uint64_t id);
+  void arm_timer(std::uint64_t id, TimePoint when);
+  void disarm_timer(std::uint64_t id);
+  void drop_timer(std::uint64_t id);
+  void rearm_timerfd();
+  void run_timers();
+
+  UniqueFd epfd_;
+  UniqueFd timerfd_;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, FdEntry> fds_;
+  std::unordered_map<std::uint64_t, TimerCallback> timer_cbs_;
+  TimerQueue<TimePoint> timers_;
+  std::optional<TimePoint> timerfd_at_;
+  std::vector<PrepareHook> prepare_;
+  bool timer_fired_ = false;
+  bool quit_ = false;
+  std::uint64_t iterations_ = 0;
+  Watch timer_watch_;
+};
+
+} // namespace hbmon

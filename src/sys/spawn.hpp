@@ -1,0 +1,62 @@
+// Starting an app: fork + exec with only async-signal-safe calls in the
+// child, a pidfd for the parent.
+//
+// Contract: spawn() either returns a running (or about-to-exec) child with
+// its pidfd, or an error string for failures in the parent (fork, pipe).
+// Failures in the child before exec (chdir, setuid, execve, ...) are written
+// as {stage, errno} to a close-on-exec pipe whose read end is returned in
+// exec_status: EOF there means exec succeeded. The child runs in its own
+// session and process group with a clean signal mask and default signal
+// dispositions, only fds 0-2 open, and SIGKILL as its parent-death signal.
+#pragma once
+
+#include "sys/fd.hpp"
+
+#include <optional>
+#include <sys/resource.h>
+#include <string>
+#include <sys/types.h>
+#include <variant>
+#include <vector>
+
+namespace hbmon {
+
+struct SpawnRequest {
+  std::string path; // resolved program (absolute)
+  std::vector<std::string> argv;
+  std::vector<std::string> env; // "KEY=VALUE"
+  std::string cwd = "/";
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<gid_t> groups; // used when uid is set
+  int stdin_fd = -1;         // -1: /dev/null
+  int output_fd = -1;        // stdout and stderr; -1: /dev/null
+  std::optional<rlim_t> nofile_soft; // restore RLIMIT_NOFILE's soft limit
+};
+
+struct Child {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  UniqueFd exec_status; // read end; non-blocking
+};
+
+// Returns the child, or an error message ("fork: Resource temporarily unavailable").
+std::variant<Child, std::string> spawn(const SpawnRequest &req);
+
+// Decode what the child wrote to exec_status ("" when nothing: exec worked).
+// Reads without blocking.
+std::string read_exec_error(int fd, const SpawnRequest &req);
+std::string describe_exec_error(const unsigned char *buf, std::size_t len,
+                                const std::string &path, const std::string &cwd);
+
+// Find `name` in the colon-separated `path_var` the way execvp would;
+// a name with a '/' is returned unchanged. nullopt when not found.
+std::optional<std::string> resolve_program(const std::string &name, const std::string &path_var);
+
+// Signal the process group led by `pgid` (not the caller's own).
+int kill_group(pid_t pgid, int sig);
+
+int pidfd_open(pid_t pid);
+int pidfd_send_signal(int pidfd, int sig);
+
+} // namespace hbmon

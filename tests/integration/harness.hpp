@@ -1,0 +1,330 @@
+// Test harness: a real hbmond in a temp dir, its log read line by line with
+// deadlines (waiting for events, never sleeping for them), and helpers to
+// watch processes from the outside with pidfds.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <poll.h>
+#include <regex>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <vector>
+
+extern char **environ;
+
+namespace hbtest {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+inline const char *hbmond_path = HBMOND_PATH;
+inline const char *app_path = HBTEST_APP_PATH;
+
+inline long long mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+inline double secs(long long ns) { return static_cast<double>(ns) / 1e9; }
+
+class TempDir {
+public:
+  TempDir() {
+    char tmpl[] = "/tmp/hbmond-test.XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string &path() const { return path_; }
+  std::string operator/(const std::string &name) const { return path_ + "/" + name; }
+
+private:
+  std::string path_;
+};
+
+// One line of the trace an hbtest_app writes.
+struct TraceLine {
+  std::string kind;
+  std::vector<long long> values;
+};
+
+inline std::vector<TraceLine> read_trace(const std::string &path) {
+  std::vector<TraceLine> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    TraceLine t;
+    ls >> t.kind;
+    std::string v;
+    while (ls >> v) {
+      try {
+        t.values.push_back(std::stoll(v));
+      } catch (...) {
+      }
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+inline std::vector<TraceLine> trace_of(const std::vector<TraceLine> &all, const std::string &k) {
+  std::vector<TraceLine> out;
+  for (const auto &t : all)
+    if (t.kind == k)
+      out.push_back(t);
+  return out;
+}
+
+inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// Waits on a pidfd until the process is gone; returns CLOCK_MONOTONIC ns of
+// the wake-up, or nullopt on timeout.
+inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds timeout) {
+  pollfd p{fd, POLLIN, 0};
+  int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  if (r <= 0)
+    return std::nullopt;
+  return mono_ns();
+}
+
+// A process is gone when it no longer exists or is a zombie awaiting reaping.
+inline bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) < 0 && errno == ESRCH)
+    return true;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(in, s);
+  auto close = s.rfind(')');
+  return close != std::string::npos && close + 2 < s.size() && s[close + 2] == 'Z';
+}
+
+class Daemon {
+public:
+  struct Options {
+    std::vector<std::string> args;                // replaces --config ... when set
+    std::vector<std::string> env;                 // extra KEY=VALUE
+    std::string log_level = "debug";
+  };
+
+  explicit Daemon(const std::string &config_json) : Daemon(config_json, Options()) {}
+  Daemon(const std::string &config_json, Options opts) {
+    config_ = dir_ / "apps.json";
+    std::ofstream(config_) << config_json;
+    std::vector<std::string> args = {hbmond_path};
+    if (opts.args.empty()) {
+      args.insert(args.end(), {"--config", config_, "--runtime-dir", dir_.path(), "--log-level",
+                               opts.log_level});
+    } else {
+      args.insert(args.end(), opts.args.begin(), opts.args.end());
+    }
+    start(args, opts.env);
+  }
+
+  ~Daemon() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (log_fd_ >= 0)
+      ::close(log_fd_);
+    if (pidfd_ >= 0)
+      ::close(pidfd_);
+  }
+
+  const TempDir &dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  const std::string &config_path() const { return config_; }
+
+  // Waits search the whole log from its first line, so events of several
+  // apps may arrive in any order: the n-th line containing `needle`.
+  std::optional<std::string> wait_for(const std::string &needle,
+                                      std::chrono::milliseconds timeout = 10s,
+                                      std::size_t nth = 1) {
+    return wait_match([&](const std::string &l) { return l.find(needle) != std::string::npos; },
+                      timeout, nth);
+  }
+
+  bool wait_count(const std::string &needle, std::size_t n,
+                  std::chrono::milliseconds timeout = 10s) {
+    return wait_for(needle, timeout, n).has_value();
+  }
+
+  // The n-th line matching `re`, with its groups.
+  std::optional<std::smatch> wait_regex(const std::string &re,
+                                        std::chrono::milliseconds timeout = 10s,
+                                        std::size_t nth = 1) {
+    std::regex rx(re);
+    auto line = wait_match([&](const std::string &l) { return std::regex_search(l, rx); },
+                           timeout, nth);
+    if (!line)
+      return std::nullopt;
+    matched_.push_back(std::make_unique<std::string>(*line));
+    std::smatch m;
+    std::regex_search(*matched_.back(), m, rx);
+    return m;
+  }
+
+  // Pid from the n-th "<app>: started, pid N".
+  std::optional<pid_t> wait_started(const std::string &app,
+                                    std::chrono::milliseconds timeout = 10s,
+                                    std::size_t nth = 1) {
+    auto m = wait_regex("\\[monitor\\] " + app + ": started, pid ([0-9]+)", timeout, nth);
+    if (!m)
+      return std::nullopt;
+    return static_cast<pid_t>(std::stol((*m)[1]));
+  }
+
+  bool wait_state(const std::string &app, const std::string &state,
+                  std::chrono::milliseconds timeout = 10s, std::size_t nth = 1) {
+    return wait_regex("\\[monitor\\] " + app + ": [a-z]+ -> " + state + "\\b", timeout, nth)
+        .has_value();
+  }
+
+  // Every line seen so far (for counting and for failure messages).
+  const std::vector<std::string> &lines() const { return lines_; }
+  std::size_t count(const std::string &needle) const {
+    std::size_t n = 0;
+    for (const auto &l : lines_)
+      n += l.find(needle) != std::string::npos;
+    return n;
+  }
+  std::string log() const {
+    std::string s;
+    for (const auto &l : lines_)
+      s += l + "\n";
+    return s;
+  }
+
+  void signal(int sig) { ::kill(pid_, sig); }
+
+  // Wait for hbmond to exit; its exit code, or -1 on timeout / signal.
+  int wait_exit(std::chrono::milliseconds timeout = 20s) {
+    auto end = Clock::now() + timeout;
+    while (true) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        drain_log(0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      if (left.count() <= 0)
+        return -1;
+      // Wake on the exit (pidfd) or on log output (which must be read so
+      // the daemon never blocks on a full pipe).
+      pollfd p[2] = {{pidfd_, POLLIN, 0}, {log_fd_, POLLIN, 0}};
+      ::poll(p, 2, static_cast<int>(left.count()));
+      if (p[1].revents)
+        drain_log(0);
+    }
+  }
+
+private:
+  void start(const std::vector<std::string> &args, const std::vector<std::string> &extra_env) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0)
+      std::abort();
+    log_fd_ = p[0];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    std::vector<std::string> env;
+    for (char **e = environ; *e; ++e) {
+      std::string kv = *e;
+      if (kv.rfind("NOTIFY_SOCKET=", 0) == 0 || kv.rfind("WATCHDOG_", 0) == 0 ||
+          kv.rfind("JOURNAL_STREAM=", 0) == 0)
+        continue;
+      env.push_back(kv);
+    }
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<char *> argv, envp;
+    for (auto &a : args)
+      argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto &e : env)
+      envp.push_back(const_cast<char *>(e.c_str()));
+    envp.push_back(nullptr);
+    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0)
+      std::abort();
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(p[1]);
+    ::fcntl(log_fd_, F_SETFL, O_NONBLOCK);
+    pidfd_ = pidfd_open(pid_);
+  }
+
+  // Read what is available, waiting up to `ms` for the first bytes.
+  void drain_log(int ms) {
+    pollfd p{log_fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0)
+      return;
+    char buf[65536];
+    while (true) {
+      ssize_t n = ::read(log_fd_, buf, sizeof buf);
+      if (n <= 0)
+        break;
+      partial_.append(buf, static_cast<std::size_t>(n));
+      std::size_t nl;
+      while ((nl = partial_.find('\n')) != std::string::npos) {
+        lines_.push_back(partial_.substr(0, nl));
+        partial_.erase(0, nl + 1);
+      }
+    }
+  }
+
+  template <typename Pred>
+  std::optional<std::string> wait_match(Pred pred, std::chrono::milliseconds timeout,
+                                        std::size_t nth) {
+    auto end = Clock::now() + timeout;
+    std::size_t seen = 0, scanned = 0;
+    while (true) {
+      for (; scanned < lines_.size(); ++scanned)
+        if (pred(lines_[scanned]) && ++seen == nth)
+          return lines_[scanned];
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      if (left.count() <= 0)
+        return std::nullopt;
+      drain_log(static_cast<int>(std::min<long long>(left.count(), 100)));
+    }
+  }
+
+  TempDir dir_;
+  std::string config_;
+  pid_t pid_ = 0;
+  int log_fd_ = -1;
+  int pidfd_ = -1;
+  std::string partial_;
+  std::vector<std::string> lines_;
+  std::vector<std::unique_ptr<std::string>> matched_; // keeps smatch targets alive
+};
+
+// {"apps": [ ... ]} from app objects written as JSON text.
+inline std::string config_of(std::initializer_list<std::string> apps) {
+  std::string s = "{\"apps\": [";
+  const char *sep = "";
+  for (const auto &a : apps) {
+    s += sep + a;
+    sep = ", ";
+  }
+  return s + "]}";
+}
+
+} // namespace hbtest

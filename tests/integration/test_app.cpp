@@ -1,0 +1,194 @@
+// hbtest_app: a scriptable app for the integration tests. It records what
+// it does, with CLOCK_MONOTONIC times, in a trace file, so a test can check
+// hbmond's timing from the outside:
+//   start <pid> <ns> | beat <ns> | alive <ns> | child <pid> | exit <code> <ns>
+//
+// Flags (all optional):
+//   --trace FILE       where to append the trace
+//   --beats N          send N heartbeats (default 0), --period S apart (0.05)
+//   --ready            send READY=1 first     --status TEXT   with STATUS=
+//   --then WHAT        after the beats: hang (default) | beat (forever) |
+//                      exit CODE | signal SIG | trigger
+//   --ignore-term      ignore SIGTERM        --grandchild   fork a child in the
+//                      same group that ignores SIGTERM and sleeps
+//   --say TEXT         print TEXT on stdout  --warn TEXT    print it on stderr
+//   --junk             write binary bytes    --long N      print one N-byte line
+//   --once FILE        if FILE does not exist: create it and do --then;
+//                      otherwise exit 0 at once (crash/hang first run only)
+#include <hbmon/heartbeat.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <thread>
+#include <time.h>
+#include <unistd.h>
+
+namespace {
+
+std::string trace_path;
+
+long long mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void trace(const std::string &line) {
+  if (trace_path.empty())
+    return;
+  int fd = ::open(trace_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  std::string l = line + "\n";
+  ssize_t ignored = ::write(fd, l.data(), l.size());
+  (void)ignored;
+  ::close(fd);
+}
+
+[[noreturn]] void finish(int code) {
+  trace("exit " + std::to_string(code) + " " + std::to_string(mono_ns()));
+  std::fflush(nullptr);
+  std::_Exit(code);
+}
+
+[[noreturn]] void hang() {
+  // Alive but silent: say so every few ms, so a test can bound the kill.
+  while (true) {
+    trace("alive " + std::to_string(mono_ns()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  long beats = 0;
+  double period = 0.05;
+  bool ready = false, ignore_term = false, grandchild = false, junk = false;
+  std::string status, then = "hang", then_arg, once;
+  std::vector<std::pair<int, std::string>> prints;
+  long long_line = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "hbtest_app: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--trace")
+      trace_path = next();
+    else if (a == "--beats")
+      beats = std::stol(next());
+    else if (a == "--period")
+      period = std::stod(next());
+    else if (a == "--ready")
+      ready = true;
+    else if (a == "--status")
+      status = next();
+    else if (a == "--then") {
+      then = next();
+      if (then == "exit" || then == "signal")
+        then_arg = next();
+    } else if (a == "--ignore-term")
+      ignore_term = true;
+    else if (a == "--grandchild")
+      grandchild = true;
+    else if (a == "--say")
+      prints.emplace_back(1, next());
+    else if (a == "--warn")
+      prints.emplace_back(2, next());
+    else if (a == "--junk")
+      junk = true;
+    else if (a == "--long")
+      long_line = std::stol(next());
+    else if (a == "--once")
+      once = next();
+    else {
+      std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
+      return 2;
+    }
+  }
+  trace("start " + std::to_string(::getpid()) + " " + std::to_string(mono_ns()));
+  if (!once.empty()) {
+    int fd = ::open(once.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      finish(0);
+    ::close(fd);
+  }
+  if (ignore_term)
+    std::signal(SIGTERM, SIG_IGN);
+  if (grandchild) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      std::signal(SIGTERM, SIG_IGN);
+      while (true)
+        ::pause();
+    }
+    trace("child " + std::to_string(pid));
+  }
+  for (auto &[fd, text] : prints) {
+    std::string l = text + "\n";
+    ssize_t ignored = ::write(fd, l.data(), l.size());
+    (void)ignored;
+  }
+  if (junk) {
+    const char bytes[] = "bin\x01\x02\xff\xfe\x1b[31m\x00tail\n";
+    ssize_t ignored = ::write(1, bytes, sizeof bytes - 1);
+    (void)ignored;
+  }
+  if (long_line > 0) {
+    std::string l(static_cast<std::size_t>(long_line), 'x');
+    l += "\n";
+    for (std::size_t off = 0; off < l.size();) {
+      ssize_t n = ::write(1, l.data() + off, l.size() - off);
+      if (n <= 0)
+        break;
+      off += static_cast<std::size_t>(n);
+    }
+  }
+
+  auto hb = hbmon::Heartbeat::from_env();
+  auto send = [&](const std::string &msg) {
+    if (hb)
+      hb->notify(msg);
+  };
+  if (ready)
+    send(status.empty() ? "READY=1" : "READY=1\nSTATUS=" + status);
+  for (long n = 0; n < beats; ++n) {
+    if (n > 0 || ready)
+      std::this_thread::sleep_for(std::chrono::duration<double>(period));
+    trace("beat " + std::to_string(mono_ns()));
+    send(status.empty() ? "" : "STATUS=" + status);
+  }
+
+  if (then == "hang")
+    hang();
+  if (then == "beat") {
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(period));
+      trace("beat " + std::to_string(mono_ns()));
+      send("");
+    }
+  }
+  if (then == "exit")
+    finish(std::stoi(then_arg));
+  if (then == "signal") {
+    trace("exit signal " + std::to_string(mono_ns()));
+    std::signal(std::stoi(then_arg), SIG_DFL);
+    ::raise(std::stoi(then_arg));
+    hang();
+  }
+  if (then == "trigger") {
+    send("WATCHDOG=trigger");
+    hang();
+  }
+  std::fprintf(stderr, "hbtest_app: unknown --then %s\n", then.c_str());
+  return 2;
+}

@@ -1,0 +1,372 @@
+// The real hbmond with real children and real ZeroMQ sockets.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <zmq.hpp>
+
+using namespace hbtest;
+
+namespace {
+
+// One app object. `args` are hbtest_app flags, `extra` more JSON members.
+std::string app(const std::string &name, const std::string &args, const std::string &extra,
+                const TempDir &dir) {
+  std::string cmd = "[\"" + std::string(app_path) + "\", \"--trace\", \"" + dir / (name + ".trace") +
+                    "\"";
+  std::istringstream in(args);
+  std::string w;
+  while (in >> w)
+    cmd += ", \"" + w + "\"";
+  cmd += "]";
+  return "{\"name\": \"" + name + "\", \"command\": " + cmd +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
+
+
+class Integration : public ::testing::Test {
+protected:
+  TempDir work; // traces and marker files
+  std::string trace(const std::string &name) { return work / (name + ".trace"); }
+  std::string a(const std::string &name, const std::string &args, const std::string &extra) {
+    return app(name, args, extra, work);
+  }
+};
+
+constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
+
+} // namespace
+
+TEST_F(Integration, CrashIsRestartedAfterTheDelay) {
+  Daemon d(config_of({a("crasher", "--beats 1 --then exit 3",
+                        std::string(fast_hb) + R"(, "restart_delay": 0.3)")}));
+  ASSERT_TRUE(d.wait_started("crasher")) << d.log();
+  EXPECT_TRUE(d.wait_for("exited: exit status 3")) << d.log();
+  EXPECT_TRUE(d.wait_for("crasher: restarting in 0.3s")) << d.log();
+  ASSERT_TRUE(d.wait_started("crasher", 10s, 2)) << d.log();
+  ASSERT_TRUE(d.wait_count("exited: exit status 3", 2)) << d.log();
+  // consecutive failures double the delay
+  EXPECT_TRUE(d.wait_for("crasher: restarting in 0.6s")) << d.log();
+  auto t = read_trace(trace("crasher"));
+  auto starts = trace_of(t, "start"), exits = trace_of(t, "exit");
+  ASSERT_GE(starts.size(), 2u);
+  ASSERT_GE(exits.size(), 1u);
+  double gap = secs(starts[1].values[1] - exits[0].values[1]);
+  EXPECT_GE(gap, 0.3) << "restarted before restart_delay";
+  EXPECT_LE(gap, 0.3 + 0.5) << "restart took far longer than restart_delay";
+}
+
+TEST_F(Integration, HangIsKilledNoEarlierThanDueAndWithin250ms) {
+  Daemon d(config_of({a("hanger", "--beats 3 --period 0.1 --then hang", fast_hb)}));
+  auto pid = d.wait_started("hanger");
+  ASSERT_TRUE(pid) << d.log();
+  int fd = pidfd_open(*pid);
+  ASSERT_GE(fd, 0);
+  auto gone = wait_pidfd(fd, 10s);
+  ::close(fd);
+  ASSERT_TRUE(gone) << "hung app never killed\n" << d.log();
+  EXPECT_TRUE(d.wait_for("hanger: killing pid " + std::to_string(*pid) + ": missed 2 heartbeats"))
+      << d.log();
+  auto t = read_trace(trace("hanger"));
+  auto beats = trace_of(t, "beat"), alive = trace_of(t, "alive");
+  ASSERT_EQ(beats.size(), 3u);
+  ASSERT_FALSE(alive.empty());
+  // The last beat left the app at `last`; hbmond got it a little later, so
+  // its due time is no earlier than last + 2 x 0.2 s.
+  long long due = beats.back().values[0] + 400'000'000LL;
+  double late = secs(*gone - due);
+  EXPECT_LE(late, 0.25) << "killed " << late << " s after the due time";
+  // The app was still writing "alive" shortly before the kill: it was not
+  // killed early (the app writes every 5 ms; allow for scheduling).
+  EXPECT_GE(secs(alive.back().values[0] - due), -0.05) << "killed before the due time";
+  EXPECT_TRUE(d.wait_for("hanger: restarting in")) << d.log();
+}
+
+TEST_F(Integration, CleanExitUnderOnFailureIsNotRestarted) {
+  Daemon d(config_of({a("done", "--beats 1 --then exit 0",
+                        std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
+  ASSERT_TRUE(d.wait_started("done")) << d.log();
+  EXPECT_TRUE(d.wait_for("exited: exit status 0")) << d.log();
+  EXPECT_TRUE(d.wait_for("not restarting (restart: on-failure)")) << d.log();
+  EXPECT_TRUE(d.wait_state("done", "exited")) << d.log();
+  // Nothing may follow: no second start within ten restart delays.
+  EXPECT_FALSE(d.wait_started("done", 1s, 2)) << d.log();
+}
+
+TEST_F(Integration, AlwaysRestartsEvenAfterACleanExit) {
+  Daemon d(config_of({a("again", "--beats 1 --then exit 0",
+                        std::string(fast_hb) + R"(, "restart": "always", "restart_delay": 0.1)")}));
+  ASSERT_TRUE(d.wait_started("again")) << d.log();
+  EXPECT_TRUE(d.wait_for("exited: exit status 0")) << d.log();
+  EXPECT_TRUE(d.wait_started("again", 10s, 2)) << d.log();
+}
+
+TEST_F(Integration, NeverDoesNotRestartACrash) {
+  Daemon d(config_of({a("once", "--beats 1 --then exit 7",
+                        std::string(fast_hb) + R"(, "restart": "never", "restart_delay": 0.1)")}));
+  ASSERT_TRUE(d.wait_started("once")) << d.log();
+  EXPECT_TRUE(d.wait_for("exited: exit status 7")) << d.log();
+  EXPECT_TRUE(d.wait_state("once", "exited")) << d.log();
+  EXPECT_FALSE(d.wait_started("once", 1s, 2)) << d.log();
+}
+
+TEST_F(Integration, StartLimitEndsInFailed) {
+  Daemon d(config_of({a("flappy", "--then exit 1",
+                        std::string(fast_hb) + R"(, "restart_delay": 0,
+                         "start_limit": {"burst": 3, "interval": 60})")}));
+  EXPECT_TRUE(d.wait_for("flappy: start limit hit: 3 starts within 60s")) << d.log();
+  EXPECT_TRUE(d.wait_state("flappy", "failed")) << d.log();
+  EXPECT_EQ(d.count("flappy: started, pid"), 3u) << d.log();
+  EXPECT_EQ(trace_of(read_trace(trace("flappy")), "start").size(), 3u);
+}
+
+TEST_F(Integration, ShutdownKillsTermIgnoringAppsAndTheirChildrenAtOnce) {
+  const std::string stubborn = std::string(fast_hb) + R"(, "stop_timeout": 1)";
+  Daemon d(config_of({a("mule1", "--ignore-term --grandchild --then beat", stubborn),
+                      a("mule2", "--ignore-term --grandchild --then beat", stubborn)}));
+  ASSERT_TRUE(d.wait_state("mule1", "running")) << d.log();
+  ASSERT_TRUE(d.wait_state("mule2", "running")) << d.log();
+  std::vector<pid_t> pids;
+  for (auto name : {"mule1", "mule2"}) {
+    auto t = read_trace(trace(name));
+    pids.push_back(static_cast<pid_t>(trace_of(t, "start").at(0).values.at(0)));
+    pids.push_back(static_cast<pid_t>(trace_of(t, "child").at(0).values.at(0)));
+  }
+  auto t0 = Clock::now();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_GE(took, 1.0) << "SIGKILL came before stop_timeout";
+  // Both apps are stopped at once: one stop_timeout, not two.
+  EXPECT_LT(took, 1.9) << d.log();
+  for (pid_t p : pids)
+    EXPECT_TRUE(process_gone(p)) << "pid " << p << " survived the shutdown\n" << d.log();
+  EXPECT_GE(d.count("still running 1s after SIGTERM, sending SIGKILL"), 2u) << d.log();
+}
+
+TEST_F(Integration, ExecFailureIsAFailedStartNotACrash) {
+  std::string noexec = work / "not-executable";
+  std::ofstream(noexec) << "#!/bin/sh\n";
+  Daemon d(config_of(
+      {R"({"name": "ghost", "command": ["/nonexistent/program"], "restart_delay": 0.1,
+           "start_limit": {"burst": 2, "interval": 60}})",
+       R"({"name": "noexec", "command": [")" + noexec + R"("], "restart_delay": 0.1,
+           "start_limit": {"burst": 2, "interval": 60}})",
+       R"({"name": "nowhere", "command": ["no-such-command-anywhere"], "restart_delay": 0.1,
+           "start_limit": {"burst": 2, "interval": 60}})"}));
+  EXPECT_TRUE(d.wait_for("ghost: failed to start: exec /nonexistent/program: No such file or "
+                         "directory"))
+      << d.log();
+  EXPECT_TRUE(d.wait_for("noexec: failed to start: exec " + noexec + ": Permission denied"))
+      << d.log();
+  EXPECT_TRUE(d.wait_for("nowhere: failed to start: exec no-such-command-anywhere: command not "
+                         "found in PATH"))
+      << d.log();
+  // They count toward the start limit like any failed start.
+  EXPECT_TRUE(d.wait_for("ghost: start limit hit")) << d.log();
+  EXPECT_TRUE(d.wait_state("ghost", "failed")) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+}
+
+TEST_F(Integration, HeartbeatsFromAForeignProcessAreRefused) {
+  const std::string ep = "ipc://" + work / "victim.hb";
+  Daemon d(config_of({a("victim", "--then hang",
+                        R"("heartbeat": {"interval": 0.2, "misses": 2, "grace": 0.4, "endpoint": ")" +
+                            ep + "\"}")}));
+  auto pid = d.wait_started("victim");
+  ASSERT_TRUE(pid) << d.log();
+  int fd = pidfd_open(*pid);
+  ASSERT_GE(fd, 0);
+  // This test process is not the app nor its descendant: its beats must not
+  // keep the hung app alive.
+  zmq::context_t ctx;
+  zmq::socket_t push(ctx, zmq::socket_type::push);
+  push.set(zmq::sockopt::linger, 0);
+  push.connect(ep);
+  std::optional<long long> gone;
+  auto end = Clock::now() + 5s;
+  while (!gone && Clock::now() < end) {
+    push.send(zmq::str_buffer("WATCHDOG=1"), zmq::send_flags::dontwait);
+    gone = wait_pidfd(fd, 50ms); // the beat period of the spoofer
+  }
+  ::close(fd);
+  EXPECT_TRUE(gone) << "spoofed heartbeats kept the app alive\n" << d.log();
+  EXPECT_TRUE(d.wait_for("victim: refused a heartbeat from pid " + std::to_string(::getpid())))
+      << d.log();
+  EXPECT_TRUE(d.wait_for("victim: killing pid " + std::to_string(*pid) + ": missed 2 heartbeats"))
+      << d.log();
+}
+
+TEST_F(Integration, SocketFileBelongsToTheAppUserOnly) {
+  const std::string path = work / "private.hb";
+  Daemon d(config_of({a("private", "--then beat",
+                        R"("user": "nobody", "heartbeat": {"interval": 0.2, "endpoint": "ipc://)" +
+                            path + "\"}")}));
+  ASSERT_TRUE(d.wait_started("private")) << d.log();
+  struct stat st{};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  struct passwd *pw = ::getpwnam("nobody");
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(st.st_uid, pw->pw_uid);
+}
+
+TEST_F(Integration, AppOutputIsTaggedSplitAndSanitized) {
+  Daemon d(config_of({a("talker", "--say hello-from-stdout --warn oops-on-stderr --junk --long 9000 "
+                                  "--then beat",
+                        fast_hb)}));
+  EXPECT_TRUE(d.wait_for("[talker] hello-from-stdout")) << d.log();
+  EXPECT_TRUE(d.wait_for("[talker] oops-on-stderr")) << d.log();
+  auto junk = d.wait_for("[talker] bin");
+  ASSERT_TRUE(junk) << d.log();
+  EXPECT_NE(junk->find("bin\\x01\\x02\\xff\\xfe\\x1b[31m\\x00tail"), std::string::npos) << *junk;
+  // 9000 bytes: 4096 + 4096 + 808
+  const std::size_t pieces[] = {4096, 4096, 808};
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto l = d.wait_regex("\\[talker\\] (x+)$", 10s, i + 1);
+    ASSERT_TRUE(l) << d.log();
+    EXPECT_EQ(static_cast<std::size_t>((*l)[1].length()), pieces[i]);
+  }
+}
+
+TEST_F(Integration, WatchdogTriggerIsTheAppsOwnPanicButton) {
+  Daemon d(config_of({a("selfkill", "--beats 1 --then trigger",
+                        std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
+  auto pid = d.wait_started("selfkill");
+  ASSERT_TRUE(pid) << d.log();
+  EXPECT_TRUE(d.wait_for("selfkill: killing pid " + std::to_string(*pid) +
+                         ": app requested it (WATCHDOG=trigger)"))
+      << d.log();
+  EXPECT_TRUE(d.wait_started("selfkill", 10s, 2)) << d.log();
+}
+
+TEST_F(Integration, ReadyAndStatusMoveTheAppToRunning) {
+  Daemon d(config_of({a("polite", "--ready --status warming-up --then hang",
+                        R"("heartbeat": {"interval": 5, "grace": 10})")}));
+  ASSERT_TRUE(d.wait_started("polite")) << d.log();
+  EXPECT_TRUE(d.wait_regex("polite: starting -> running: ready")) << d.log();
+}
+
+// systemd's side of sd_notify: a datagram socket we read ourselves.
+class NotifyListener {
+public:
+  explicit NotifyListener(const std::string &path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    ::bind(fd_, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  }
+  ~NotifyListener() { ::close(fd_); }
+  // Next datagram, with its arrival time.
+  std::optional<std::pair<std::string, long long>> next(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+      return std::nullopt;
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0)
+      return std::nullopt;
+    return std::make_pair(std::string(buf, static_cast<std::size_t>(n)), mono_ns());
+  }
+  // Next datagram starting with `prefix`; others go to `seen`.
+  std::optional<std::pair<std::string, long long>>
+  wait(const std::string &prefix, std::chrono::milliseconds timeout = 10s) {
+    auto end = Clock::now() + timeout;
+    while (Clock::now() < end) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      auto m = next(left);
+      if (!m)
+        return std::nullopt;
+      seen.push_back(*m);
+      if (m->first.rfind(prefix, 0) == 0)
+        return m;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, long long>> seen;
+
+private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST_F(Integration, NotifySocketSeesReadyStatusWatchdogAndStopping) {
+  NotifyListener sd(work / "notify.sock");
+  Daemon::Options o;
+  o.env = {"NOTIFY_SOCKET=" + work / "notify.sock", "WATCHDOG_USEC=1000000"};
+  Daemon d(config_of({a("one", "--then beat", fast_hb), a("two", "--then beat", fast_hb)}), o);
+  auto ready = sd.wait("READY=1");
+  ASSERT_TRUE(ready) << d.log();
+  // READY comes after every app was spawned: their start lines are logged.
+  EXPECT_TRUE(d.wait_started("one", 1s)) << d.log();
+  bool status_before_ready = false;
+  for (auto &[m, t] : sd.seen)
+    status_before_ready |= m.rfind("STATUS=2 apps", 0) == 0;
+  EXPECT_TRUE(status_before_ready);
+  EXPECT_TRUE(sd.wait("STATUS=2 apps: 2 running")) << d.log();
+  // WATCHDOG=1 every WATCHDOG_USEC/2 = 0.5 s: collect pings over ~2.2 s.
+  std::vector<long long> pings;
+  auto end = Clock::now() + 2200ms;
+  while (Clock::now() < end) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+    auto m = sd.next(left);
+    if (!m)
+      break;
+    if (m->first == "WATCHDOG=1")
+      pings.push_back(m->second);
+  }
+  ASSERT_GE(pings.size(), 3u);
+  EXPECT_LE(pings.size(), 6u) << "pinging far more often than WATCHDOG_USEC/2";
+  for (std::size_t i = 1; i < pings.size(); ++i) {
+    double gap = secs(pings[i] - pings[i - 1]);
+    EXPECT_GT(gap, 0.3);
+    EXPECT_LT(gap, 1.0) << "a gap this long would trip systemd's watchdog";
+  }
+  d.signal(SIGTERM);
+  EXPECT_TRUE(sd.wait("STOPPING=1")) << d.log();
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+}
+
+TEST_F(Integration, ExecModeExitsZeroWhenTheCommandDoes) {
+  Daemon::Options o;
+  o.args = {"--exec", "--interval", "0.2", "--misses", "2", "--endpoint",
+            "ipc://" + work / "exec.hb", "--", app_path, "--beats", "2", "--then", "exit", "0"};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(d.count("started, pid"), 1u) << d.log();
+}
+
+TEST_F(Integration, ExecModeRestartsACrashThenExitsZero) {
+  Daemon::Options o;
+  o.args = {"--exec", "--endpoint", "ipc://" + work / "exec.hb", "--",      app_path,
+            "--once", work / "crashed-once", "--then", "exit", "3"};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(d.count("exited: exit status 3"), 1u) << d.log();
+  EXPECT_EQ(d.count("started, pid"), 2u) << d.log();
+}
+
+TEST_F(Integration, ExecModeKillsAHangThenExitsZero) {
+  Daemon::Options o;
+  o.args = {"--exec", "--interval", "0.2", "--misses", "2", "--endpoint",
+            "ipc://" + work / "exec.hb", "--", app_path, "--once", work / "hung-once",
+            "--beats", "1", "--then", "hang"};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(d.count("missed 2 heartbeats"), 1u) << d.log();
+  EXPECT_EQ(d.count("started, pid"), 2u) << d.log();
+}
+
+TEST_F(Integration, InvalidConfigAtStartExitsNonZeroNamingThePlace) {
+  Daemon d(R"({"apps": [{"name": "x", "command": ["/bin/true"], "heartbeat": {"intervall": 1}}]})");
+  EXPECT_EQ(d.wait_exit(), 1);
+  auto line = d.wait_for("apps[0].heartbeat.intervall");
+  ASSERT_TRUE(line) << d.log();
+  EXPECT_NE(line->find(d.config_path()), std::string::npos) << *line;
+  EXPECT_NE(line->find("did you mean \"interval\""), std::string::npos) << *line;
+}

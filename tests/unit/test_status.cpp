@@ -1,0 +1,71 @@
+#include "core/status.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hbmon;
+using namespace std::chrono_literals;
+
+namespace {
+AppConfig app(const char *name) {
+  AppConfig c;
+  c.name = name;
+  c.command = {"/bin/true"};
+  c.heartbeat = HeartbeatConfig{"ipc:///tmp/x.hb", 1s, 2, 2s};
+  return c;
+}
+} // namespace
+
+TEST(Status, SummaryInCanonicalOrder) {
+  StateCounts c{};
+  c[static_cast<std::size_t>(State::backoff)] = 1;
+  c[static_cast<std::size_t>(State::running)] = 2;
+  EXPECT_EQ(summary(c), "3 apps: 2 running, 1 backoff");
+}
+
+TEST(Status, SummaryOfOneAndOfNone) {
+  StateCounts c{};
+  EXPECT_EQ(summary(c), "0 apps");
+  c[static_cast<std::size_t>(State::failed)] = 1;
+  EXPECT_EQ(summary(c), "1 app: 1 failed");
+}
+
+TEST(Status, SnapshotOfARunningApp) {
+  Watchdog wd(app("web"));
+  TimePoint t0{};
+  wd.on(ev::Start{}, t0);
+  wd.on(ev::Spawned{42}, t0);
+  HeartbeatMsg m;
+  m.status = "serving";
+  wd.on(ev::Heartbeat{m}, t0 + 1s);
+  AppCounters counters;
+  counters.heartbeats_refused = 3;
+  auto s = snapshot("web", wd, counters, t0 + 1500ms);
+  EXPECT_EQ(s.state, State::running);
+  EXPECT_EQ(s.pid, 42);
+  EXPECT_DOUBLE_EQ(s.uptime, 1.5);
+  ASSERT_TRUE(s.last_heartbeat_age);
+  EXPECT_DOUBLE_EQ(*s.last_heartbeat_age, 0.5);
+  auto j = to_json(s);
+  EXPECT_EQ(j["name"], "web");
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["pid"], 42);
+  EXPECT_EQ(j["status"], "serving");
+  EXPECT_EQ(j["heartbeats"], 1);
+  EXPECT_EQ(j["heartbeats_refused"], 3);
+  EXPECT_TRUE(j["last_exit"].is_null());
+  EXPECT_EQ(count_states({s})[static_cast<std::size_t>(State::running)], 1u);
+}
+
+TEST(Status, SnapshotAfterACrash) {
+  Watchdog wd(app("web"));
+  TimePoint t0{};
+  wd.on(ev::Start{}, t0);
+  wd.on(ev::Spawned{42}, t0);
+  wd.on(ev::Exited{ExitStatus::with_signal(11)}, t0 + 1s);
+  auto j = to_json(snapshot("web", wd, {}, t0 + 1s));
+  EXPECT_EQ(j["state"], "backoff");
+  EXPECT_TRUE(j["pid"].is_null());
+  EXPECT_TRUE(j["last_heartbeat_age"].is_null());
+  EXPECT_EQ(j["last_exit"]["signal"], "SIGSEGV");
+  EXPECT_EQ(j["reason"], "killed by SIGSEGV");
+}
