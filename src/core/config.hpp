@@ -84,8 +84,7 @@ Config parse_config(std::string_view text, const std::string &path,
                     std::string_view runtime_dir = default_runtime_dir);
 
 // Read `path` (a regular file, at most max_config_bytes) and parse it.
-Config load_config(const std::string &path,
-                   std::string_view runtime_dir = default_runtime_dir);
+Config load_config(const std::string &path, std::string_view runtime_dir = default_runtime_dir);
 
 inline constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
 

@@ -80,6 +80,8 @@ HeartbeatMsg parse_heartbeat(std::string_view data) {
   while (!data.empty()) {
     auto nl = data.find('\n');
     std::string_view line = data.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') // CRLF senders
+      line.remove_suffix(1);
     data = nl == std::string_view::npos ? std::string_view{} : data.substr(nl + 1);
     if (line.empty())
       continue;

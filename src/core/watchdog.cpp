@@ -27,8 +27,8 @@ std::string_view to_string(State s) {
 }
 
 std::string_view event_name(const Event &e) {
-  static constexpr std::string_view names[] = {"start",  "stop",   "spawned",  "spawn-failed",
-                                                "heartbeat", "exited", "deadline", "panic"};
+  static constexpr std::string_view names[] = {"start",     "stop",   "spawned",  "spawn-failed",
+                                               "heartbeat", "exited", "deadline", "panic"};
   return names[e.index()];
 }
 
@@ -104,6 +104,7 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
     std::string why = fmt::format("start limit hit: {} starts within {}", starts_.size(),
                                   format_seconds(lim.interval));
     log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why));
+    want_up_ = false;
     enter(State::failed, std::move(why), out);
     return;
   }
@@ -303,10 +304,10 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   const bool restart = cfg_.restart == RestartPolicy::always ||
                        (cfg_.restart == RestartPolicy::on_failure && failure);
   if (!restart) {
-    log(out, LogLevel::info,
-        fmt::format("not restarting (restart: {})", to_string(cfg_.restart)));
+    log(out, LogLevel::info, fmt::format("not restarting (restart: {})", to_string(cfg_.restart)));
     want_up_ = false;
-    enter(State::exited, std::move(why), out);
+    // A program that never ran "cannot be started": that needs an admin.
+    enter(st.exec_error.empty() ? State::exited : State::failed, std::move(why), out);
     return;
   }
   if (healthy)

@@ -51,8 +51,8 @@ struct ExitStatus {
 };
 
 namespace ev {
-struct Start {};                 // admin start, or enabled at boot
-struct Stop {                    // admin stop, or shutdown
+struct Start {}; // admin start, or enabled at boot
+struct Stop {    // admin stop, or shutdown
   std::string why = "stopped by admin";
 };
 struct Spawned {
@@ -147,15 +147,15 @@ private:
   std::string reason_;
 
   pid_t pid_ = 0;
-  std::optional<TimePoint> started_at_;       // of the current/last run
-  std::optional<TimePoint> running_since_;    // first heartbeat of this run
+  std::optional<TimePoint> started_at_;    // of the current/last run
+  std::optional<TimePoint> running_since_; // first heartbeat of this run
   std::optional<TimePoint> last_heartbeat_;
-  unsigned misses_ = 0;                        // consecutive, this run
-  std::string kill_reason_;                    // first reason wins
+  unsigned misses_ = 0;     // consecutive, this run
+  std::string kill_reason_; // first reason wins
   bool kill_is_failure_ = false;
   bool spawn_pending_ = false;
-  std::deque<TimePoint> starts_;               // for start_limit
-  Duration delay_;                             // next restart delay
+  std::deque<TimePoint> starts_; // for start_limit
+  Duration delay_;               // next restart delay
   std::optional<ExitStatus> last_exit_;
   std::optional<std::string> status_text_;
 

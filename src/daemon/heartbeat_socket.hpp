@@ -4,9 +4,9 @@
 // as long as the last drain() returned true, drain() receives until EAGAIN or the budget
 // is spent (apis.md: ZMQ_FD is edge-like; a socket not drained to EAGAIN
 // may never wake us again). Each complete message goes to the handler with
-// the sender's credentials. on_wake() tells the owner to drain soon. An ipc:// socket file is created mode 0600 and
-// owned by the app's user; messages above max_heartbeat_bytes are refused
-// by libzmq (ZMQ_MAXMSGSIZE) before they reach us.
+// the sender's credentials. on_wake() tells the owner to drain soon. An ipc:// socket file is
+// created mode 0600 and owned by the app's user; messages above max_heartbeat_bytes are refused by
+// libzmq (ZMQ_MAXMSGSIZE) before they reach us.
 #pragma once
 
 #include "sys/loop.hpp"
@@ -22,13 +22,12 @@ namespace hbmon {
 
 class HeartbeatSocket {
 public:
-  using Handler = std::function<void(std::string_view data, std::optional<PeerCred> peer,
-                                     bool multipart)>;
+  using Handler =
+      std::function<void(std::string_view data, std::optional<PeerCred> peer, bool multipart)>;
 
   // Throws std::runtime_error with the endpoint and the reason on failure.
-  HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint,
-                  std::optional<uid_t> owner, std::optional<gid_t> group, Handler handler,
-                  std::function<void()> on_wake);
+  HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint, std::optional<uid_t> owner,
+                  std::optional<gid_t> group, Handler handler, std::function<void()> on_wake);
   HeartbeatSocket(const HeartbeatSocket &) = delete;
   HeartbeatSocket &operator=(const HeartbeatSocket &) = delete;
   ~HeartbeatSocket();

@@ -37,7 +37,7 @@ bool stderr_is_journal() {
   const char *js = std::getenv("JOURNAL_STREAM");
   if (!js || !*js)
     return false;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(STDERR_FILENO, &st) < 0)
     return false;
   unsigned long long dev = 0, ino = 0;

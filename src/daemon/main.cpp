@@ -224,8 +224,8 @@ int run(const Flags &f) {
   logging::setup(level);
 
   if (!f.exec && ::mkdir(f.runtime_dir.c_str(), 0755) < 0 && errno != EEXIST)
-    logging::daemon(LogLevel::warning, fmt::format("cannot create {}: {}", f.runtime_dir,
-                                                   std::strerror(errno)));
+    logging::daemon(LogLevel::warning,
+                    fmt::format("cannot create {}: {}", f.runtime_dir, std::strerror(errno)));
   // Orphans of our apps become our children, so none stay zombies.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -259,9 +259,8 @@ int run(const Flags &f) {
     });
   }
 
-  logging::daemon(LogLevel::info,
-                  fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
-                              f.exec ? std::string("--exec") : cfg.path));
+  logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
+                                              f.exec ? std::string("--exec") : cfg.path));
   sup.start(cfg);
   loop.run();
   logging::daemon(LogLevel::info, "exiting");

@@ -19,7 +19,7 @@ namespace hbmon {
 
 namespace {
 
-constexpr std::size_t drain_budget = 512;       // messages per socket per wake-up
+constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
 constexpr auto refusal_log_every = std::chrono::seconds(10);
 constexpr auto negative_cache_for = std::chrono::seconds(1);
 constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -140,8 +140,7 @@ void Supervisor::start(const Config &cfg) {
   }
   for (auto &[name, a] : apps_) {
     if (!a->bind_error.empty()) {
-      logging::app_event(name, LogLevel::error,
-                         fmt::format("cannot supervise: {}", a->bind_error));
+      logging::app_event(name, LogLevel::error, fmt::format("cannot supervise: {}", a->bind_error));
       continue;
     }
     if (a->cfg.enabled)

@@ -29,9 +29,7 @@ Loop::Loop() {
   });
 }
 
-Loop::~Loop() {
-  timer_watch_.reset();
-}
+Loop::~Loop() { timer_watch_.reset(); }
 
 Loop::Watch Loop::watch(int fd, std::uint32_t events, FdCallback cb) {
   std::uint64_t id = next_id_++;

@@ -54,8 +54,7 @@ int kill_group(pid_t pgid, int sig) {
   return ::kill(-pgid, sig);
 }
 
-std::optional<std::string> resolve_program(const std::string &name,
-                                            const std::string &path_var) {
+std::optional<std::string> resolve_program(const std::string &name, const std::string &path_var) {
   if (name.find('/') != std::string::npos)
     return name;
   std::string_view rest = path_var;
@@ -64,7 +63,7 @@ std::optional<std::string> resolve_program(const std::string &name,
     auto colon = rest.find(':');
     std::string_view dir = rest.substr(0, colon);
     std::string candidate = (dir.empty() ? std::string(".") : std::string(dir)) + "/" + name;
-    struct stat st{};
+    struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
       if (::access(candidate.c_str(), X_OK) == 0)
         return candidate;
@@ -116,7 +115,7 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl{};
+    struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s)
       if (s != SIGKILL && s != SIGSTOP)
@@ -180,8 +179,8 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   return c;
 }
 
-std::string describe_exec_error(const unsigned char *buf, std::size_t len,
-                                const std::string &path, const std::string &cwd) {
+std::string describe_exec_error(const unsigned char *buf, std::size_t len, const std::string &path,
+                                const std::string &cwd) {
   if (len < sizeof(ChildReport))
     return len == 0 ? "" : "start failed (truncated report)";
   ChildReport r;

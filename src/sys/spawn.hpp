@@ -13,8 +13,8 @@
 #include "sys/fd.hpp"
 
 #include <optional>
-#include <sys/resource.h>
 #include <string>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <variant>
 #include <vector>
@@ -28,9 +28,9 @@ struct SpawnRequest {
   std::string cwd = "/";
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
-  std::vector<gid_t> groups; // used when uid is set
-  int stdin_fd = -1;         // -1: /dev/null
-  int output_fd = -1;        // stdout and stderr; -1: /dev/null
+  std::vector<gid_t> groups;         // used when uid is set
+  int stdin_fd = -1;                 // -1: /dev/null
+  int output_fd = -1;                // stdout and stderr; -1: /dev/null
   std::optional<rlim_t> nofile_soft; // restore RLIMIT_NOFILE's soft limit
 };
 
@@ -46,8 +46,8 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req);
 // Decode what the child wrote to exec_status ("" when nothing: exec worked).
 // Reads without blocking.
 std::string read_exec_error(int fd, const SpawnRequest &req);
-std::string describe_exec_error(const unsigned char *buf, std::size_t len,
-                                const std::string &path, const std::string &cwd);
+std::string describe_exec_error(const unsigned char *buf, std::size_t len, const std::string &path,
+                                const std::string &cwd);
 
 // Find `name` in the colon-separated `path_var` the way execvp would;
 // a name with a '/' is returned unchanged. nullopt when not found.

@@ -119,8 +119,8 @@ inline bool process_gone(pid_t pid) {
 class Daemon {
 public:
   struct Options {
-    std::vector<std::string> args;                // replaces --config ... when set
-    std::vector<std::string> env;                 // extra KEY=VALUE
+    std::vector<std::string> args; // replaces --config ... when set
+    std::vector<std::string> env;  // extra KEY=VALUE
     std::string log_level = "debug";
   };
 
@@ -168,12 +168,11 @@ public:
   }
 
   // The n-th line matching `re`, with its groups.
-  std::optional<std::smatch> wait_regex(const std::string &re,
-                                        std::chrono::milliseconds timeout = 10s,
-                                        std::size_t nth = 1) {
+  std::optional<std::smatch>
+  wait_regex(const std::string &re, std::chrono::milliseconds timeout = 10s, std::size_t nth = 1) {
     std::regex rx(re);
-    auto line = wait_match([&](const std::string &l) { return std::regex_search(l, rx); },
-                           timeout, nth);
+    auto line =
+        wait_match([&](const std::string &l) { return std::regex_search(l, rx); }, timeout, nth);
     if (!line)
       return std::nullopt;
     matched_.push_back(std::make_unique<std::string>(*line));
@@ -183,8 +182,7 @@ public:
   }
 
   // Pid from the n-th "<app>: started, pid N".
-  std::optional<pid_t> wait_started(const std::string &app,
-                                    std::chrono::milliseconds timeout = 10s,
+  std::optional<pid_t> wait_started(const std::string &app, std::chrono::milliseconds timeout = 10s,
                                     std::size_t nth = 1) {
     auto m = wait_regex("\\[monitor\\] " + app + ": started, pid ([0-9]+)", timeout, nth);
     if (!m)

@@ -15,17 +15,16 @@ namespace {
 // One app object. `args` are hbtest_app flags, `extra` more JSON members.
 std::string app(const std::string &name, const std::string &args, const std::string &extra,
                 const TempDir &dir) {
-  std::string cmd = "[\"" + std::string(app_path) + "\", \"--trace\", \"" + dir / (name + ".trace") +
-                    "\"";
+  std::string cmd =
+      "[\"" + std::string(app_path) + "\", \"--trace\", \"" + dir / (name + ".trace") + "\"";
   std::istringstream in(args);
   std::string w;
   while (in >> w)
     cmd += ", \"" + w + "\"";
   cmd += "]";
-  return "{\"name\": \"" + name + "\", \"command\": " + cmd +
-         (extra.empty() ? "" : ", " + extra) + "}";
+  return "{\"name\": \"" + name + "\", \"command\": " + cmd + (extra.empty() ? "" : ", " + extra) +
+         "}";
 }
-
 
 class Integration : public ::testing::Test {
 protected:
@@ -86,8 +85,8 @@ TEST_F(Integration, HangIsKilledNoEarlierThanDueAndWithin250ms) {
 }
 
 TEST_F(Integration, CleanExitUnderOnFailureIsNotRestarted) {
-  Daemon d(config_of({a("done", "--beats 1 --then exit 0",
-                        std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
+  Daemon d(config_of(
+      {a("done", "--beats 1 --then exit 0", std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
   ASSERT_TRUE(d.wait_started("done")) << d.log();
   EXPECT_TRUE(d.wait_for("exited: exit status 0")) << d.log();
   EXPECT_TRUE(d.wait_for("not restarting (restart: on-failure)")) << d.log();
@@ -114,8 +113,7 @@ TEST_F(Integration, NeverDoesNotRestartACrash) {
 }
 
 TEST_F(Integration, StartLimitEndsInFailed) {
-  Daemon d(config_of({a("flappy", "--then exit 1",
-                        std::string(fast_hb) + R"(, "restart_delay": 0,
+  Daemon d(config_of({a("flappy", "--then exit 1", std::string(fast_hb) + R"(, "restart_delay": 0,
                          "start_limit": {"burst": 3, "interval": 60})")}));
   EXPECT_TRUE(d.wait_for("flappy: start limit hit: 3 starts within 60s")) << d.log();
   EXPECT_TRUE(d.wait_state("flappy", "failed")) << d.log();
@@ -174,9 +172,9 @@ TEST_F(Integration, ExecFailureIsAFailedStartNotACrash) {
 
 TEST_F(Integration, HeartbeatsFromAForeignProcessAreRefused) {
   const std::string ep = "ipc://" + work / "victim.hb";
-  Daemon d(config_of({a("victim", "--then hang",
-                        R"("heartbeat": {"interval": 0.2, "misses": 2, "grace": 0.4, "endpoint": ")" +
-                            ep + "\"}")}));
+  Daemon d(config_of({a(
+      "victim", "--then hang",
+      R"("heartbeat": {"interval": 0.2, "misses": 2, "grace": 0.4, "endpoint": ")" + ep + "\"}")}));
   auto pid = d.wait_started("victim");
   ASSERT_TRUE(pid) << d.log();
   int fd = pidfd_open(*pid);
@@ -207,7 +205,7 @@ TEST_F(Integration, SocketFileBelongsToTheAppUserOnly) {
                         R"("user": "nobody", "heartbeat": {"interval": 0.2, "endpoint": "ipc://)" +
                             path + "\"}")}));
   ASSERT_TRUE(d.wait_started("private")) << d.log();
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   struct passwd *pw = ::getpwnam("nobody");
@@ -216,8 +214,9 @@ TEST_F(Integration, SocketFileBelongsToTheAppUserOnly) {
 }
 
 TEST_F(Integration, AppOutputIsTaggedSplitAndSanitized) {
-  Daemon d(config_of({a("talker", "--say hello-from-stdout --warn oops-on-stderr --junk --long 9000 "
-                                  "--then beat",
+  Daemon d(config_of({a("talker",
+                        "--say hello-from-stdout --warn oops-on-stderr --junk --long 9000 "
+                        "--then beat",
                         fast_hb)}));
   EXPECT_TRUE(d.wait_for("[talker] hello-from-stdout")) << d.log();
   EXPECT_TRUE(d.wait_for("[talker] oops-on-stderr")) << d.log();
@@ -274,8 +273,8 @@ public:
     return std::make_pair(std::string(buf, static_cast<std::size_t>(n)), mono_ns());
   }
   // Next datagram starting with `prefix`; others go to `seen`.
-  std::optional<std::pair<std::string, long long>>
-  wait(const std::string &prefix, std::chrono::milliseconds timeout = 10s) {
+  std::optional<std::pair<std::string, long long>> wait(const std::string &prefix,
+                                                        std::chrono::milliseconds timeout = 10s) {
     auto end = Clock::now() + timeout;
     while (Clock::now() < end) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
@@ -334,8 +333,20 @@ TEST_F(Integration, NotifySocketSeesReadyStatusWatchdogAndStopping) {
 
 TEST_F(Integration, ExecModeExitsZeroWhenTheCommandDoes) {
   Daemon::Options o;
-  o.args = {"--exec", "--interval", "0.2", "--misses", "2", "--endpoint",
-            "ipc://" + work / "exec.hb", "--", app_path, "--beats", "2", "--then", "exit", "0"};
+  o.args = {"--exec",
+            "--interval",
+            "0.2",
+            "--misses",
+            "2",
+            "--endpoint",
+            "ipc://" + work / "exec.hb",
+            "--",
+            app_path,
+            "--beats",
+            "2",
+            "--then",
+            "exit",
+            "0"};
   Daemon d("", o);
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("started, pid"), 1u) << d.log();
@@ -343,8 +354,9 @@ TEST_F(Integration, ExecModeExitsZeroWhenTheCommandDoes) {
 
 TEST_F(Integration, ExecModeRestartsACrashThenExitsZero) {
   Daemon::Options o;
-  o.args = {"--exec", "--endpoint", "ipc://" + work / "exec.hb", "--",      app_path,
-            "--once", work / "crashed-once", "--then", "exit", "3"};
+  o.args = {"--exec", "--endpoint", "ipc://" + work / "exec.hb", "--",
+            app_path, "--once",     work / "crashed-once",       "--then",
+            "exit",   "3"};
   Daemon d("", o);
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("exited: exit status 3"), 1u) << d.log();
@@ -353,9 +365,21 @@ TEST_F(Integration, ExecModeRestartsACrashThenExitsZero) {
 
 TEST_F(Integration, ExecModeKillsAHangThenExitsZero) {
   Daemon::Options o;
-  o.args = {"--exec", "--interval", "0.2", "--misses", "2", "--endpoint",
-            "ipc://" + work / "exec.hb", "--", app_path, "--once", work / "hung-once",
-            "--beats", "1", "--then", "hang"};
+  o.args = {"--exec",
+            "--interval",
+            "0.2",
+            "--misses",
+            "2",
+            "--endpoint",
+            "ipc://" + work / "exec.hb",
+            "--",
+            app_path,
+            "--once",
+            work / "hung-once",
+            "--beats",
+            "1",
+            "--then",
+            "hang"};
   Daemon d("", o);
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("missed 2 heartbeats"), 1u) << d.log();

@@ -456,15 +456,15 @@ const Row transitions[] = {
     // failed: start limit hit; only an admin start (or stop) moves it
     {G::failed, Ev::start,        S::failed,  "Spawn",   no_dl, up},
     {G::failed, Ev::stop,         S::stopped, "Changed", no_dl, down},
-    {G::failed, Ev::spawned,      S::failed,  "",        no_dl, up},
-    {G::failed, Ev::spawn_failed, S::failed,  "",        no_dl, up},
-    {G::failed, Ev::heartbeat,    S::failed,  "",        no_dl, up},
-    {G::failed, Ev::trigger,      S::failed,  "",        no_dl, up},
-    {G::failed, Ev::exit0,        S::failed,  "",        no_dl, up},
-    {G::failed, Ev::exit1,        S::failed,  "",        no_dl, up},
-    {G::failed, Ev::exit_signal,  S::failed,  "",        no_dl, up},
-    {G::failed, Ev::deadline,     S::failed,  "",        no_dl, up},
-    {G::failed, Ev::panic,        S::failed,  "",        no_dl, up},
+    {G::failed, Ev::spawned,      S::failed,  "",        no_dl, down},
+    {G::failed, Ev::spawn_failed, S::failed,  "",        no_dl, down},
+    {G::failed, Ev::heartbeat,    S::failed,  "",        no_dl, down},
+    {G::failed, Ev::trigger,      S::failed,  "",        no_dl, down},
+    {G::failed, Ev::exit0,        S::failed,  "",        no_dl, down},
+    {G::failed, Ev::exit1,        S::failed,  "",        no_dl, down},
+    {G::failed, Ev::exit_signal,  S::failed,  "",        no_dl, down},
+    {G::failed, Ev::deadline,     S::failed,  "",        no_dl, down},
+    {G::failed, Ev::panic,        S::failed,  "",        no_dl, down},
 };
 // clang-format on
 
@@ -992,7 +992,7 @@ const PolicyRow policy_rows[] = {
     {P::never, End::exit0, S::exited},         {P::never, End::exit1, S::exited},
     {P::never, End::signal, S::exited},        {P::never, End::missed, S::exited},
     {P::never, End::panic, S::exited},         {P::never, End::trigger, S::exited},
-    {P::never, End::exec_error, S::exited},
+    {P::never, End::exec_error, S::failed},
 };
 // clang-format on
 
