@@ -44,17 +44,12 @@ struct Supervisor::App {
   AppCounters counters;
   OutputPipe output;
   std::unique_ptr<HeartbeatSocket> hb;
-  std::string bind_error;
   Loop::Timer timer;
 
   // The current child, while there is one.
   pid_t pid = 0;
   UniqueFd pidfd;
   Loop::Watch pid_watch;
-  UniqueFd exec_status;
-  Loop::Watch exec_watch;
-  std::string exec_error;
-  SpawnRequest request;
 
   // Sender checks: who was accepted or refused last (pids are fixed per
   // connection, so floods from one sender cost one /proc walk).
@@ -100,49 +95,57 @@ Supervisor::~Supervisor() {
   }
 }
 
+Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
+  auto app = std::make_unique<App>(loop_, ac);
+  App &a = *app;
+  a.timer = loop_.timer([this, &a] {
+    // A heartbeat already queued on the socket beats the deadline.
+    if (a.hb)
+      while (a.hb->drain(drain_budget)) {
+      }
+    if (a.wd.deadline() && *a.wd.deadline() <= Loop::now())
+      deliver(a, ev::Deadline{});
+    else
+      sync_timer(a);
+  });
+  ++counts_[static_cast<std::size_t>(a.wd.state())];
+  apps_.emplace(ac.name, std::move(app));
+  if (auto err = bind_heartbeat(a); !err.empty())
+    logging::app_event(ac.name, LogLevel::error, err);
+  else if (ac.heartbeat && ac.heartbeat->endpoint.rfind("tcp://", 0) == 0)
+    logging::app_event(ac.name, LogLevel::warning,
+                       "heartbeats over tcp:// cannot be checked for their sender");
+  return a;
+}
+
+// Bind the app's heartbeat socket unless it is bound already; the error
+// text, or "" when bound (or when the app has no heartbeat).
+std::string Supervisor::bind_heartbeat(App &a) {
+  if (!a.cfg.heartbeat || a.hb)
+    return {};
+  try {
+    a.hb = std::make_unique<HeartbeatSocket>(
+        zmq_, loop_, a.cfg.heartbeat->endpoint, a.cfg.uid, a.cfg.gid,
+        [this, &a](std::string_view d, std::optional<PeerCred> p, bool mp) {
+          on_message(a, d, p, mp);
+        },
+        [this, &a] {
+          if (!a.woken) {
+            a.woken = true;
+            woken_.push_back(&a);
+          }
+        });
+  } catch (const std::exception &e) {
+    return e.what();
+  }
+  return {};
+}
+
 void Supervisor::start(const Config &cfg) {
   counts_.fill(0);
-  for (const auto &ac : cfg.apps) {
-    auto app = std::make_unique<App>(loop_, ac);
-    App &a = *app;
-    a.timer = loop_.timer([this, &a] {
-      // A heartbeat already queued on the socket beats the deadline.
-      if (a.hb)
-        while (a.hb->drain(drain_budget)) {
-        }
-      if (a.wd.deadline() && *a.wd.deadline() <= Loop::now())
-        deliver(a, ev::Deadline{});
-      else
-        sync_timer(a);
-    });
-    if (ac.heartbeat) {
-      try {
-        a.hb = std::make_unique<HeartbeatSocket>(
-            zmq_, loop_, ac.heartbeat->endpoint, ac.uid, ac.gid,
-            [this, &a](std::string_view d, std::optional<PeerCred> p, bool mp) {
-              on_message(a, d, p, mp);
-            },
-            [this, &a] {
-              if (!a.woken) {
-                a.woken = true;
-                woken_.push_back(&a);
-              }
-            });
-        if (ac.heartbeat->endpoint.rfind("tcp://", 0) == 0)
-          logging::app_event(ac.name, LogLevel::warning,
-                             "heartbeats over tcp:// cannot be checked for their sender");
-      } catch (const std::exception &e) {
-        a.bind_error = e.what();
-      }
-    }
-    ++counts_[static_cast<std::size_t>(a.wd.state())];
-    apps_.emplace(ac.name, std::move(app));
-  }
+  for (const auto &ac : cfg.apps)
+    add_app(ac);
   for (auto &[name, a] : apps_) {
-    if (!a->bind_error.empty()) {
-      logging::app_event(name, LogLevel::error, fmt::format("cannot supervise: {}", a->bind_error));
-      continue;
-    }
     if (a->cfg.enabled)
       deliver(*a, ev::Start{});
     else
@@ -240,13 +243,19 @@ SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
 }
 
 void Supervisor::do_spawn(App &a) {
-  std::string error;
-  a.request = make_request(a, error);
+  // Without its socket the app could never prove it is alive: a start that
+  // cannot bind fails like one that cannot exec, and is retried likewise.
+  std::string error = bind_heartbeat(a);
   if (!error.empty()) {
     deliver(a, ev::SpawnFailed{error});
     return;
   }
-  auto result = spawn(a.request);
+  SpawnRequest request = make_request(a, error);
+  if (!error.empty()) {
+    deliver(a, ev::SpawnFailed{error});
+    return;
+  }
+  auto result = spawn(request);
   if (auto *err = std::get_if<std::string>(&result)) {
     deliver(a, ev::SpawnFailed{*err});
     return;
@@ -254,18 +263,10 @@ void Supervisor::do_spawn(App &a) {
   Child &c = std::get<Child>(result);
   a.pid = c.pid;
   a.pidfd = std::move(c.pidfd);
-  a.exec_status = std::move(c.exec_status);
-  a.exec_error.clear();
   a.accepted_pid = 0;
   a.refused_pid = 0;
   by_pid_[a.pid] = &a;
   a.pid_watch = loop_.watch(a.pidfd.get(), EPOLLIN, [this, &a](std::uint32_t) { on_exit(a); });
-  a.exec_watch = loop_.watch(a.exec_status.get(), EPOLLIN, [&a](std::uint32_t) {
-    a.exec_error = read_exec_error(a.exec_status.get(), a.request);
-    // EOF (exec worked) or the report: either way this pipe is done.
-    a.exec_watch.reset();
-    a.exec_status.reset();
-  });
   deliver(a, ev::Spawned{a.pid});
 }
 
@@ -280,15 +281,8 @@ void Supervisor::on_exit(App &a) {
                WEXITED | WNOHANG) < 0 ||
       si.si_pid == 0)
     return; // not exited yet (spurious wake-up)
-  if (a.exec_status) {
-    a.exec_error = read_exec_error(a.exec_status.get(), a.request);
-    a.exec_watch.reset();
-    a.exec_status.reset();
-  }
   ExitStatus st;
-  if (!a.exec_error.empty())
-    st = ExitStatus::exec_failed(a.exec_error);
-  else if (si.si_code == CLD_EXITED)
+  if (si.si_code == CLD_EXITED)
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status);

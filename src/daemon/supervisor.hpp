@@ -55,6 +55,8 @@ public:
 
 private:
   struct App;
+  App &add_app(const AppConfig &ac);
+  std::string bind_heartbeat(App &a);
   void deliver(App &a, const Event &e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);

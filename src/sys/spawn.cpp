@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,13 +34,6 @@ struct ChildReport {
   unsigned char stage;
   int err;
 };
-
-[[noreturn]] void child_fail(int fd, Stage stage) {
-  ChildReport r{stage, errno};
-  ssize_t ignored = ::write(fd, &r, sizeof r);
-  (void)ignored;
-  ::_exit(127);
-}
 
 } // namespace
 
@@ -78,113 +73,9 @@ std::optional<std::string> resolve_program(const std::string &name, const std::s
   return found_not_exec;
 }
 
-std::variant<Child, std::string> spawn(const SpawnRequest &req) {
-  // Everything the child needs is prepared here: after fork it may only
-  // make async-signal-safe calls (the parent has other threads: libzmq's).
-  std::vector<char *> argv, envp;
-  argv.reserve(req.argv.size() + 1);
-  for (const auto &a : req.argv)
-    argv.push_back(const_cast<char *>(a.c_str()));
-  argv.push_back(nullptr);
-  envp.reserve(req.env.size() + 1);
-  for (const auto &e : req.env)
-    envp.push_back(const_cast<char *>(e.c_str()));
-  envp.push_back(nullptr);
-
-  UniqueFd devnull;
-  if (req.stdin_fd < 0 || req.output_fd < 0) {
-    devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!devnull)
-      return std::string("open /dev/null: ") + std::strerror(errno);
-  }
-  const int in_fd = req.stdin_fd >= 0 ? req.stdin_fd : devnull.get();
-  const int out_fd = req.output_fd >= 0 ? req.output_fd : devnull.get();
-
-  int status_pipe[2];
-  if (::pipe2(status_pipe, O_CLOEXEC) < 0)
-    return std::string("pipe: ") + std::strerror(errno);
-  UniqueFd status_rd(status_pipe[0]), status_wr(status_pipe[1]);
-
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0)
-    return std::string("fork: ") + std::strerror(errno);
-
-  if (pid == 0) {
-    const int wfd = status_wr.get();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s)
-      if (s != SIGKILL && s != SIGSTOP)
-        ::sigaction(s, &dfl, nullptr);
-
-    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0)
-      child_fail(wfd, st_stdio);
-    // Every other inherited fd goes at exec; the status pipe is already
-    // close-on-exec and must stay open until then.
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-      for (int fd = 3; fd < 65536; ++fd)
-        if (fd != wfd)
-          ::close(fd);
-    }
-    if (req.nofile_soft) {
-      rlimit rl{};
-      if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = std::min(*req.nofile_soft, rl.rlim_max);
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-      }
-    }
-    if (::setsid() < 0)
-      child_fail(wfd, st_setsid);
-    if (::chdir(req.cwd.c_str()) < 0)
-      child_fail(wfd, st_chdir);
-    if (req.uid) {
-      if (::setgroups(req.groups.size(), req.groups.data()) < 0)
-        child_fail(wfd, st_groups);
-    } else if (req.gid) {
-      if (::setgroups(1, &*req.gid) < 0)
-        child_fail(wfd, st_groups);
-    }
-    if (req.gid && ::setgid(*req.gid) < 0)
-      child_fail(wfd, st_setgid);
-    if (req.uid && ::setuid(*req.uid) < 0)
-      child_fail(wfd, st_setuid);
-    // After the credential change, which clears it. If hbmond is already
-    // gone, do not start an orphan.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-      child_fail(wfd, st_pdeathsig);
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::execve(req.path.c_str(), argv.data(), envp.data());
-    child_fail(wfd, st_exec);
-  }
-
-  status_wr.reset();
-  int fl = ::fcntl(status_rd.get(), F_GETFL);
-  ::fcntl(status_rd.get(), F_SETFL, fl | O_NONBLOCK);
-
-  Child c;
-  c.pid = pid;
-  c.pidfd.reset(pidfd_open(pid));
-  if (!c.pidfd) {
-    int err = errno;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0); // it is ours and already dying
-    return std::string("pidfd_open: ") + std::strerror(err);
-  }
-  c.exec_status = std::move(status_rd);
-  return c;
-}
-
-std::string describe_exec_error(const unsigned char *buf, std::size_t len, const std::string &path,
+namespace {
+std::string describe_exec_error(const ChildReport &r, const std::string &path,
                                 const std::string &cwd) {
-  if (len < sizeof(ChildReport))
-    return len == 0 ? "" : "start failed (truncated report)";
-  ChildReport r;
-  std::memcpy(&r, buf, sizeof r);
   const std::string err = std::strerror(r.err);
   switch (r.stage) {
   case st_stdio:
@@ -207,17 +98,139 @@ std::string describe_exec_error(const unsigned char *buf, std::size_t len, const
     return "start failed: " + err;
   }
 }
+} // namespace
 
-std::string read_exec_error(int fd, const SpawnRequest &req) {
-  unsigned char buf[sizeof(ChildReport)];
-  std::size_t got = 0;
-  while (got < sizeof buf) {
-    ssize_t n = ::read(fd, buf + got, sizeof buf - got);
-    if (n <= 0)
-      break;
-    got += static_cast<std::size_t>(n);
+namespace {
+
+// What the child needs, prepared by the parent: after clone() the child
+// shares the parent's memory and may only make async-signal-safe calls.
+struct ChildArgs {
+  const SpawnRequest *req;
+  char *const *argv;
+  char *const *envp;
+  int in_fd;
+  int out_fd;
+  pid_t parent;
+  ChildReport report; // written by the child when a step fails
+};
+
+[[noreturn]] void child_fail(ChildArgs *a, Stage stage) {
+  a->report = ChildReport{stage, errno};
+  ::_exit(127);
+}
+
+int child_main(void *arg) {
+  auto *a = static_cast<ChildArgs *>(arg);
+  const SpawnRequest &req = *a->req;
+  // Dispositions first, then the mask: no handler may run in between.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; ++s)
+    if (s != SIGKILL && s != SIGSTOP)
+      ::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+
+  if (::dup2(a->in_fd, 0) < 0 || ::dup2(a->out_fd, 1) < 0 || ::dup2(a->out_fd, 2) < 0)
+    child_fail(a, st_stdio);
+  // Every other inherited fd goes at exec.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 3; fd < 65536; ++fd)
+      ::close(fd);
   }
-  return describe_exec_error(buf, got, req.path, req.cwd);
+  if (req.nofile_soft) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+      rl.rlim_cur = std::min(*req.nofile_soft, rl.rlim_max);
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  }
+  if (::setsid() < 0)
+    child_fail(a, st_setsid);
+  if (::chdir(req.cwd.c_str()) < 0)
+    child_fail(a, st_chdir);
+  if (req.uid) {
+    if (::setgroups(req.groups.size(), req.groups.data()) < 0)
+      child_fail(a, st_groups);
+  } else if (req.gid) {
+    if (::setgroups(1, &*req.gid) < 0)
+      child_fail(a, st_groups);
+  }
+  if (req.gid && ::setgid(*req.gid) < 0)
+    child_fail(a, st_setgid);
+  if (req.uid && ::setuid(*req.uid) < 0)
+    child_fail(a, st_setuid);
+  // After the credential change, which clears it. If hbmond is already
+  // gone, do not start an orphan.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+    child_fail(a, st_pdeathsig);
+  if (::getppid() != a->parent)
+    ::_exit(127);
+  ::execve(req.path.c_str(), a->argv, a->envp);
+  child_fail(a, st_exec);
+}
+
+// The child runs on this stack until execve (CLONE_VFORK suspends the
+// parent meanwhile, and only the loop thread spawns).
+alignas(64) char child_stack[128 * 1024];
+
+} // namespace
+
+std::variant<Child, std::string> spawn(const SpawnRequest &req) {
+  std::vector<char *> argv, envp;
+  argv.reserve(req.argv.size() + 1);
+  for (const auto &a : req.argv)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  envp.reserve(req.env.size() + 1);
+  for (const auto &e : req.env)
+    envp.push_back(const_cast<char *>(e.c_str()));
+  envp.push_back(nullptr);
+
+  UniqueFd devnull;
+  if (req.stdin_fd < 0 || req.output_fd < 0) {
+    devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!devnull)
+      return std::string("open /dev/null: ") + std::strerror(errno);
+  }
+  ChildArgs args{&req,
+                 argv.data(),
+                 envp.data(),
+                 req.stdin_fd >= 0 ? req.stdin_fd : devnull.get(),
+                 req.output_fd >= 0 ? req.output_fd : devnull.get(),
+                 ::getpid(),
+                 {}};
+
+  // Like posix_spawn: share memory and sleep until the child has exec'd
+  // (or failed), which costs no page-table copy however big hbmond grows.
+  // All signals stay blocked across the clone so none is handled on the
+  // child's side of the shared memory.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  const pid_t pid = ::clone(child_main, child_stack + sizeof child_stack,
+                            CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+  const int clone_err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0)
+    return std::string("clone: ") + std::strerror(clone_err);
+
+  if (args.report.stage != 0) {
+    ::waitpid(pid, nullptr, 0); // it has already called _exit
+    return describe_exec_error(args.report, req.path, req.cwd);
+  }
+
+  Child c;
+  c.pid = pid;
+  c.pidfd.reset(pidfd_open(pid));
+  if (!c.pidfd) {
+    int err = errno;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0); // it is ours and already dying
+    return std::string("pidfd_open: ") + std::strerror(err);
+  }
+  return c;
 }
 
 } // namespace hbmon

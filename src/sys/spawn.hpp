@@ -1,13 +1,12 @@
 // Starting an app: fork + exec with only async-signal-safe calls in the
 // child, a pidfd for the parent.
 //
-// Contract: spawn() either returns a running (or about-to-exec) child with
-// its pidfd, or an error string for failures in the parent (fork, pipe).
-// Failures in the child before exec (chdir, setuid, execve, ...) are written
-// as {stage, errno} to a close-on-exec pipe whose read end is returned in
-// exec_status: EOF there means exec succeeded. The child runs in its own
-// session and process group with a clean signal mask and default signal
-// dispositions, only fds 0-2 open, and SIGKILL as its parent-death signal.
+// Contract: spawn() returns only once the child has exec'd: either the
+// running child with its pidfd, or the reason it could not start (clone,
+// chdir, setuid, execve, ... failed; such a child is already reaped). The
+// child runs in its own session and process group with a clean signal mask
+// and default signal dispositions, only fds 0-2 open, and SIGKILL as its
+// parent-death signal.
 #pragma once
 
 #include "sys/fd.hpp"

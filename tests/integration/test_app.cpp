@@ -7,7 +7,8 @@
 //   --trace FILE       where to append the trace
 //   --beats N          send N heartbeats (default 0), --period S apart (0.05)
 //   --ready            send READY=1 first     --status TEXT   with STATUS=
-//   --then WHAT        after the beats: hang (default) | beat (forever) |
+//   --then WHAT        after the beats: hang (default) | stall (hang, no
+//                      "alive" lines) | beat (forever) |
 //                      exit CODE | signal SIG | trigger
 //   --ignore-term      ignore SIGTERM        --grandchild   fork a child in the
 //                      same group that ignores SIGTERM and sleeps
@@ -170,6 +171,9 @@ int main(int argc, char **argv) {
 
   if (then == "hang")
     hang();
+  if (then == "stall") // hang without a trace: for benchmarks
+    while (true)
+      ::pause();
   if (then == "beat") {
     while (true) {
       std::this_thread::sleep_for(std::chrono::duration<double>(period));

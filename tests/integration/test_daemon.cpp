@@ -154,6 +154,9 @@ TEST_F(Integration, ExecFailureIsAFailedStartNotACrash) {
        R"({"name": "noexec", "command": [")" + noexec + R"("], "restart_delay": 0.1,
            "start_limit": {"burst": 2, "interval": 60}})",
        R"({"name": "nowhere", "command": ["no-such-command-anywhere"], "restart_delay": 0.1,
+           "start_limit": {"burst": 2, "interval": 60}})",
+       R"({"name": "unbound", "command": ["/bin/sleep", "100"], "restart_delay": 0.1,
+           "heartbeat": {"endpoint": "ipc:///nonexistent-dir/x.hb"},
            "start_limit": {"burst": 2, "interval": 60}})"}));
   EXPECT_TRUE(d.wait_for("ghost: failed to start: exec /nonexistent/program: No such file or "
                          "directory"))
@@ -163,9 +166,15 @@ TEST_F(Integration, ExecFailureIsAFailedStartNotACrash) {
   EXPECT_TRUE(d.wait_for("nowhere: failed to start: exec no-such-command-anywhere: command not "
                          "found in PATH"))
       << d.log();
+  // Without its heartbeat socket an app cannot be supervised: a failed start.
+  EXPECT_TRUE(d.wait_for("unbound: failed to start: bind ipc:///nonexistent-dir/x.hb: No such "
+                         "file or directory"))
+      << d.log();
+  EXPECT_EQ(d.count("unbound: started"), 0u) << d.log();
   // They count toward the start limit like any failed start.
   EXPECT_TRUE(d.wait_for("ghost: start limit hit")) << d.log();
   EXPECT_TRUE(d.wait_state("ghost", "failed")) << d.log();
+  EXPECT_TRUE(d.wait_state("unbound", "failed")) << d.log();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }
