@@ -28,11 +28,15 @@ struct HeartbeatConfig {
   Duration interval = std::chrono::seconds(1);
   unsigned misses = 2;
   Duration grace = std::chrono::seconds(2); // defaulted to 2 x interval
+
+  bool operator==(const HeartbeatConfig &) const = default;
 };
 
 struct StartLimit {
   unsigned burst = 10;
   Duration interval = std::chrono::seconds(300);
+
+  bool operator==(const StartLimit &) const = default;
 };
 
 struct AppConfig {

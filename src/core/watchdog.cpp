@@ -51,8 +51,8 @@ Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_de
     reason_ = "disabled";
 }
 
-void Watchdog::log(Actions &out, LogLevel level, std::string text) {
-  out.emplace_back(act::Log{level, std::move(text)});
+void Watchdog::log(Actions &out, LogLevel level, std::string text, std::string_view event) {
+  out.emplace_back(act::Log{level, std::move(text), event});
 }
 
 void Watchdog::enter(State to, std::string reason, Actions &out) {
@@ -127,7 +127,7 @@ void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
   spawn_pending_ = false;
   pid_ = e.pid;
   started_at_ = now;
-  log(out, LogLevel::info, fmt::format("started, pid {}", e.pid));
+  log(out, LogLevel::info, fmt::format("started, pid {}", e.pid), "started");
   if (cfg_.heartbeat) {
     deadline_ = now + cfg_.heartbeat->grace;
     enter(State::starting, "waiting for the first heartbeat", out);
@@ -228,7 +228,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     while (deadline_ && *deadline_ <= now) {
       ++misses_;
       ++misses_total_;
-      log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit));
+      log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit), "missed");
       if (misses_ >= limit)
         kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"), out);
       else
@@ -240,7 +240,8 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     deadline_.reset();
     log(out, LogLevel::warning,
         fmt::format("pid {} still running {} after {}, sending SIGKILL", pid_,
-                    format_seconds(cfg_.stop_timeout), signal_name(cfg_.stop_signal)));
+                    format_seconds(cfg_.stop_timeout), signal_name(cfg_.stop_signal)),
+        "killed");
     out.emplace_back(act::Kill{9});
     return;
   case State::backoff:
@@ -255,7 +256,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
 }
 
 void Watchdog::kill_now(std::string why, Actions &out) {
-  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why));
+  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why), "killed");
   if (kill_reason_.empty()) {
     kill_reason_ = why;
     kill_is_failure_ = true;
@@ -269,7 +270,7 @@ void Watchdog::kill_now(std::string why, Actions &out) {
 void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
   if (pid_ <= 0)
     return;
-  log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason));
+  log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic");
   kill_now("panic: " + e.reason, out);
 }
 
@@ -280,10 +281,13 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   deadline_.reset();
 
   if (!st.exec_error.empty())
-    log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error));
+    log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed");
   else
-    log(out, st.clean() ? LogLevel::info : LogLevel::warning,
-        fmt::format("pid {} exited: {}", pid, st.describe()));
+    // Exits we asked for (a stop) are news, not trouble.
+    log(out,
+        st.clean() || (!kill_reason_.empty() && !kill_is_failure_) ? LogLevel::info
+                                                                   : LogLevel::warning,
+        fmt::format("pid {} exited: {}", pid, st.describe()), "exited");
 
   // first reason wins: "missed 2 heartbeats" rather than "killed by SIGKILL"
   const bool ours = !kill_reason_.empty();
@@ -314,7 +318,7 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
     delay_ = cfg_.restart_delay;
   const Duration wait = delay_;
   delay_ = std::min(delay_ * 2, cfg_.backoff_max); // verify(): backoff_max >= restart_delay
-  log(out, LogLevel::info, fmt::format("restarting in {}", format_seconds(wait)));
+  log(out, LogLevel::info, fmt::format("restarting in {}", format_seconds(wait)), "backoff");
   deadline_ = now + wait;
   enter(State::backoff, std::move(why), out);
 }

@@ -87,6 +87,9 @@ struct Kill { // signal the app's whole process group
 struct Log {
   LogLevel level;
   std::string text;
+  // For the events stream: started, missed, killed, panic, start-failed,
+  // exited, backoff; empty for lines that are only logged.
+  std::string_view event{};
 };
 struct Changed { // a state transition, for events and STATUS=
   State from;
@@ -128,7 +131,7 @@ public:
 
 private:
   void enter(State to, std::string reason, Actions &out);
-  void log(Actions &out, LogLevel level, std::string text);
+  void log(Actions &out, LogLevel level, std::string text, std::string_view event = {});
   void spawn(TimePoint now, Actions &out, bool restart = false);
   void kill_now(std::string why, Actions &out);
   void after_exit(const ExitStatus &st, TimePoint now, Actions &out);

@@ -1,11 +1,9 @@
 // hbmond: parse flags, load the config, build the supervisor, run the loop.
 #include "build_config.hpp"
 #include "core/config.hpp"
+#include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
-#include "daemon/supervisor.hpp"
 #include "sys/loop.hpp"
-#include "sys/notify.hpp"
-#include "sys/signals.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -192,6 +190,16 @@ Config exec_config(const Flags &f) {
   return parse_config(doc.dump(), "--exec");
 }
 
+// The config is re-read on reload: keep a path that does not depend on cwd.
+std::string absolute(const std::string &path) {
+  if (path.empty() || path.front() == '/')
+    return path;
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd))
+    return path;
+  return std::string(cwd) + "/" + path;
+}
+
 // Many apps mean many fds; apps themselves get the usual soft limit back.
 std::optional<rlim_t> raise_nofile() {
   rlimit rl{};
@@ -207,7 +215,7 @@ std::optional<rlim_t> raise_nofile() {
 int run(const Flags &f) {
   Config cfg;
   try {
-    cfg = f.exec ? exec_config(f) : load_config(f.config, f.runtime_dir);
+    cfg = f.exec ? exec_config(f) : load_config(absolute(f.config), f.runtime_dir);
   } catch (const ConfigError &e) {
     std::cerr << e.what() << (f.check || f.exec ? "" : "\nhbmond: not started") << "\n";
     return 1;
@@ -230,38 +238,27 @@ int run(const Flags &f) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   Loop loop;
-  Notifier notifier;
-  Supervisor::Options opts;
-  opts.child_nofile = raise_nofile();
-  Supervisor sup(loop, notifier, opts);
+  Daemon::Settings settings;
+  settings.config_path = f.exec ? "--exec" : cfg.path;
+  settings.runtime_dir = f.runtime_dir;
+  settings.cli_log_level = f.log_level;
+  settings.control_plane = !f.exec;
+  settings.supervisor.child_nofile = raise_nofile();
+  logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
+                                              settings.config_path));
+  Daemon daemon(loop, std::move(settings), std::move(cfg));
   int exit_code = 0;
-
-  SignalSource signals(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD}, [&](int sig) {
-    switch (sig) {
-    case SIGCHLD:
-      sup.reap();
-      break;
-    case SIGHUP:
-      logging::daemon(LogLevel::warning, "SIGHUP: reload not yet supported, config unchanged");
-      break;
-    default:
-      sup.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-      break;
-    }
-  });
-
   if (f.exec) {
-    sup.set_state_hook([&](const std::string &, const act::Changed &ch) {
+    // The wrapper's contract: done when CMD is done (0) or given up on (1).
+    daemon.supervisor().set_state_hook([&](const std::string &, const act::Changed &ch) {
       if (ch.to == State::exited || ch.to == State::failed) {
         exit_code = ch.to == State::exited ? 0 : 1;
-        sup.shutdown(ch.to == State::exited ? "the command finished" : "the command failed");
+        daemon.supervisor().shutdown(ch.to == State::exited ? "the command finished"
+                                                            : "the command failed");
       }
     });
   }
-
-  logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
-                                              f.exec ? std::string("--exec") : cfg.path));
-  sup.start(cfg);
+  daemon.start();
   loop.run();
   logging::daemon(LogLevel::info, "exiting");
   return exit_code;

@@ -1,5 +1,6 @@
 #include "daemon/supervisor.hpp"
 
+#include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
 #include "sys/proc.hpp"
 
@@ -59,6 +60,13 @@ struct Supervisor::App {
   TimePoint refusal_logged_at{};
   std::uint64_t refusals_unlogged = 0;
   bool woken = false; // listed in Supervisor::woken_
+
+  // Admin intent that outlives a reload of this app's settings.
+  bool admin_down = false;
+  // Leaving (removed or changed by a reload): once its process is gone the
+  // app is dropped, and replaced by `successor` when there is one.
+  bool retiring = false;
+  std::optional<AppConfig> successor;
 };
 
 Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
@@ -69,10 +77,11 @@ Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
     if (!stripped_from_apps(*e))
       base_env_.emplace_back(*e);
   loop_.add_prepare([this] {
+    finish_retired();
     bool busy = drain_sockets();
     if (status_dirty_) {
       status_dirty_ = false;
-      notifier_.status(summary(counts_));
+      notifier_.status(hbmon::summary(counts_));
     }
     return busy;
   });
@@ -152,14 +161,173 @@ void Supervisor::start(const Config &cfg) {
       logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
   }
   status_dirty_ = true;
-  notifier_.status(summary(counts_));
+  notifier_.status(hbmon::summary(counts_));
   notifier_.ready();
-  logging::daemon(LogLevel::info, fmt::format("supervising {}", summary(counts_)));
+  logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
 }
 
 void Supervisor::deliver(App &a, const Event &e) {
   execute(a, a.wd.on(e, Loop::now()));
   sync_timer(a);
+  if (a.retiring && a.pid == 0)
+    retired_.push_back(a.cfg.name);
+}
+
+void Supervisor::publish(const std::string &app, std::string_view event,
+                         const std::string &message) {
+  if (!sink_)
+    return;
+  using nlohmann::json;
+  json j;
+  j["v"] = 1;
+  j["time"] =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  j["app"] = app.empty() ? json(nullptr) : json(app);
+  j["event"] = std::string(event);
+  j["state"] = nullptr;
+  j["pid"] = nullptr;
+  if (auto it = apps_.find(app); it != apps_.end()) {
+    j["state"] = std::string(to_string(it->second->wd.state()));
+    if (it->second->wd.pid() > 0)
+      j["pid"] = it->second->wd.pid();
+  }
+  j["message"] = message;
+  sink_(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+Supervisor::Reply Supervisor::reply_for(const App &a, std::string message) const {
+  Reply r;
+  r.message = std::move(message);
+  r.state = a.wd.state();
+  return r;
+}
+
+namespace {
+Supervisor::Reply unknown_app(const std::string &name) {
+  return {false, "unknown-app", fmt::format("no app named \"{}\"", printable(name)),
+          State::stopped};
+}
+} // namespace
+
+Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &reason,
+                                    const std::string &who) {
+  auto it = apps_.find(name);
+  if (it == apps_.end())
+    return unknown_app(name);
+  App &a = *it->second;
+  if (a.pid <= 0)
+    return {false, "not-running",
+            fmt::format("{} is not running ({})", name, to_string(a.wd.state())), a.wd.state()};
+  const pid_t pid = a.pid;
+  deliver(a, ev::Panic{fmt::format("{} (pressed by {})", reason, who)});
+  return reply_for(a, fmt::format("killed pid {}", pid));
+}
+
+Supervisor::Reply Supervisor::start_app(const std::string &name, const std::string &who) {
+  auto it = apps_.find(name);
+  if (it == apps_.end())
+    return unknown_app(name);
+  App &a = *it->second;
+  a.admin_down = false;
+  if (a.retiring) {
+    if (a.successor)
+      a.successor->enabled = true;
+    return reply_for(a, "will start with its new settings once the old process is gone");
+  }
+  logging::app_event(name, LogLevel::info, fmt::format("start requested by {}", who));
+  deliver(a, ev::Start{});
+  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+}
+
+Supervisor::Reply Supervisor::stop_app(const std::string &name, const std::string &who) {
+  auto it = apps_.find(name);
+  if (it == apps_.end())
+    return unknown_app(name);
+  App &a = *it->second;
+  a.admin_down = true;
+  logging::app_event(name, LogLevel::info, fmt::format("stop requested by {}", who));
+  deliver(a, ev::Stop{fmt::format("stopped by {}", who)});
+  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+}
+
+Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::string &who) {
+  auto it = apps_.find(name);
+  if (it == apps_.end())
+    return unknown_app(name);
+  App &a = *it->second;
+  a.admin_down = false;
+  logging::app_event(name, LogLevel::info, fmt::format("restart requested by {}", who));
+  // A graceful stop; the Start makes the watchdog spawn again on the exit.
+  deliver(a, ev::Stop{fmt::format("restart requested by {}", who)});
+  if (!a.retiring)
+    deliver(a, ev::Start{});
+  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+}
+
+Supervisor::ReloadReport Supervisor::reload(const Config &next) {
+  ReloadReport rep;
+  for (auto &[name, app] : apps_) {
+    App &a = *app;
+    const AppConfig *nc = next.find(name);
+    if (!nc) {
+      rep.removed.push_back(name);
+      retire(a, std::nullopt);
+    } else if (a.retiring ? (a.successor && *a.successor == *nc) : a.cfg == *nc) {
+      rep.unchanged.push_back(name);
+    } else {
+      rep.changed.push_back(name);
+      retire(a, *nc);
+    }
+  }
+  for (const auto &ac : next.apps) {
+    if (apps_.count(ac.name))
+      continue;
+    rep.added.push_back(ac.name);
+    App &a = add_app(ac);
+    if (ac.enabled && !shutting_down_)
+      deliver(a, ev::Start{});
+  }
+  status_dirty_ = true;
+  return rep;
+}
+
+// Stop `a` (gracefully) and drop it once its process is gone.
+void Supervisor::retire(App &a, std::optional<AppConfig> successor) {
+  a.successor = std::move(successor);
+  if (a.retiring)
+    return; // already on its way out; only the successor changed
+  a.retiring = true;
+  deliver(a, ev::Stop{a.successor ? "config changed" : "removed from the config"});
+}
+
+// Runs outside every callback (a prepare hook), so an App may be destroyed.
+void Supervisor::finish_retired() {
+  std::vector<std::string> names;
+  names.swap(retired_);
+  for (const auto &name : names) {
+    auto it = apps_.find(name);
+    if (it == apps_.end() || !it->second->retiring || it->second->pid > 0)
+      continue;
+    std::unique_ptr<App> old = std::move(it->second);
+    apps_.erase(it);
+    --counts_[static_cast<std::size_t>(old->wd.state())];
+    std::erase(woken_, old.get());
+    status_dirty_ = true;
+    std::optional<AppConfig> next = std::move(old->successor);
+    const bool admin_down = old->admin_down;
+    old.reset(); // closes its socket before a successor binds the endpoint
+    if (!next) {
+      logging::app_event(name, LogLevel::info, "removed");
+      continue;
+    }
+    App &a = add_app(*next);
+    a.admin_down = admin_down;
+    logging::app_event(name, LogLevel::info, "new settings applied");
+    if (next->enabled && !admin_down && !shutting_down_)
+      deliver(a, ev::Start{});
+  }
+  if (shutting_down_)
+    check_shutdown_done();
 }
 
 void Supervisor::sync_timer(App &a) {
@@ -173,14 +341,23 @@ void Supervisor::execute(App &a, const Actions &acts) {
   for (const auto &action : acts) {
     if (auto *log = std::get_if<act::Log>(&action)) {
       logging::app_event(a.cfg.name, log->level, log->text);
+      if (!log->event.empty())
+        publish(a.cfg.name, log->event, log->text);
     } else if (auto *ch = std::get_if<act::Changed>(&action)) {
       --counts_[static_cast<std::size_t>(ch->from)];
       ++counts_[static_cast<std::size_t>(ch->to)];
       status_dirty_ = true;
-      if (ch->from != ch->to)
+      if (ch->from != ch->to) {
         logging::app_event(a.cfg.name, LogLevel::debug,
                            fmt::format("{} -> {}{}{}", to_string(ch->from), to_string(ch->to),
                                        ch->reason.empty() ? "" : ": ", ch->reason));
+        if (ch->to == State::running)
+          publish(a.cfg.name, "ready", ch->reason.empty() ? "running" : "running: " + ch->reason);
+        else if (ch->to == State::stopped)
+          publish(a.cfg.name, "stopped", "stopped: " + ch->reason);
+        else if (ch->to == State::failed)
+          publish(a.cfg.name, "failed", "failed: " + ch->reason);
+      }
       if (hook_)
         hook_(a.cfg.name, *ch);
     } else if (auto *k = std::get_if<act::Kill>(&action)) {

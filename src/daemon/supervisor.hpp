@@ -35,6 +35,19 @@ public:
   };
   // Called on every state change (after the watchdog's own log lines).
   using StateHook = std::function<void(const std::string &app, const act::Changed &)>;
+  // Receives every event for the events stream, as one JSON text.
+  using EventSink = std::function<void(const std::string &json)>;
+
+  // The outcome of an admin command.
+  struct Reply {
+    bool ok = true;
+    std::string error;   // protocol error code when !ok
+    std::string message; // for the operator
+    State state = State::stopped;
+  };
+  struct ReloadReport {
+    std::vector<std::string> added, removed, changed, unchanged;
+  };
 
   Supervisor(Loop &loop, Notifier &notifier, Options opts);
   Supervisor(const Supervisor &) = delete;
@@ -49,9 +62,24 @@ public:
   // exits that SIGCHLD reported before their pidfd did.
   void reap();
 
+  // Admin commands. `who` names the caller for the log ("uid 0, pid 42").
+  Reply panic(const std::string &app, const std::string &reason, const std::string &who);
+  Reply start_app(const std::string &app, const std::string &who);
+  Reply stop_app(const std::string &app, const std::string &who);
+  Reply restart_app(const std::string &app, const std::string &who);
+  // Apply a verified config: new apps start, removed apps stop and go,
+  // changed apps restart with their new settings once the old process is
+  // gone, unchanged apps are not touched.
+  ReloadReport reload(const Config &next);
+
+  bool has_app(const std::string &name) const { return apps_.count(name) != 0; }
   std::vector<AppStatus> status() const;
+  std::string summary() const { return hbmon::summary(counts_); }
+  void publish(const std::string &app, std::string_view event, const std::string &message);
   void set_state_hook(StateHook h) { hook_ = std::move(h); }
+  void set_event_sink(EventSink s) { sink_ = std::move(s); }
   bool shutting_down() const { return shutting_down_; }
+  zmq::context_t &zmq() { return zmq_; }
 
 private:
   struct App;
@@ -67,6 +95,9 @@ private:
   bool drain_sockets();
   void check_shutdown_done();
   void kill_strays();
+  void retire(App &a, std::optional<AppConfig> successor);
+  void finish_retired();
+  Reply reply_for(const App &a, std::string message) const;
   SpawnRequest make_request(const App &a, std::string &error) const;
 
   Loop &loop_;
@@ -83,6 +114,8 @@ private:
   Loop::Timer watchdog_timer_;
   Loop::Timer shutdown_timer_;
   StateHook hook_;
+  EventSink sink_;
+  std::vector<std::string> retired_; // apps whose process is gone, to replace or drop
 };
 
 } // namespace hbmon

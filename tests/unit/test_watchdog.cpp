@@ -1272,5 +1272,29 @@ TEST(Snapshot, StatusTextAndCounters) {
   EXPECT_EQ(h.wd.started_at(), h.now);
 }
 
+// --- events stream ----------------------------------------------------------
+
+std::vector<std::string> event_tags(const Actions &acts) {
+  std::vector<std::string> out;
+  for (const auto &a : acts)
+    if (auto *l = std::get_if<act::Log>(&a); l && !l->event.empty())
+      out.emplace_back(l->event);
+  return out;
+}
+
+TEST(WatchdogEvents, EachLifecycleStepIsTagged) {
+  Harness h;
+  EXPECT_TRUE(event_tags(h.on(ev::Start{})).empty());
+  EXPECT_EQ(event_tags(h.on(ev::Spawned{kPid})), (std::vector<std::string>{"started"}));
+  EXPECT_EQ(event_tags(h.fire()), (std::vector<std::string>{"missed"}));
+  EXPECT_EQ(event_tags(h.fire()), (std::vector<std::string>{"missed", "killed"}));
+  EXPECT_EQ(event_tags(h.on(ev::Exited{ExitStatus::with_signal(9)})),
+            (std::vector<std::string>{"exited", "backoff"}));
+  h.restart();
+  EXPECT_EQ(event_tags(h.on(ev::Panic{"why"})), (std::vector<std::string>{"panic", "killed"}));
+  EXPECT_EQ(event_tags(h.on(ev::Exited{ExitStatus::exec_failed("exec /x: gone")})),
+            (std::vector<std::string>{"start-failed", "backoff"}));
+}
+
 } // namespace
 } // namespace hbmon

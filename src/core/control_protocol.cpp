@@ -1,0 +1,119 @@
+#include "core/control_protocol.hpp"
+
+#include "core/heartbeat.hpp"
+
+#include <fmt/format.h>
+
+namespace hbmon {
+
+namespace {
+
+struct CommandName {
+  Command cmd;
+  std::string_view name;
+};
+constexpr CommandName commands[] = {
+    {Command::status, "status"}, {Command::info, "info"}, {Command::panic, "panic"},
+    {Command::start, "start"},   {Command::stop, "stop"}, {Command::restart, "restart"},
+    {Command::reload, "reload"},
+};
+
+[[noreturn]] void bad(const std::string &message) { throw ProtocolError("bad-request", message); }
+
+std::string app_name(const nlohmann::json &j, const char *field) {
+  auto it = j.find(field);
+  if (it == j.end() || !it->is_string())
+    bad(fmt::format("\"{}\" must be an app name (a string)", field));
+  const auto &s = it->get_ref<const std::string &>();
+  if (s.empty() || s.size() > 64)
+    bad(fmt::format("\"{}\" must be 1 to 64 characters", field));
+  return s;
+}
+
+} // namespace
+
+std::string_view to_string(Command c) {
+  for (const auto &n : commands)
+    if (n.cmd == c)
+      return n.name;
+  return "unknown";
+}
+
+bool is_mutating(Command c) { return c != Command::status && c != Command::info; }
+
+Request parse_request(std::string_view body) {
+  if (body.size() > max_request_bytes)
+    bad(fmt::format("request too large ({} bytes, at most {})", body.size(), max_request_bytes));
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded())
+    bad("not a JSON document");
+  if (!j.is_object())
+    bad("the request must be a JSON object");
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_integer())
+    bad("missing protocol version (\"v\": 1)");
+  if (*v != protocol_version)
+    throw ProtocolError("unsupported-version",
+                        fmt::format("protocol version {} is not supported (this hbmond speaks {})",
+                                    v->dump(), protocol_version));
+  auto c = j.find("cmd");
+  if (c == j.end() || !c->is_string())
+    bad("missing \"cmd\"");
+  Request r;
+  const auto &name = c->get_ref<const std::string &>();
+  auto known = std::find_if(std::begin(commands), std::end(commands),
+                            [&](const CommandName &n) { return n.name == name; });
+  if (known == std::end(commands))
+    bad(fmt::format("unknown command \"{}\"", printable(name.substr(0, 64))));
+  r.cmd = known->cmd;
+  switch (r.cmd) {
+  case Command::status:
+    if (auto a = j.find("apps"); a != j.end() && !a->is_null()) {
+      if (!a->is_array() || a->size() > 100000)
+        bad("\"apps\" must be an array of app names");
+      for (const auto &e : *a) {
+        if (!e.is_string())
+          bad("\"apps\" must be an array of app names");
+        r.apps.push_back(e.get<std::string>());
+      }
+    }
+    break;
+  case Command::panic:
+    r.app = app_name(j, "app");
+    if (auto why = j.find("reason"); why != j.end() && !why->is_null()) {
+      if (!why->is_string())
+        bad("\"reason\" must be a string");
+      r.reason = printable(why->get_ref<const std::string &>());
+      if (r.reason.size() > max_reason_chars)
+        r.reason = printable(
+            std::string_view(why->get_ref<const std::string &>()).substr(0, max_reason_chars / 4));
+    }
+    if (r.reason.empty())
+      r.reason = "no reason given";
+    break;
+  case Command::start:
+  case Command::stop:
+  case Command::restart:
+    r.app = app_name(j, "app");
+    break;
+  case Command::info:
+  case Command::reload:
+    break;
+  }
+  return r;
+}
+
+nlohmann::json ok_reply() { return {{"v", protocol_version}, {"ok", true}}; }
+
+nlohmann::json error_reply(std::string_view code, std::string_view message) {
+  return {{"v", protocol_version},
+          {"ok", false},
+          {"error", std::string(code)},
+          {"message", std::string(message)}};
+}
+
+std::string dump(const nlohmann::json &j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace hbmon

@@ -1,0 +1,50 @@
+// The control protocol, version 1: one JSON request, one JSON reply.
+//
+// Contract: parse_request() accepts any bytes and either returns a Request
+// whose fields are valid for its command, or throws ProtocolError with the
+// error code and message to send back. Unknown fields are ignored (newer
+// clients may send more); an unknown "v" is refused. See hbmonctl(8).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hbmon {
+
+inline constexpr int protocol_version = 1;
+inline constexpr std::size_t max_request_bytes = 64 * 1024;
+inline constexpr std::size_t max_reason_chars = 256;
+
+enum class Command { status, info, panic, start, stop, restart, reload };
+std::string_view to_string(Command c);
+// Commands that change something need an authorized caller.
+bool is_mutating(Command c);
+
+struct Request {
+  Command cmd = Command::status;
+  std::vector<std::string> apps; // status: a filter (empty: all)
+  std::string app;               // panic, start, stop, restart
+  std::string reason;            // panic (printable, bounded)
+};
+
+class ProtocolError : public std::runtime_error {
+public:
+  ProtocolError(std::string code, const std::string &message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string &code() const { return code_; }
+
+private:
+  std::string code_;
+};
+
+Request parse_request(std::string_view body);
+
+nlohmann::json ok_reply();
+nlohmann::json error_reply(std::string_view code, std::string_view message);
+// JSON text that never throws on odd strings (invalid UTF-8 is replaced).
+std::string dump(const nlohmann::json &j);
+
+} // namespace hbmon

@@ -1,0 +1,151 @@
+#include "ctl/client.hpp"
+
+#include "ctl/error.hpp"
+#include "ctl/render.hpp"
+#include "ctl/text.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+namespace hbmon::ctl {
+namespace {
+
+using nlohmann::json;
+
+std::string why_unreachable(int err) {
+  switch (err) {
+  case ENOENT:
+    return "no such socket (is hbmond running?)";
+  case ECONNREFUSED:
+    return "nothing listens on the socket (is hbmond running?)";
+  case ENOTSOCK:
+    return "not a socket";
+  case EACCES:
+  case EPERM:
+    return "permission denied";
+  default:
+    return std::strerror(err);
+  }
+}
+
+// 0 when connected (or the listener is merely busy), else errno.
+int try_connect_unix(const std::string &path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return 0; // cannot probe: leave the verdict to ZeroMQ
+  int rc = ::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr);
+  int err = rc == 0 || errno == EAGAIN ? 0 : errno;
+  ::close(fd);
+  struct stat st {};
+  if (err == ECONNREFUSED && ::stat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+    return ENOTSOCK;
+  return err;
+}
+
+int timeout_ms(double seconds) {
+  return static_cast<int>(std::clamp(std::ceil(seconds * 1000), 1.0, double(INT_MAX)));
+}
+
+zmq::socket_t connect_req(zmq::context_t &ctx, const ControlTarget &target) {
+  zmq::socket_t sock(ctx, zmq::socket_type::req);
+  sock.set(zmq::sockopt::linger, 0);
+  sock.set(zmq::sockopt::rcvtimeo, timeout_ms(target.timeout));
+  sock.set(zmq::sockopt::sndtimeo, timeout_ms(target.timeout));
+  try {
+    sock.connect(target.endpoint);
+  } catch (const zmq::error_t &e) {
+    throw usage_error(fmt::format("invalid control endpoint '{}': {}", target.endpoint, e.what()));
+  }
+  return sock;
+}
+
+CtlError no_reply(const ControlTarget &target) {
+  return {exit_unreachable,
+          fmt::format("no reply from hbmond at {} within {}s", target.endpoint, target.timeout)};
+}
+
+std::string exchange(zmq::socket_t &sock, const std::string &request, const ControlTarget &target) {
+  if (!sock.send(zmq::buffer(request), zmq::send_flags::none))
+    throw no_reply(target);
+  zmq::message_t reply;
+  if (!sock.recv(reply, zmq::recv_flags::none))
+    throw no_reply(target);
+  return reply.to_string();
+}
+
+json parse_reply(const std::string &raw, const std::string &endpoint) {
+  json reply = json::parse(raw, nullptr, false);
+  if (reply.is_discarded() || !reply.is_object())
+    throw CtlError(exit_unreachable,
+                   fmt::format("the reply from {} is not a JSON object", endpoint));
+  auto v = reply.find("v");
+  if (v == reply.end() || *v != 1)
+    throw CtlError(exit_unreachable,
+                   fmt::format("the reply from {} is not protocol version 1 (\"v\": {})", endpoint,
+                               v == reply.end() ? "missing" : v->dump()));
+  auto ok = reply.find("ok");
+  if (ok == reply.end() || !ok->is_boolean())
+    throw CtlError(exit_unreachable, fmt::format("the reply from {} has no \"ok\"", endpoint));
+  return reply;
+}
+
+// The daemon's own words; a config error keeps its lines, each naming a place.
+CtlError refusal(const json &reply) {
+  std::string code = text_field(reply, "error");
+  auto it = reply.find("message");
+  std::string message = it != reply.end() && it->is_string()
+                            ? sanitize(it->get_ref<const std::string &>(), true)
+                            : std::string();
+  if (code == "invalid-config")
+    return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message};
+  if (message.empty())
+    message = code.empty() ? "hbmond refused the request" : "hbmond refused the request: " + code;
+  return {exit_refused, sanitize(message)};
+}
+
+} // namespace
+
+std::string control_endpoint(const std::optional<std::string> &flag) {
+  if (flag)
+    return *flag;
+  const char *env = std::getenv("HBMON_CONTROL");
+  return env && *env ? env : default_control;
+}
+
+void check_listening(const std::string &endpoint) {
+  constexpr std::string_view scheme = "ipc://";
+  if (!endpoint.starts_with(scheme))
+    return;
+  std::string path = endpoint.substr(scheme.size());
+  // Abstract sockets (@name) and over-long paths: left to ZeroMQ.
+  if (path.empty() || path.front() == '@' || path.size() >= sizeof(sockaddr_un::sun_path))
+    return;
+  if (int err = try_connect_unix(path))
+    throw CtlError(exit_unreachable,
+                   fmt::format("cannot reach hbmond at {}: {}", endpoint, why_unreachable(err)));
+}
+
+json call(const ControlTarget &target, const json &request) {
+  check_listening(target.endpoint);
+  zmq::context_t ctx;
+  zmq::socket_t sock = connect_req(ctx, target);
+  json reply = parse_reply(exchange(sock, dump_line(request), target), target.endpoint);
+  if (!reply["ok"].get<bool>())
+    throw refusal(reply);
+  return reply;
+}
+
+} // namespace hbmon::ctl

@@ -1,0 +1,113 @@
+// hbmonctl: parse the command line, send one request to hbmond, print the reply.
+// `watch` asks for the events endpoint with `info`, then follows the stream.
+// Every failure ends here as one "hbmonctl: ..." line on stderr and an exit status
+// from ctl/error.hpp.
+#include "build_config.hpp"
+#include "ctl/client.hpp"
+#include "ctl/error.hpp"
+#include "ctl/options.hpp"
+#include "ctl/render.hpp"
+#include "ctl/watch.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+namespace {
+
+using namespace hbmon::ctl;
+using nlohmann::json;
+
+json request_for(const Invocation &inv) {
+  json request = {{"v", 1}, {"cmd", verb_name(*inv.verb)}};
+  switch (*inv.verb) {
+  case Verb::status:
+    if (!inv.apps.empty())
+      request["apps"] = inv.apps;
+    break;
+  case Verb::panic:
+    if (inv.reason)
+      request["reason"] = *inv.reason;
+    [[fallthrough]];
+  case Verb::start:
+  case Verb::stop:
+  case Verb::restart:
+    request["app"] = inv.apps.front();
+    break;
+  case Verb::reload:
+  case Verb::watch:
+  case Verb::info:
+    break;
+  }
+  return request;
+}
+
+std::string render_text(Verb verb, const json &reply) {
+  switch (verb) {
+  case Verb::status:
+    return render_status(reply, stdout_style());
+  case Verb::reload:
+    return render_reload(reply);
+  case Verb::info:
+    return render_info(reply);
+  default:
+    return render_action(reply);
+  }
+}
+
+int watch(const ControlTarget &target, bool json_lines) {
+  json info = call(target, {{"v", 1}, {"cmd", "info"}});
+  auto events = info.find("events");
+  if (events == info.end() || !events->is_string() || events->get<std::string>().empty())
+    throw CtlError(exit_refused, "hbmond names no events endpoint in its info reply");
+  return watch_events(events->get<std::string>(), json_lines);
+}
+
+int run(const Invocation &inv) {
+  ControlTarget target{control_endpoint(inv.control), inv.timeout};
+  if (inv.verb == Verb::watch)
+    return watch(target, inv.json);
+  json reply = call(target, request_for(inv));
+  std::string out = inv.json ? render_json(reply) : render_text(*inv.verb, reply);
+  std::fputs(out.c_str(), stdout);
+  return exit_ok;
+}
+
+// A full disk or a closed pipe must not pass for success.
+int flushed(int status) {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout))
+    return status;
+  fmt::print(stderr, "hbmonctl: cannot write to stdout: {}\n", std::strerror(errno));
+  return status == exit_ok ? exit_refused : status;
+}
+
+int dispatch(int argc, char **argv) {
+  Invocation inv = parse_args(argc, argv);
+  if (inv.version)
+    std::fputs("hbmonctl " HBMON_VERSION "\n", stdout);
+  else if (inv.help)
+    std::fputs(help_text(inv.verb).c_str(), stdout);
+  else
+    return run(inv);
+  return exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return flushed(dispatch(argc, argv));
+  } catch (const CtlError &e) {
+    const char *hint = e.code() == exit_usage ? " (see 'hbmonctl --help')" : "";
+    fmt::print(stderr, "hbmonctl: {}{}\n", e.what(), hint);
+    return e.code();
+  } catch (const zmq::error_t &e) {
+    fmt::print(stderr, "hbmonctl: ZeroMQ: {}\n", e.what());
+    return exit_unreachable;
+  } catch (const std::exception &e) {
+    fmt::print(stderr, "hbmonctl: {}\n", e.what());
+    return exit_refused;
+  }
+}

@@ -1,0 +1,205 @@
+// Hand-written parsing: getopt cannot take global options after the command
+// and command options only after it.
+#include "ctl/options.hpp"
+
+#include "ctl/error.hpp"
+
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <string_view>
+
+namespace hbmon::ctl {
+namespace {
+
+struct VerbInfo {
+  Verb verb;
+  std::string_view name;
+  std::string_view args;
+  std::string_view summary;
+  std::size_t min_apps;
+  std::size_t max_apps;
+};
+
+constexpr std::size_t any = SIZE_MAX;
+
+constexpr std::array verbs = {
+    VerbInfo{Verb::status, "status", "[APP...]",
+             "show the state of every app, or of the named ones", 0, any},
+    VerbInfo{Verb::panic, "panic", "APP [--reason TEXT]",
+             "SIGKILL APP now, then restart it per its policy", 1, 1},
+    VerbInfo{Verb::start, "start", "APP", "start APP (also after it failed)", 1, 1},
+    VerbInfo{Verb::stop, "stop", "APP", "stop APP and keep it stopped", 1, 1},
+    VerbInfo{Verb::restart, "restart", "APP", "stop APP, then start it again", 1, 1},
+    VerbInfo{Verb::reload, "reload", "",
+             "re-read the config; print what was added, removed, changed", 0, 0},
+    VerbInfo{Verb::watch, "watch", "", "print hbmond's events as they happen, until Ctrl-C", 0, 0},
+    VerbInfo{Verb::info, "info", "", "print hbmond's version, pid, config file and endpoints", 0,
+             0},
+};
+
+const VerbInfo &info_of(Verb v) {
+  for (const auto &info : verbs)
+    if (info.verb == v)
+      return info;
+  throw std::logic_error("verb missing from the table");
+}
+
+std::optional<Verb> find_verb(std::string_view name) {
+  for (const auto &info : verbs)
+    if (info.name == name)
+      return info.verb;
+  return std::nullopt;
+}
+
+constexpr std::string_view options_heading = "Options:\n";
+constexpr std::string_view options_help =
+    R"(      --control ENDPOINT  hbmond's control socket (default: $HBMON_CONTROL,
+                          else ipc:///run/hbmond/control)
+      --json              machine-readable output on stdout
+      --timeout S         seconds to wait for hbmond's reply (default 5)
+  -h, --help              print this help; COMMAND --help: that command's
+  -V, --version           print the version
+)";
+
+constexpr std::string_view footer =
+    "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hbmond unreachable.\n"
+    "See hbmonctl(8).\n";
+
+double parse_timeout(const std::string &text) {
+  char *end = nullptr;
+  errno = 0;
+  double s = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno || *end || !std::isfinite(s) || s <= 0 || s > 86400)
+    throw usage_error(fmt::format("--timeout: expected seconds in (0, 86400], got '{}'", text));
+  return s;
+}
+
+class Parser {
+public:
+  Parser(int argc, char **argv) : args_(argv + 1, argv + argc) {}
+
+  Invocation run() {
+    while (next_ < args_.size()) {
+      std::string_view arg = args_[next_++];
+      if (!options_done_ && arg == "--")
+        options_done_ = true;
+      else if (!options_done_ && arg.size() > 1 && arg.front() == '-')
+        option(arg);
+      else
+        operand(arg);
+    }
+    if (!inv_.help && !inv_.version)
+      check_complete();
+    return inv_;
+  }
+
+private:
+  void option(std::string_view arg) {
+    auto eq = arg.find('=');
+    std::string_view name = arg.substr(0, eq);
+    std::optional<std::string_view> inline_value;
+    if (eq != std::string_view::npos)
+      inline_value = arg.substr(eq + 1);
+
+    if (name == "--json")
+      inv_.json = flag(name, inline_value);
+    else if (name == "--help" || name == "-h")
+      inv_.help = flag(name, inline_value);
+    else if (name == "--version" || name == "-V")
+      inv_.version = flag(name, inline_value);
+    else if (name == "--control")
+      inv_.control = control(value(name, inline_value));
+    else if (name == "--timeout")
+      inv_.timeout = parse_timeout(value(name, inline_value));
+    else if (name == "--reason" && inv_.verb == Verb::panic)
+      inv_.reason = value(name, inline_value);
+    else if (name == "--reason")
+      throw usage_error("--reason is an option of 'panic' and must follow it");
+    else
+      throw usage_error(fmt::format("unknown option '{}'", arg));
+  }
+
+  static bool flag(std::string_view name, std::optional<std::string_view> inline_value) {
+    if (inline_value)
+      throw usage_error(fmt::format("option '{}' takes no value", name));
+    return true;
+  }
+
+  std::string value(std::string_view name, std::optional<std::string_view> inline_value) {
+    if (inline_value)
+      return std::string(*inline_value);
+    if (next_ == args_.size())
+      throw usage_error(fmt::format("option '{}' needs a value", name));
+    return std::string(args_[next_++]);
+  }
+
+  static std::string control(std::string endpoint) {
+    if (endpoint.empty())
+      throw usage_error("--control: the endpoint is empty");
+    return endpoint;
+  }
+
+  void operand(std::string_view arg) {
+    if (inv_.verb) {
+      inv_.apps.emplace_back(arg);
+      return;
+    }
+    inv_.verb = find_verb(arg);
+    if (!inv_.verb)
+      throw usage_error(fmt::format("unknown command '{}'", arg));
+  }
+
+  void check_complete() const {
+    if (!inv_.verb)
+      throw usage_error("missing command");
+    const VerbInfo &info = info_of(*inv_.verb);
+    std::size_t n = inv_.apps.size();
+    if (n < info.min_apps)
+      throw usage_error(fmt::format("'{}' needs an app name", info.name));
+    if (n > info.max_apps)
+      throw usage_error(
+          fmt::format("unexpected argument '{}' after '{}'", inv_.apps[info.max_apps], info.name));
+  }
+
+  std::vector<std::string_view> args_;
+  std::size_t next_ = 0;
+  bool options_done_ = false;
+  Invocation inv_;
+};
+
+std::string overview() {
+  std::string text = "Usage: hbmonctl [--control ENDPOINT] [--json] [--timeout S] COMMAND [ARGS]\n"
+                     "\nControl hbmond, the supervisor that also catches hangs.\n\nCommands:\n";
+  for (const auto &info : verbs)
+    text += fmt::format("  {:<28}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
+  return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help, footer);
+}
+
+std::string verb_help(const VerbInfo &info) {
+  std::string usage = fmt::format("hbmonctl [OPTION...] {} {}", info.name, info.args);
+  std::string summary(info.summary);
+  summary.front() = static_cast<char>(std::toupper(static_cast<unsigned char>(summary.front())));
+  std::string text =
+      fmt::format("Usage: {}\n\n{}.\n", usage.substr(0, usage.find_last_not_of(' ') + 1), summary);
+  if (info.verb == Verb::watch)
+    text += "One line per event, or one JSON object per line with --json.\n";
+  text += fmt::format("\n{}", options_heading);
+  if (info.verb == Verb::panic)
+    text += "      --reason TEXT       why the button was pressed; hbmond logs it\n";
+  return fmt::format("{}{}\n{}", text, options_help, footer);
+}
+
+} // namespace
+
+Invocation parse_args(int argc, char **argv) { return Parser(argc, argv).run(); }
+
+std::string verb_name(Verb v) { return std::string(info_of(v).name); }
+
+std::string help_text(std::optional<Verb> v) { return v ? verb_help(info_of(*v)) : overview(); }
+
+} // namespace hbmon::ctl

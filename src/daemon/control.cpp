@@ -1,0 +1,144 @@
+#include "daemon/control.hpp"
+
+#include "core/control_protocol.hpp"
+#include "sys/users.hpp"
+
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace hbmon {
+
+namespace {
+
+constexpr std::size_t max_frames = 16;
+constexpr std::size_t request_budget = 64; // per loop iteration
+
+class UmaskGuard {
+public:
+  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
+  ~UmaskGuard() { ::umask(old_); }
+
+private:
+  mode_t old_;
+};
+
+} // namespace
+
+std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode) {
+  std::string path;
+  if (endpoint.rfind("ipc://", 0) == 0) {
+    path = endpoint.substr(6);
+    // libzmq would silently take over the file of a daemon still running.
+    if (unix_socket_live(path))
+      throw std::runtime_error("bind " + endpoint + ": another process is serving it (is hbmond " +
+                               "already running?)");
+  }
+  try {
+    UmaskGuard mask(static_cast<mode_t>(~mode & 0777));
+    sock.bind(endpoint);
+  } catch (const zmq::error_t &e) {
+    throw std::runtime_error("bind " + endpoint + ": " + e.what());
+  }
+  return path;
+}
+
+ControlServer::ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler)
+    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::router),
+      handler_(std::move(handler)) {
+  sock_.set(zmq::sockopt::linger, 0);
+  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(1 << 20) + 4096);
+  sock_.set(zmq::sockopt::sndhwm, 100);
+  sock_.set(zmq::sockopt::rcvhwm, 1000);
+  ipc_path_ = bind_endpoint(sock_, endpoint_, 0666);
+  watch_ =
+      loop.watch(sock_.get(zmq::sockopt::fd), EPOLLIN, [this](std::uint32_t) { pending_ = true; });
+  loop.add_prepare([this] { return pending_ && drain(request_budget); });
+}
+
+ControlServer::~ControlServer() {
+  watch_.reset();
+  sock_.close();
+  if (!ipc_path_.empty())
+    ::unlink(ipc_path_.c_str());
+}
+
+bool ControlServer::drain(std::size_t budget) {
+  pending_ = false;
+  std::vector<zmq::message_t> frames;
+  for (std::size_t n = 0; n < budget; ++n) {
+    frames.clear();
+    bool more = true, oversized = false;
+    while (more) {
+      zmq::message_t part;
+      zmq::recv_result_t r;
+      try {
+        r = sock_.recv(part, zmq::recv_flags::dontwait);
+      } catch (const zmq::error_t &) {
+        return false;
+      }
+      if (!r)
+        return false; // EAGAIN: drained (parts of a message arrive together)
+      more = part.more();
+      if (frames.size() < max_frames)
+        frames.push_back(std::move(part));
+      else
+        oversized = true;
+    }
+    ++requests_;
+    if (frames.size() < 2) {
+      ++dropped_;
+      continue; // no envelope to answer to
+    }
+    std::optional<PeerCred> peer;
+    if (const char *addr = zmq_msg_gets(frames.back().handle(), "Peer-Address"))
+      peer = parse_peer_address(addr);
+    std::string reply =
+        oversized ? dump(error_reply("bad-request", "too many message parts"))
+                  : handler_(std::string_view(static_cast<const char *>(frames.back().data()),
+                                              frames.back().size()),
+                             peer);
+    // Same envelope back (identity, and the empty delimiter of REQ
+    // clients); a full or vanished peer just loses its reply.
+    try {
+      for (std::size_t i = 0; i + 1 < frames.size(); ++i)
+        sock_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      sock_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t &) {
+      ++dropped_;
+    }
+  }
+  pending_ = true;
+  return true;
+}
+
+EventPublisher::EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint)
+    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pub) {
+  sock_.set(zmq::sockopt::linger, 0);
+  sock_.set(zmq::sockopt::sndhwm, 10000);
+  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(256));
+  ipc_path_ = bind_endpoint(sock_, endpoint_, 0666);
+  // Subscriptions and new connections are commands the socket processes
+  // when asked: ask whenever its fd says there are some.
+  watch_ = loop.watch(sock_.get(zmq::sockopt::fd), EPOLLIN,
+                      [this](std::uint32_t) { (void)sock_.get(zmq::sockopt::events); });
+}
+
+EventPublisher::~EventPublisher() {
+  watch_.reset();
+  sock_.close();
+  if (!ipc_path_.empty())
+    ::unlink(ipc_path_.c_str());
+}
+
+void EventPublisher::publish(const std::string &json) {
+  try {
+    sock_.send(zmq::buffer(json), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t &) {
+    // nobody is hurt by a lost event
+  }
+}
+
+} // namespace hbmon

@@ -1,0 +1,72 @@
+// The control plane's sockets: the ROUTER that answers hbmonctl, and the
+// PUB that streams events.
+//
+// Contract (ControlServer): each request is one multi-part message whose
+// last frame is the body; the handler's reply goes back with the same
+// envelope. Replies are sent without waiting: a client that never reads
+// loses its replies once its queue is full and harms no one else. Requests
+// above max_request_bytes get an error reply; above 1 MiB libzmq drops the
+// connection before they reach us. The socket file is mode 0666: anyone who
+// can reach it may ask, and authorization is by the caller's uid.
+//
+// Contract (EventPublisher): publish() never blocks; slow subscribers drop
+// events (ZeroMQ's high-water mark), they never slow the daemon.
+#pragma once
+
+#include "sys/loop.hpp"
+#include "sys/proc.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <zmq.hpp>
+
+namespace hbmon {
+
+class ControlServer {
+public:
+  using Handler = std::function<std::string(std::string_view body, std::optional<PeerCred> peer)>;
+
+  // Throws std::runtime_error naming the endpoint when it cannot bind, also
+  // when another live hbmond already serves it.
+  ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler);
+  ControlServer(const ControlServer &) = delete;
+  ControlServer &operator=(const ControlServer &) = delete;
+  ~ControlServer();
+
+  const std::string &endpoint() const { return endpoint_; }
+  std::uint64_t requests() const { return requests_; }
+  std::uint64_t dropped() const { return dropped_; }
+
+private:
+  bool drain(std::size_t budget);
+
+  std::string endpoint_, ipc_path_;
+  zmq::socket_t sock_;
+  Handler handler_;
+  Loop::Watch watch_;
+  bool pending_ = true;
+  std::uint64_t requests_ = 0, dropped_ = 0;
+};
+
+class EventPublisher {
+public:
+  EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint);
+  EventPublisher(const EventPublisher &) = delete;
+  EventPublisher &operator=(const EventPublisher &) = delete;
+  ~EventPublisher();
+
+  void publish(const std::string &json);
+  const std::string &endpoint() const { return endpoint_; }
+
+private:
+  std::string endpoint_, ipc_path_;
+  zmq::socket_t sock_;
+  Loop::Watch watch_;
+};
+
+// Bind `sock` at `endpoint`; an ipc:// socket file gets `mode`. Returns the
+// ipc path ("" for other transports). Throws std::runtime_error.
+std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode);
+
+} // namespace hbmon

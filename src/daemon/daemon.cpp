@@ -1,0 +1,173 @@
+#include "daemon/daemon.hpp"
+
+#include "build_config.hpp"
+#include "core/control_protocol.hpp"
+#include "core/heartbeat.hpp"
+#include "daemon/log.hpp"
+#include "sys/users.hpp"
+
+#include <csignal>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace hbmon {
+
+namespace {
+
+// Who may press the panic button besides root and hbmond's own user.
+constexpr const char *admin_group = "hbmond";
+
+std::string join(const std::vector<std::string> &v) {
+  if (v.empty())
+    return "-";
+  std::string out;
+  for (const auto &s : v)
+    out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+} // namespace
+
+Daemon::Daemon(Loop &loop, Settings settings, Config config)
+    : loop_(loop), settings_(std::move(settings)), config_(std::move(config)),
+      sup_(loop, notifier_, settings_.supervisor),
+      signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD}, [this](int sig) {
+        switch (sig) {
+        case SIGCHLD:
+          sup_.reap();
+          break;
+        case SIGHUP:
+          reload("SIGHUP");
+          break;
+        default:
+          sup_.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+          break;
+        }
+      }) {
+  if (settings_.control_plane) {
+    events_ = std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events);
+    sup_.set_event_sink([this](const std::string &json) { events_->publish(json); });
+    control_ = std::make_unique<ControlServer>(
+        sup_.zmq(), loop_, config_.control,
+        [this](std::string_view body, std::optional<PeerCred> peer) { return handle(body, peer); });
+  }
+}
+
+bool Daemon::authorized(const PeerCred &peer) const {
+  return peer.uid == 0 || peer.uid == ::geteuid() || uid_in_group(peer.uid, admin_group);
+}
+
+std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) {
+  Request req;
+  try {
+    req = parse_request(body);
+  } catch (const ProtocolError &e) {
+    logging::daemon(LogLevel::debug, fmt::format("bad control request: {}", e.what()));
+    return dump(error_reply(e.code(), e.what()));
+  }
+  const std::string who =
+      peer ? fmt::format("uid {}, pid {}", peer->uid, peer->pid) : std::string("a tcp peer");
+  if (is_mutating(req.cmd) && !(peer && authorized(*peer))) {
+    logging::daemon(LogLevel::warning,
+                    fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
+                                req.app.empty() ? "" : " ", printable(req.app), who));
+    return dump(
+        error_reply("permission-denied",
+                    fmt::format("permission denied: {} needs root, hbmond's user or group {}",
+                                to_string(req.cmd), admin_group)));
+  }
+  return dump(dispatch(req, who));
+}
+
+nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
+  nlohmann::json reply = ok_reply();
+  auto admin = [&](const Supervisor::Reply &r) {
+    if (!r.ok)
+      return error_reply(r.error, r.message);
+    reply["app"] = req.app;
+    reply["state"] = std::string(to_string(r.state));
+    reply["message"] = r.message;
+    return reply;
+  };
+  switch (req.cmd) {
+  case Command::status: {
+    std::vector<std::string> unknown;
+    for (const auto &name : req.apps)
+      if (!sup_.has_app(name))
+        unknown.push_back(printable(name));
+    if (!unknown.empty())
+      return error_reply("unknown-app", fmt::format("no app named {}", join(unknown)));
+    auto &apps = reply["apps"] = nlohmann::json::array();
+    for (const auto &st : sup_.status())
+      if (req.apps.empty() ||
+          std::find(req.apps.begin(), req.apps.end(), st.name) != req.apps.end())
+        apps.push_back(to_json(st));
+    reply["summary"] = sup_.summary();
+    return reply;
+  }
+  case Command::info:
+    reply["version"] = HBMON_VERSION;
+    reply["pid"] = ::getpid();
+    reply["config"] = settings_.config_path;
+    reply["control"] = config_.control;
+    reply["events"] = config_.events;
+    reply["summary"] = sup_.summary();
+    return reply;
+  case Command::panic:
+    return admin(sup_.panic(req.app, req.reason, who));
+  case Command::start:
+    return admin(sup_.start_app(req.app, who));
+  case Command::stop:
+    return admin(sup_.stop_app(req.app, who));
+  case Command::restart:
+    return admin(sup_.restart_app(req.app, who));
+  case Command::reload:
+    return reload("requested by " + who);
+  }
+  return error_reply("bad-request", "unknown command");
+}
+
+nlohmann::json Daemon::reload(const std::string &trigger) {
+  if (!settings_.control_plane) {
+    logging::daemon(LogLevel::warning,
+                    fmt::format("{}: --exec mode has no config to reload", trigger));
+    return error_reply("bad-request", "--exec mode has no config to reload");
+  }
+  notifier_.reloading();
+  logging::daemon(LogLevel::info, fmt::format("reloading {} ({})", settings_.config_path, trigger));
+  Config next;
+  try {
+    next = load_config(settings_.config_path, settings_.runtime_dir);
+  } catch (const ConfigError &e) {
+    logging::daemon(LogLevel::error,
+                    fmt::format("reload failed, the running config is kept:\n{}", e.what()));
+    sup_.publish("", "reload", "reload failed, the running config is kept");
+    notifier_.ready();
+    return error_reply("invalid-config", e.what());
+  }
+  auto rep = sup_.reload(next);
+  if (next.control != config_.control || next.events != config_.events)
+    logging::daemon(LogLevel::warning,
+                    "the control and events endpoints change only when hbmond restarts");
+  next.control = config_.control;
+  next.events = config_.events;
+  config_ = std::move(next);
+  if (!settings_.cli_log_level)
+    logging::set_level(config_.log_level
+                           ? logging::parse_level(*config_.log_level).value_or(LogLevel::info)
+                           : LogLevel::info);
+  std::string text =
+      fmt::format("reloaded: added {}; removed {}; changed {}; unchanged {}", join(rep.added),
+                  join(rep.removed), join(rep.changed), join(rep.unchanged));
+  logging::daemon(LogLevel::info, text);
+  sup_.publish("", "reload", text);
+  notifier_.ready();
+  nlohmann::json reply = ok_reply();
+  reply["added"] = rep.added;
+  reply["removed"] = rep.removed;
+  reply["changed"] = rep.changed;
+  reply["unchanged"] = rep.unchanged;
+  return reply;
+}
+
+} // namespace hbmon

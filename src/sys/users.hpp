@@ -1,0 +1,17 @@
+// Account facts for authorization.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+
+namespace hbmon {
+
+// True when `uid`'s account has `group` as its primary or a supplementary
+// group. False when either does not exist.
+bool uid_in_group(uid_t uid, const std::string &group);
+
+// True when something accepts connections on the unix stream socket at
+// `path` (a live daemon), false when nothing does (absent or stale file).
+bool unix_socket_live(const std::string &path);
+
+} // namespace hbmon

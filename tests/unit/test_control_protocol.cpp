@@ -1,0 +1,83 @@
+#include "core/control_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace hbmon;
+
+namespace {
+std::string code_of(std::string_view body) {
+  try {
+    parse_request(body);
+  } catch (const ProtocolError &e) {
+    return e.code() + ": " + e.what();
+  }
+  return "ok";
+}
+} // namespace
+
+TEST(ControlProtocol, StatusWithAndWithoutFilter) {
+  auto r = parse_request(R"({"v":1,"cmd":"status"})");
+  EXPECT_EQ(r.cmd, Command::status);
+  EXPECT_TRUE(r.apps.empty());
+  r = parse_request(R"({"v":1,"cmd":"status","apps":["a","b"]})");
+  EXPECT_EQ(r.apps, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(is_mutating(Command::status));
+  EXPECT_FALSE(is_mutating(Command::info));
+}
+
+TEST(ControlProtocol, PanicCarriesAPrintableBoundedReason) {
+  auto r = parse_request(R"({"v":1,"cmd":"panic","app":"web","reason":"stuck\u001b[2J"})");
+  EXPECT_EQ(r.cmd, Command::panic);
+  EXPECT_EQ(r.app, "web");
+  EXPECT_EQ(r.reason, "stuck\\x1b[2J");
+  EXPECT_TRUE(is_mutating(Command::panic));
+  EXPECT_EQ(parse_request(R"({"v":1,"cmd":"panic","app":"web"})").reason, "no reason given");
+  std::string longer = R"({"v":1,"cmd":"panic","app":"web","reason":")" + std::string(5000, 'x') +
+                       R"("})";
+  EXPECT_LE(parse_request(longer).reason.size(), max_reason_chars);
+}
+
+TEST(ControlProtocol, UnknownFieldsAreIgnored) {
+  EXPECT_EQ(parse_request(R"({"v":1,"cmd":"stop","app":"a","future":true})").cmd, Command::stop);
+}
+
+TEST(ControlProtocol, BadRequestsAreRefusedWithACode) {
+  struct Case {
+    const char *body;
+    const char *expect;
+  } cases[] = {
+      {"", "bad-request: not a JSON document"},
+      {"\xff\xfe", "bad-request: not a JSON document"},
+      {"[1,2]", "bad-request: the request must be a JSON object"},
+      {R"({"cmd":"status"})", "bad-request: missing protocol version"},
+      {R"({"v":"1","cmd":"status"})", "bad-request: missing protocol version"},
+      {R"({"v":2,"cmd":"status"})", "unsupported-version: protocol version 2"},
+      {R"({"v":1})", "bad-request: missing \"cmd\""},
+      {R"({"v":1,"cmd":"destroy"})", "bad-request: unknown command \"destroy\""},
+      {R"({"v":1,"cmd":"panic"})", "bad-request: \"app\" must be an app name"},
+      {R"({"v":1,"cmd":"stop","app":7})", "bad-request: \"app\" must be an app name"},
+      {R"({"v":1,"cmd":"start","app":""})", "bad-request: \"app\" must be 1 to 64"},
+      {R"({"v":1,"cmd":"status","apps":"a"})", "bad-request: \"apps\" must be an array"},
+      {R"({"v":1,"cmd":"status","apps":[1]})", "bad-request: \"apps\" must be an array"},
+      {R"({"v":1,"cmd":"panic","app":"a","reason":5})", "bad-request: \"reason\" must be"},
+  };
+  for (const auto &c : cases)
+    EXPECT_EQ(code_of(c.body).rfind(c.expect, 0), 0u) << c.body << " -> " << code_of(c.body);
+}
+
+TEST(ControlProtocol, OversizedRequestIsRefusedBeforeParsing) {
+  std::string huge(max_request_bytes + 1, ' ');
+  EXPECT_EQ(code_of(huge).rfind("bad-request: request too large", 0), 0u);
+}
+
+TEST(ControlProtocol, RepliesAreVersioned) {
+  auto ok = ok_reply();
+  EXPECT_EQ(ok["v"], 1);
+  EXPECT_EQ(ok["ok"], true);
+  auto err = error_reply("unknown-app", "no app named x");
+  EXPECT_EQ(err["ok"], false);
+  EXPECT_EQ(err["error"], "unknown-app");
+  // dump() survives invalid UTF-8 instead of throwing
+  nlohmann::json j = {{"s", std::string("\xff")}};
+  EXPECT_NO_THROW(dump(j));
+}
