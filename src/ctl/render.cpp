@@ -171,9 +171,9 @@ std::string render_info(const json &reply) {
 }
 
 std::string render_action(const json &reply) {
-  if (auto message = text_field(reply, "message"); !message.empty())
-    return message + '\n';
-  return fmt::format("{}: {}\n", text_field(reply, "app"), text_field(reply, "state"));
+  std::string message = text_field(reply, "message");
+  return fmt::format("{}: {}\n", text_field(reply, "app"),
+                     message.empty() ? text_field(reply, "state") : message);
 }
 
 std::string render_event(const json &event) {

@@ -1,7 +1,7 @@
 #include "daemon/control.hpp"
 
 #include "core/control_protocol.hpp"
-#include "sys/users.hpp"
+#include "daemon/endpoint.hpp"
 
 #include <stdexcept>
 #include <sys/epoll.h>
@@ -16,34 +16,7 @@ namespace {
 constexpr std::size_t max_frames = 16;
 constexpr std::size_t request_budget = 64; // per loop iteration
 
-class UmaskGuard {
-public:
-  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
-  ~UmaskGuard() { ::umask(old_); }
-
-private:
-  mode_t old_;
-};
-
 } // namespace
-
-std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode) {
-  std::string path;
-  if (endpoint.rfind("ipc://", 0) == 0) {
-    path = endpoint.substr(6);
-    // libzmq would silently take over the file of a daemon still running.
-    if (unix_socket_live(path))
-      throw std::runtime_error("bind " + endpoint + ": another process is serving it (is hbmond " +
-                               "already running?)");
-  }
-  try {
-    UmaskGuard mask(static_cast<mode_t>(~mode & 0777));
-    sock.bind(endpoint);
-  } catch (const zmq::error_t &e) {
-    throw std::runtime_error("bind " + endpoint + ": " + e.what());
-  }
-  return path;
-}
 
 ControlServer::ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler)
     : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::router),

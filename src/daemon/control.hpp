@@ -65,8 +65,4 @@ private:
   Loop::Watch watch_;
 };
 
-// Bind `sock` at `endpoint`; an ipc:// socket file gets `mode`. Returns the
-// ipc path ("" for other transports). Throws std::runtime_error.
-std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode);
-
 } // namespace hbmon

@@ -1,6 +1,7 @@
 #include "daemon/heartbeat_socket.hpp"
 
 #include "core/heartbeat.hpp"
+#include "daemon/endpoint.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -11,19 +12,6 @@
 
 namespace hbmon {
 
-namespace {
-
-class UmaskGuard {
-public:
-  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
-  ~UmaskGuard() { ::umask(old_); }
-
-private:
-  mode_t old_;
-};
-
-} // namespace
-
 HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint,
                                  std::optional<uid_t> owner, std::optional<gid_t> group,
                                  Handler handler, std::function<void()> on_wake)
@@ -32,16 +20,9 @@ HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string en
   sock_.set(zmq::sockopt::linger, 0);
   sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(max_heartbeat_bytes));
   sock_.set(zmq::sockopt::rcvhwm, 1000);
-  if (endpoint_.rfind("ipc://", 0) == 0)
-    ipc_path_ = endpoint_.substr(6);
-  try {
-    // The socket file is born 0600: no window in which another user could
-    // connect and keep a hung app alive.
-    UmaskGuard mask(0177);
-    sock_.bind(endpoint_);
-  } catch (const zmq::error_t &e) {
-    throw std::runtime_error("bind " + endpoint_ + ": " + e.what());
-  }
+  // The socket file is born 0600: no window in which another user could
+  // connect and keep a hung app alive.
+  ipc_path_ = bind_endpoint(sock_, endpoint_, 0600);
   if (!ipc_path_.empty() && (owner || group)) {
     if (::chown(ipc_path_.c_str(), owner ? *owner : static_cast<uid_t>(-1),
                 group ? *group : static_cast<gid_t>(-1)) < 0) {

@@ -1,0 +1,43 @@
+#include "daemon/endpoint.hpp"
+
+#include "sys/users.hpp"
+
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace hbmon {
+
+namespace {
+
+class UmaskGuard {
+public:
+  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
+  UmaskGuard(const UmaskGuard &) = delete;
+  UmaskGuard &operator=(const UmaskGuard &) = delete;
+  ~UmaskGuard() { ::umask(old_); }
+
+private:
+  mode_t old_;
+};
+
+} // namespace
+
+std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode) {
+  std::string path;
+  if (endpoint.rfind("ipc://", 0) == 0) {
+    path = endpoint.substr(6);
+    // libzmq would silently take over the file of a daemon still running.
+    if (unix_socket_live(path))
+      throw std::runtime_error("bind " + endpoint +
+                               ": another process is serving it (is hbmond already running?)");
+  }
+  try {
+    UmaskGuard mask(static_cast<mode_t>(~mode & 0777));
+    sock.bind(endpoint);
+  } catch (const zmq::error_t &e) {
+    throw std::runtime_error("bind " + endpoint + ": " + e.what());
+  }
+  return path;
+}
+
+} // namespace hbmon
