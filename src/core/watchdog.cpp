@@ -279,6 +279,7 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   const bool healthy = running_since_ && now - *running_since_ >= healthy_run;
   last_exit_ = st;
   deadline_.reset();
+  status_text_.reset(); // it described a process that is gone
 
   if (!st.exec_error.empty())
     log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed");

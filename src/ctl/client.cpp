@@ -1,3 +1,6 @@
+// The control transport. Before ZeroMQ gets the endpoint, an ipc:// socket file is
+// probed with a plain connect(): ZeroMQ would retry a missing or dead socket in
+// silence until the timeout, while the probe tells at once and says why.
 #include "ctl/client.hpp"
 
 #include "ctl/error.hpp"

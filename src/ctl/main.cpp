@@ -52,9 +52,14 @@ std::string render_text(Verb verb, const json &reply) {
     return render_reload(reply);
   case Verb::info:
     return render_info(reply);
-  default:
-    return render_action(reply);
+  case Verb::panic:
+  case Verb::start:
+  case Verb::stop:
+  case Verb::restart:
+  case Verb::watch:
+    break;
   }
+  return render_action(reply);
 }
 
 int watch(const ControlTarget &target, bool json_lines) {

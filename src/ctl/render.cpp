@@ -1,3 +1,5 @@
+// Renderers read replies tolerantly (ctl/text.hpp): a missing or mistyped member
+// prints as "-" or empty, it never aborts the output.
 #include "ctl/render.hpp"
 
 #include "ctl/text.hpp"

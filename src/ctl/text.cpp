@@ -1,3 +1,4 @@
+// Formatting rules of the table and the event lines; see text.hpp.
 #include "ctl/text.hpp"
 
 #include <cmath>

@@ -1,3 +1,5 @@
+// The watch loop: zmq_poll with a short timeout and a flag set by the signal
+// handler, so Ctrl-C is noticed within poll_ms without a busy loop.
 #include "ctl/watch.hpp"
 
 #include "ctl/error.hpp"

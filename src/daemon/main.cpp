@@ -36,8 +36,8 @@ Options:
   -c, --config FILE      config file (default: )" HBMON_DEFAULT_CONFIG R"()
   -l, --log-level LEVEL  debug, info, warning or error (default: the config's
                          log_level, else info)
-      --runtime-dir DIR  where default heartbeat endpoints are bound
-                         (default: /run/hbmond)
+      --runtime-dir DIR  where the default heartbeat, control and events
+                         endpoints are bound (default: /run/hbmond)
   -t, --check            validate the config and exit: 0 valid, 1 invalid
       --exec             run CMD alone in the foreground with heartbeat
                          supervision; exit 0 when CMD exits 0
@@ -88,7 +88,7 @@ Flags parse_flags(int argc, char **argv) {
   bool exec_only = false;
   int c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+c:l:tVh", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:c:l:tVh", longopts, nullptr)) != -1) {
     switch (c) {
     case 'c':
       f.config = optarg;
@@ -156,6 +156,16 @@ Flags parse_flags(int argc, char **argv) {
   return f;
 }
 
+// The config is re-read on reload: keep a path that does not depend on cwd.
+std::string absolute(const std::string &path) {
+  if (path.empty() || path.front() == '/')
+    return path;
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd))
+    return path;
+  return std::string(cwd) + "/" + path;
+}
+
 // The single app of --exec mode, named after its program.
 Config exec_config(const Flags &f) {
   std::string base = f.command.front();
@@ -179,25 +189,19 @@ Config exec_config(const Flags &f) {
     const char *dir = std::getenv("XDG_RUNTIME_DIR");
     endpoint = fmt::format("ipc://{}/hbmond-exec.{}.hb", dir && *dir ? dir : "/tmp", ::getpid());
   }
+  // Like a shell: ./worker means the one here.
+  std::vector<std::string> command = f.command;
+  if (command[0].find('/') != std::string::npos)
+    command[0] = absolute(command[0]);
   nlohmann::json app = {
       {"name", name},
-      {"command", f.command},
+      {"command", command},
       {"heartbeat", {{"endpoint", endpoint}, {"interval", f.interval}, {"misses", f.misses}}},
   };
   if (const char *cwd = std::getenv("PWD"); cwd && *cwd == '/')
     app["cwd"] = cwd;
   nlohmann::json doc = {{"apps", {app}}};
   return parse_config(doc.dump(), "--exec");
-}
-
-// The config is re-read on reload: keep a path that does not depend on cwd.
-std::string absolute(const std::string &path) {
-  if (path.empty() || path.front() == '/')
-    return path;
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd))
-    return path;
-  return std::string(cwd) + "/" + path;
 }
 
 // Many apps mean many fds; apps themselves get the usual soft limit back.
@@ -218,7 +222,7 @@ int run(const Flags &f) {
     cfg = f.exec ? exec_config(f) : load_config(absolute(f.config), f.runtime_dir);
   } catch (const ConfigError &e) {
     std::cerr << e.what() << (f.check || f.exec ? "" : "\nhbmond: not started") << "\n";
-    return 1;
+    return f.exec ? exit_usage : 1; // in --exec mode the flags were wrong
   }
   if (f.check) {
     std::cout << fmt::format("{}: valid, {} app{}\n", f.config, cfg.apps.size(),

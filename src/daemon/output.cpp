@@ -23,6 +23,22 @@ OutputPipe::~OutputPipe() {
   splitter_.flush([this](std::string_view line) { logging::app_output(app_, line); });
 }
 
+void OutputPipe::end_of_run() {
+  auto emit = [this](std::string_view l) {
+    ++lines_;
+    logging::app_output(app_, l);
+  };
+  char buf[65536];
+  // Bounded: a stray that keeps writing cannot hold us here.
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::read(rd_.get(), buf, sizeof buf);
+    if (n <= 0)
+      break;
+    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
+  }
+  splitter_.flush(emit);
+}
+
 void OutputPipe::on_readable() {
   char buf[65536];
   ssize_t n = ::read(rd_.get(), buf, sizeof buf);

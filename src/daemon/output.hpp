@@ -24,6 +24,9 @@ public:
   ~OutputPipe();
 
   int write_fd() const { return wr_.get(); }
+  // The app's process ended: log what it wrote, including a last line
+  // without a newline, so the next run starts on a line of its own.
+  void end_of_run();
   std::uint64_t lines() const { return lines_; }
 
 private:

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fmt/format.h>
+#include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -386,8 +387,17 @@ SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
 
   std::map<std::string, std::string> extra = c.env;
   if (c.user) {
-    extra.try_emplace("USER", *c.user);
-    extra.try_emplace("LOGNAME", *c.user);
+    // The account's name, also when the config gave a number.
+    std::string name = *c.user;
+    if (c.uid) {
+      std::vector<char> buf(4096);
+      struct passwd pw {
+      }, *found = nullptr;
+      if (::getpwuid_r(*c.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
+        name = found->pw_name;
+    }
+    extra.try_emplace("USER", name);
+    extra.try_emplace("LOGNAME", name);
     extra.try_emplace("HOME", c.home);
   }
   extra["HBMON_APP"] = c.name;
@@ -463,6 +473,7 @@ void Supervisor::on_exit(App &a) {
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status);
+  a.output.end_of_run(); // its last words come before the news of its exit
   by_pid_.erase(a.pid);
   a.pid = 0;
   a.pid_watch.reset();

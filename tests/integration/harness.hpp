@@ -33,6 +33,9 @@ namespace fs = std::filesystem;
 
 inline const char *hbmond_path = HBMOND_PATH;
 inline const char *app_path = HBTEST_APP_PATH;
+#ifdef HBMONCTL_PATH
+inline std::string hbmonctl_path = HBMONCTL_PATH;
+#endif
 
 inline long long mono_ns() {
   timespec ts{};
@@ -140,8 +143,12 @@ public:
 
   ~Daemon() {
     if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
+      // Gracefully, so its apps (and theirs) go too; then by force.
+      ::kill(pid_, SIGTERM);
+      if (wait_exit(15s) == -1 && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+      }
     }
     if (log_fd_ >= 0)
       ::close(log_fd_);

@@ -14,6 +14,7 @@
 //                      same group that ignores SIGTERM and sleeps
 //   --say TEXT         print TEXT on stdout  --warn TEXT    print it on stderr
 //   --junk             write binary bytes    --long N      print one N-byte line
+//   --partial TEXT     print TEXT on stdout without a newline
 //   --once FILE        if FILE does not exist: create it and do --then;
 //                      otherwise exit 0 at once (crash/hang first run only)
 #include <hbmon/heartbeat.hpp>
@@ -105,6 +106,8 @@ int main(int argc, char **argv) {
       prints.emplace_back(1, next());
     else if (a == "--warn")
       prints.emplace_back(2, next());
+    else if (a == "--partial")
+      prints.emplace_back(-1, next());
     else if (a == "--junk")
       junk = true;
     else if (a == "--long")
@@ -135,8 +138,8 @@ int main(int argc, char **argv) {
     trace("child " + std::to_string(pid));
   }
   for (auto &[fd, text] : prints) {
-    std::string l = text + "\n";
-    ssize_t ignored = ::write(fd, l.data(), l.size());
+    std::string l = fd < 0 ? text : text + "\n"; // --partial: no newline
+    ssize_t ignored = ::write(fd < 0 ? 1 : fd, l.data(), l.size());
     (void)ignored;
   }
   if (junk) {

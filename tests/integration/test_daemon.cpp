@@ -241,6 +241,26 @@ TEST_F(Integration, AppOutputIsTaggedSplitAndSanitized) {
   }
 }
 
+TEST_F(Integration, ALastLineWithoutNewlineEndsWithItsRun) {
+  Daemon d(config_of({a("part", "--partial last-words --then exit 1",
+                        std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
+  ASSERT_TRUE(d.wait_count("part: pid", 2)) << d.log();
+  // Each run's unfinished line is logged on its own, before its exit.
+  EXPECT_TRUE(d.wait_count("[part] last-words", 2)) << d.log();
+  EXPECT_EQ(d.count("last-wordslast-words"), 0u) << d.log();
+  auto first = d.wait_for("[part] last-words");
+  auto exit_line = d.wait_for("part: pid");
+  ASSERT_TRUE(first && exit_line);
+  std::size_t i_words = 0, i_exit = 0;
+  for (std::size_t i = 0; i < d.lines().size(); ++i) {
+    if (!i_words && d.lines()[i] == *first)
+      i_words = i + 1;
+    if (!i_exit && d.lines()[i] == *exit_line)
+      i_exit = i + 1;
+  }
+  EXPECT_LT(i_words, i_exit) << d.log();
+}
+
 TEST_F(Integration, WatchdogTriggerIsTheAppsOwnPanicButton) {
   Daemon d(config_of({a("selfkill", "--beats 1 --then trigger",
                         std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));

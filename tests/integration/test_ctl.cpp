@@ -1,0 +1,415 @@
+// hbmonctl against a real daemon: the verbs, exit statuses, authorization,
+// reload, hostile clients and the events stream.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <zmq.hpp>
+
+using namespace hbtest;
+using nlohmann::json;
+
+namespace {
+
+struct Result {
+  int status = -1; // exit status, -1 if killed or timed out
+  std::string out, err;
+  double seconds = 0;
+};
+
+// Run a command to completion (bounded), capturing stdout and stderr.
+Result run(std::vector<std::string> argv, std::chrono::milliseconds timeout = 20s) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0)
+    std::abort();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char *> args;
+  for (auto &a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid;
+  auto t0 = Clock::now();
+  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0)
+    std::abort();
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  ::close(err[1]);
+  Result r;
+  int pfd = pidfd_open(pid);
+  auto end = Clock::now() + timeout;
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    ::poll(p, 2, static_cast<int>(left.count()));
+    char buf[65536];
+    for (int i = 0; i < 2; ++i) {
+      if (!p[i].revents)
+        continue;
+      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+      if (n <= 0)
+        (i == 0 ? out_open : err_open) = false;
+      else
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  ::close(out[0]);
+  ::close(err[0]);
+  ::close(pfd);
+  return r;
+}
+
+std::string describe(const Result &r) {
+  return "exit " + std::to_string(r.status) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+class Ctl : public ::testing::Test {
+protected:
+  TempDir work;
+
+  std::string app(const std::string &name, const std::string &args,
+                  const std::string &extra = R"("heartbeat": {"interval": 0.3})") {
+    std::string cmd = "[\"" + std::string(app_path) + "\"";
+    std::istringstream in(args);
+    std::string w;
+    while (in >> w)
+      cmd += ", \"" + w + "\"";
+    cmd += "]";
+    return "{\"name\": \"" + name + "\", \"command\": " + cmd +
+           (extra.empty() ? "" : ", " + extra) + "}";
+  }
+
+  std::unique_ptr<Daemon> start(const std::string &config) {
+    auto d = std::make_unique<Daemon>(config);
+    control_ = "ipc://" + d->dir() / "control";
+    // hbmond serves its control socket once READY; "supervising" follows.
+    EXPECT_TRUE(d->wait_for("supervising")) << d->log();
+    return d;
+  }
+
+  Result ctl(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) {
+    std::vector<std::string> argv = {hbmonctl_path, "--control", control_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, timeout);
+  }
+
+  Result ctl_as(const std::string &user, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/sbin/runuser", "-u",        user,    "--",
+                                     hbmonctl_path,       "--control", control_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+  }
+
+  json status_json() {
+    auto r = ctl({"--json", "status"});
+    EXPECT_EQ(r.status, 0) << describe(r);
+    return json::parse(r.out, nullptr, false);
+  }
+
+  std::optional<int> pid_of(const std::string &name) {
+    const json st = status_json();
+    for (const auto &a : st["apps"])
+      if (a["name"] == name && a["pid"].is_number())
+        return a["pid"].get<int>();
+    return std::nullopt;
+  }
+
+  std::string control_;
+};
+
+} // namespace
+
+TEST_F(Ctl, StatusTableAndJsonCarryEveryField) {
+  auto d = start(config_of({app("web", "--ready --status serving --then beat --period 0.1"),
+                            app("idle", "--then beat", R"("enabled": false)")}));
+  ASSERT_TRUE(d->wait_state("web", "running")) << d->log();
+  auto r = ctl({"status"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  for (auto want : {"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "HEARTBEAT", "LAST-EXIT",
+                    "STATUS", "web", "running", "serving", "idle", "stopped"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+  EXPECT_NE(r.out.find("2 apps: 1 running, 1 stopped"), std::string::npos) << r.out;
+
+  auto j = status_json();
+  ASSERT_TRUE(j.is_object()) << j;
+  ASSERT_EQ(j["apps"].size(), 2u);
+  for (const auto &a : j["apps"])
+    for (auto key : {"name", "state", "pid", "uptime", "restarts", "last_heartbeat_age",
+                     "last_exit", "status", "reason", "heartbeats", "heartbeats_refused", "misses"})
+      EXPECT_TRUE(a.contains(key)) << key << " missing in " << a;
+  auto web = j["apps"][1]["name"] == "web" ? j["apps"][1] : j["apps"][0];
+  EXPECT_EQ(web["state"], "running");
+  EXPECT_EQ(web["status"], "serving");
+  EXPECT_GT(web["heartbeats"].get<int>(), 0);
+  EXPECT_TRUE(web["pid"].is_number());
+
+  // A filter, and an unknown name in it.
+  r = ctl({"--json", "status", "web"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(json::parse(r.out)["apps"].size(), 1u);
+  r = ctl({"status", "nosuch"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+}
+
+TEST_F(Ctl, PanicKillsRestartsAndLogsWhoAndWhy) {
+  auto d = start(config_of({app("web", "--then beat --period 0.1",
+                                R"("heartbeat": {"interval": 0.3}, "restart_delay": 0.1)")}));
+  auto pid = d->wait_started("web");
+  ASSERT_TRUE(pid) << d->log();
+  auto r = ctl({"panic", "web", "--reason", "stuck on a lock"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_TRUE(d->wait_for("web: panic button pressed: stuck on a lock (pressed by uid 0, pid"))
+      << d->log();
+  EXPECT_TRUE(d->wait_for("web: killing pid " + std::to_string(*pid) + ": panic: stuck on a lock"))
+      << d->log();
+  auto next = d->wait_started("web", 10s, 2);
+  ASSERT_TRUE(next) << d->log();
+  EXPECT_NE(*next, *pid);
+  EXPECT_TRUE(process_gone(*pid));
+}
+
+TEST_F(Ctl, StopStaysDownStartComesBackRestartReplacesThePid) {
+  auto d = start(config_of({app("web", "--then beat --period 0.1")}));
+  auto pid = d->wait_started("web");
+  ASSERT_TRUE(pid) << d->log();
+  auto r = ctl({"stop", "web"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  ASSERT_TRUE(d->wait_state("web", "stopped")) << d->log();
+  EXPECT_FALSE(d->wait_started("web", 1s, 2)) << "a stopped app came back\n" << d->log();
+  r = ctl({"start", "web"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto second = d->wait_started("web", 10s, 2);
+  ASSERT_TRUE(second) << d->log();
+  r = ctl({"restart", "web"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto third = d->wait_started("web", 10s, 3);
+  ASSERT_TRUE(third) << d->log();
+  EXPECT_NE(*third, *second);
+}
+
+TEST_F(Ctl, ExitStatusesForUnknownAppUsageAndNoDaemon) {
+  auto d = start(config_of({app("web", "--then beat --period 0.1")}));
+  auto r = ctl({"panic", "nosuch"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one clear line\n" << r.err;
+
+  EXPECT_EQ(ctl({"frobnicate"}).status, 2);
+  EXPECT_EQ(ctl({"panic"}).status, 2);
+  EXPECT_EQ(ctl({"status", "--bogus-flag"}).status, 2);
+  EXPECT_EQ(run({hbmonctl_path, "--timeout", "zero", "status"}).status, 2);
+
+  // No socket file at all: at once.
+  r = run({hbmonctl_path, "--control", "ipc://" + work / "nothing-here", "status"});
+  EXPECT_EQ(r.status, 3) << describe(r);
+  EXPECT_LT(r.seconds, 2.0);
+  // A socket file nobody serves: within the timeout.
+  const std::string stale = work / "stale";
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, stale.c_str(), sizeof sa.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0);
+  ::close(fd);
+  r = run({hbmonctl_path, "--control", "ipc://" + stale, "--timeout", "1", "status"});
+  EXPECT_EQ(r.status, 3) << describe(r);
+  EXPECT_LT(r.seconds, 2.0);
+  // A daemon that accepts but never answers: within the timeout.
+  zmq::context_t zctx;
+  zmq::socket_t mute(zctx, zmq::socket_type::router);
+  mute.set(zmq::sockopt::linger, 0);
+  mute.bind("ipc://" + work / "mute");
+  r = run({hbmonctl_path, "--control", "ipc://" + work / "mute", "--timeout", "1", "status"});
+  EXPECT_EQ(r.status, 3) << describe(r);
+  EXPECT_GE(r.seconds, 0.9);
+  EXPECT_LT(r.seconds, 3.0);
+}
+
+TEST_F(Ctl, UnprivilegedUserMayLookButNotTouch) {
+  auto d = start(config_of({app("web", "--then beat --period 0.1")}));
+  // nobody must reach the socket: open up the temp dir (the socket is 0666).
+  ASSERT_EQ(::chmod(d->dir().path().c_str(), 0755), 0);
+  auto pid = d->wait_started("web");
+  ASSERT_TRUE(pid) << d->log();
+  auto r = ctl_as("nobody", {"status"});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("web"), std::string::npos);
+  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{
+           {"panic", "web"}, {"stop", "web"}, {"start", "web"}, {"restart", "web"}, {"reload"}}) {
+    r = ctl_as("nobody", verb);
+    EXPECT_EQ(r.status, 1) << verb[0] << "\n" << describe(r);
+    EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
+  }
+  struct passwd *pw = ::getpwnam("nobody");
+  ASSERT_NE(pw, nullptr);
+  EXPECT_TRUE(d->wait_for("refused panic web from uid " + std::to_string(pw->pw_uid))) << d->log();
+  EXPECT_EQ(d->count("refused "), 5u) << d->log();
+  // Nothing changed: same process, never restarted.
+  EXPECT_EQ(pid_of("web"), *pid);
+  EXPECT_EQ(d->count("web: started, pid"), 1u) << d->log();
+}
+
+TEST_F(Ctl, ReloadAppliesExactlyTheDifference) {
+  auto d = start(
+      config_of({app("keep", "--then beat --period 0.1"), app("change", "--then beat --period 0.1"),
+                 app("drop", "--then beat --period 0.1")}));
+  ASSERT_TRUE(d->wait_state("keep", "running")) << d->log();
+  ASSERT_TRUE(d->wait_state("change", "running")) << d->log();
+  ASSERT_TRUE(d->wait_state("drop", "running")) << d->log();
+  auto keep = pid_of("keep"), change = pid_of("change"), drop = pid_of("drop");
+  ASSERT_TRUE(keep && change && drop);
+
+  // An invalid file: refused with the place, nothing touched.
+  std::ofstream(d->config_path()) << R"({"apps": [{"name": "keep", "command": []}]})";
+  auto r = ctl({"reload"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("apps[0].command"), std::string::npos) << r.err;
+  EXPECT_TRUE(d->wait_for("reload failed, the running config is kept")) << d->log();
+  EXPECT_EQ(pid_of("keep"), keep);
+  EXPECT_EQ(pid_of("change"), change);
+  EXPECT_EQ(pid_of("drop"), drop);
+
+  // A valid one: add, remove, change.
+  std::ofstream(d->config_path()) << config_of(
+      {app("keep", "--then beat --period 0.1"),
+       app("change", "--then beat --period 0.1", R"("heartbeat": {"interval": 0.5})"),
+       app("fresh", "--then beat --period 0.1")});
+  r = ctl({"--json", "reload"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  auto j = json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j["added"], json({"fresh"})) << r.out;
+  EXPECT_EQ(j["removed"], json({"drop"})) << r.out;
+  EXPECT_EQ(j["changed"], json({"change"})) << r.out;
+  EXPECT_EQ(j["unchanged"], json({"keep"})) << r.out;
+  ASSERT_TRUE(d->wait_started("fresh")) << d->log();
+  ASSERT_TRUE(d->wait_started("change", 10s, 2)) << d->log();
+  ASSERT_TRUE(d->wait_for("drop: removed")) << d->log();
+  EXPECT_EQ(pid_of("keep"), keep) << "an unchanged app was touched";
+  EXPECT_NE(pid_of("change"), change);
+  EXPECT_TRUE(process_gone(*drop));
+  EXPECT_TRUE(process_gone(*change));
+  j = status_json();
+  EXPECT_EQ(j["apps"].size(), 3u) << j;
+
+  // SIGHUP does the same: now "fresh" goes.
+  std::ofstream(d->config_path()) << config_of(
+      {app("keep", "--then beat --period 0.1"),
+       app("change", "--then beat --period 0.1", R"("heartbeat": {"interval": 0.5})")});
+  d->signal(SIGHUP);
+  EXPECT_TRUE(d->wait_for("reloaded: added -; removed fresh; changed -; unchanged change, keep"))
+      << d->log();
+  EXPECT_TRUE(d->wait_for("fresh: removed")) << d->log();
+  EXPECT_EQ(pid_of("keep"), keep);
+}
+
+TEST_F(Ctl, HostileClientsDoNotStopTheDaemon) {
+  auto d = start(config_of({app("web", "--then beat --period 0.1"),
+                            app("hang", "--beats 2 --period 0.1 --then hang",
+                                R"("heartbeat": {"interval": 0.3}, "restart_delay": 0.2)")}));
+  ASSERT_TRUE(d->wait_state("web", "running")) << d->log();
+  zmq::context_t zctx;
+  // Garbage: multi-part junk, binary, a 1 MiB request.
+  zmq::socket_t junk(zctx, zmq::socket_type::dealer);
+  junk.set(zmq::sockopt::linger, 0);
+  junk.connect(control_);
+  for (int i = 0; i < 100; ++i) {
+    junk.send(zmq::str_buffer("\x00\xff\x01"), zmq::send_flags::sndmore);
+    junk.send(zmq::str_buffer("{"), zmq::send_flags::sndmore);
+    junk.send(zmq::str_buffer("garbage"), zmq::send_flags::none);
+  }
+  std::string mib(1 << 20, '{');
+  junk.send(zmq::buffer(mib), zmq::send_flags::none);
+  // 1,000 requests from clients that never read their replies.
+  std::vector<zmq::socket_t> deaf;
+  for (int i = 0; i < 10; ++i) {
+    deaf.emplace_back(zctx, zmq::socket_type::dealer);
+    deaf.back().set(zmq::sockopt::linger, 0);
+    deaf.back().connect(control_);
+    for (int k = 0; k < 100; ++k)
+      deaf.back().send(zmq::str_buffer(R"({"v":1,"cmd":"status"})"), zmq::send_flags::dontwait);
+  }
+  // Others are still served, promptly...
+  auto r = ctl({"--timeout", "2", "status"});
+  EXPECT_EQ(r.status, 0) << describe(r);
+  EXPECT_LT(r.seconds, 2.0);
+  // ...and supervision goes on: the hung app is still killed and restarted.
+  EXPECT_TRUE(d->wait_for("hang: killing pid")) << d->log();
+  EXPECT_TRUE(d->wait_started("hang", 10s, 2)) << d->log();
+  // The junk got error replies: the envelope back, then the reply.
+  zmq::message_t part;
+  junk.set(zmq::sockopt::rcvtimeo, 2000);
+  ASSERT_TRUE(junk.recv(part));
+  while (part.more())
+    ASSERT_TRUE(junk.recv(part));
+  EXPECT_NE(part.to_string().find("\"ok\":false"), std::string::npos) << part.to_string();
+}
+
+TEST_F(Ctl, WatchStreamsEventsAndEndsCleanlyOnCtrlC) {
+  auto d = start(config_of({app("flap", "--beats 1 --then exit 3",
+                                R"("heartbeat": {"interval": 0.3}, "restart_delay": 0.2,
+                                   "start_limit": {"burst": 1000, "interval": 60})")}));
+  for (bool as_json : {false, true}) {
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    std::vector<std::string> argv = {hbmonctl_path, "--control", control_};
+    if (as_json)
+      argv.push_back("--json");
+    argv.push_back("watch");
+    std::vector<char *> args;
+    for (auto &a : argv)
+      args.push_back(a.data());
+    args.push_back(nullptr);
+    pid_t pid;
+    ASSERT_EQ(posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    // The app flaps every ~0.3 s, so events keep coming once subscribed.
+    std::string text;
+    auto end = Clock::now() + 10s;
+    const std::string want = as_json ? "\"event\":\"started\"" : "flap: started, pid";
+    while (text.find(want) == std::string::npos && Clock::now() < end) {
+      pollfd p{out[0], POLLIN, 0};
+      if (::poll(&p, 1, 500) > 0) {
+        char buf[4096];
+        ssize_t n = ::read(out[0], buf, sizeof buf);
+        if (n <= 0)
+          break;
+        text.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    EXPECT_NE(text.find(want), std::string::npos) << text;
+    if (as_json) {
+      std::istringstream lines(text);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (!line.empty()) {
+          EXPECT_TRUE(json::parse(line, nullptr, false).contains("event")) << line;
+        }
+      }
+    }
+    ::kill(pid, SIGINT);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "watch did not end cleanly on SIGINT";
+    ::close(out[0]);
+  }
+}
