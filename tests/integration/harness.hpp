@@ -13,7 +13,6 @@
 #include <memory>
 #include <optional>
 #include <poll.h>
-#include <regex>
 #include <spawn.h>
 #include <sstream>
 #include <string>
@@ -174,32 +173,36 @@ public:
     return wait_for(needle, timeout, n).has_value();
   }
 
-  // The n-th line matching `re`, with its groups.
-  std::optional<std::smatch>
-  wait_regex(const std::string &re, std::chrono::milliseconds timeout = 10s, std::size_t nth = 1) {
-    std::regex rx(re);
-    auto line =
-        wait_match([&](const std::string &l) { return std::regex_search(l, rx); }, timeout, nth);
-    if (!line)
-      return std::nullopt;
-    matched_.push_back(std::make_unique<std::string>(*line));
-    std::smatch m;
-    std::regex_search(*matched_.back(), m, rx);
-    return m;
+  // The n-th line for which pred(line) holds.
+  template <typename Pred>
+  std::optional<std::string> wait_line(Pred pred, std::chrono::milliseconds timeout = 10s,
+                                       std::size_t nth = 1) {
+    return wait_match(pred, timeout, nth);
   }
 
-  // Pid from the n-th "<app>: started, pid N".
+  // Pid from the n-th "[monitor] <app>: started, pid N".
   std::optional<pid_t> wait_started(const std::string &app, std::chrono::milliseconds timeout = 10s,
                                     std::size_t nth = 1) {
-    auto m = wait_regex("\\[monitor\\] " + app + ": started, pid ([0-9]+)", timeout, nth);
-    if (!m)
+    const std::string key = "[monitor] " + app + ": started, pid ";
+    auto line = wait_for(key, timeout, nth);
+    if (!line)
       return std::nullopt;
-    return static_cast<pid_t>(std::stol((*m)[1]));
+    return static_cast<pid_t>(std::stol(line->substr(line->find(key) + key.size())));
   }
 
+  // The n-th transition "[monitor] <app>: <from> -> <state>" (debug log).
   bool wait_state(const std::string &app, const std::string &state,
                   std::chrono::milliseconds timeout = 10s, std::size_t nth = 1) {
-    return wait_regex("\\[monitor\\] " + app + ": [a-z]+ -> " + state + "\\b", timeout, nth)
+    const std::string who = "[monitor] " + app + ": ", to = " -> " + state;
+    return wait_match(
+               [&](const std::string &l) {
+                 auto w = l.find(who), t = l.find(to);
+                 if (w == std::string::npos || t == std::string::npos || t < w)
+                   return false;
+                 auto end = t + to.size();
+                 return end == l.size() || l[end] == ':';
+               },
+               timeout, nth)
         .has_value();
   }
 
@@ -318,7 +321,6 @@ private:
   int pidfd_ = -1;
   std::string partial_;
   std::vector<std::string> lines_;
-  std::vector<std::unique_ptr<std::string>> matched_; // keeps smatch targets alive
 };
 
 // {"apps": [ ... ]} from app objects written as JSON text.
