@@ -362,6 +362,12 @@ TEST_F(Integration, NotifySocketSeesReadyStatusWatchdogAndStopping) {
     EXPECT_GT(gap, 0.3);
     EXPECT_LT(gap, 1.0) << "a gap this long would trip systemd's watchdog";
   }
+  // A reload is bracketed by RELOADING=1 (with MONOTONIC_USEC) and READY=1.
+  d.signal(SIGHUP);
+  auto reloading = sd.wait("RELOADING=1");
+  ASSERT_TRUE(reloading) << d.log();
+  EXPECT_NE(reloading->first.find("\nMONOTONIC_USEC="), std::string::npos) << reloading->first;
+  EXPECT_TRUE(sd.wait("READY=1")) << d.log();
   d.signal(SIGTERM);
   EXPECT_TRUE(sd.wait("STOPPING=1")) << d.log();
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
