@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The end-to-end steps, run as root inside a booted throw-away systemd
+# (see boot-systemd) with the package at /e2e/hbmond_*.deb. Every wait is
+# bounded; on failure the journal is printed so the run explains itself.
+set -euo pipefail
+export SYSTEMD_PAGER= LC_ALL=C.UTF-8
+step() { printf '\n== %s\n' "$*"; }
+fail() {
+  printf '\nFAILED: %s\n' "$*" >&2
+  echo "--- systemctl status hbmond" >&2; systemctl status --no-pager hbmond >&2 || true
+  echo "--- journal" >&2; journalctl --no-pager -o short-precise -n 300 >&2 || true
+  exit 1
+}
+# wait_for SECONDS DESCRIPTION COMMAND...: until COMMAND succeeds
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || fail "$what (waited ${secs}s)"
+    sleep 0.1
+  done
+}
+
+step "1. install the package; start; active only after READY=1"
+dpkg -i /e2e/hbmond_*.deb >/dev/null || fail "dpkg -i"
+getent group hbmond >/dev/null || fail "the package did not create the group hbmond"
+[ -f /etc/hbmond/apps.json ] || fail "no /etc/hbmond/apps.json"
+grep -qx /etc/hbmond/apps.json /var/lib/dpkg/info/hbmond.conffiles || fail "apps.json is not a conffile"
+# Fast watchdog and abort for the freeze step below.
+mkdir -p /etc/systemd/system/hbmond.service.d
+printf '[Service]\nWatchdogSec=2s\nTimeoutAbortSec=2s\nLimitCORE=0\n' \
+  > /etc/systemd/system/hbmond.service.d/e2e.conf
+systemctl daemon-reload
+systemctl enable hbmond >/dev/null 2>&1 || true
+systemctl restart hbmond          # Type=notify: returns once READY=1 arrived
+[ "$(systemctl is-active hbmond)" = active ] || fail "hbmond is not active after start"
+status=$(systemctl show -P StatusText hbmond)
+echo "StatusText: $status"
+[[ $status == *apps* ]] || fail "StatusText has no summary: '$status'"
+
+step "2. add a naughty app and a hanging app; reload"
+cat > /etc/hbmond/apps.json <<'JSON'
+{
+  "apps": [
+    { "name": "worker", "command": ["/usr/libexec/hbmond/naughty_worker", "--crash-rate", "0",
+      "--hang-rate", "0", "--exit-rate", "0", "--max-work", "0.3"],
+      "heartbeat": { "interval": 1, "misses": 2 } },
+    { "name": "hanger", "command": ["/usr/libexec/hbmond/naughty_worker", "--crash-rate", "0",
+      "--hang-rate", "1", "--exit-rate", "0", "--max-work", "0.2"],
+      "heartbeat": { "interval": 0.5, "misses": 2 }, "restart_delay": 0.5 }
+  ]
+}
+JSON
+systemctl reload hbmond
+wait_for 10 "both apps running after the reload" \
+  sh -c 'hbmonctl status | grep -q "^worker *running" && hbmonctl status | grep -q "^hanger "'
+hbmonctl status
+
+step "3. the hanging app is killed and restarted; its own lines are in the journal"
+wait_for 15 "hanger killed for missed heartbeats" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "hanger: killing pid [0-9]*: missed 2 heartbeats"'
+wait_for 10 "hanger restarted" \
+  sh -c '[ "$(journalctl -u hbmond --no-pager | grep -c "hanger: started, pid")" -ge 2 ]'
+wait_for 5 "hanger's own output under its name" \
+  sh -c 'journalctl -t hanger --no-pager | grep -q "Hanging (infinite loop)"'
+journalctl -t hanger --no-pager -n 3
+journalctl -u hbmond --no-pager | grep "hanger: killing" | tail -1
+
+step "4. the panic button: root may press it, a user outside group hbmond may not"
+old=$(hbmonctl --json status worker | grep -o '"pid":[0-9]*' | cut -d: -f2)
+hbmonctl panic worker --reason "e2e" || fail "root could not press the panic button"
+if runuser -u nobody -- hbmonctl panic worker 2>/tmp/denied; then fail "nobody pressed the panic button"; fi
+grep -q "permission denied" /tmp/denied || fail "no 'permission denied' for nobody: $(cat /tmp/denied)"
+wait_for 10 "worker restarted with a new pid after the panic" \
+  sh -c "p=\$(hbmonctl --json status worker | grep -o '\"pid\":[0-9]*' | cut -d: -f2); [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
+
+step "5. a frozen hbmond is killed by systemd's watchdog and restarted; its apps with it"
+main=$(systemctl show -P MainPID hbmond)
+apps_before=$(pgrep -f /usr/libexec/hbmond/naughty_worker | tr '\n' ' ')
+systemctl kill -s SIGSTOP --kill-who=main hbmond
+wait_for 20 "systemd restarted the frozen hbmond" \
+  sh -c '[ "$(systemctl show -P NRestarts hbmond)" -ge 1 ] && [ "$(systemctl is-active hbmond)" = active ]'
+[ "$(systemctl show -P MainPID hbmond)" != "$main" ] || fail "same MainPID after the restart"
+journalctl -u hbmond --no-pager | grep -q "Watchdog timeout" || fail "no watchdog timeout in the journal"
+for p in $apps_before; do
+  if kill -0 "$p" 2>/dev/null; then fail "app process $p of the old hbmond survived"; fi
+done
+wait_for 10 "apps back under the new hbmond" \
+  sh -c 'hbmonctl status | grep -q "^worker *running"'
+echo "NRestarts=$(systemctl show -P NRestarts hbmond); old app pids gone: $apps_before"
+
+step "6. stop: nothing left in the unit's cgroup"
+systemctl stop hbmond
+cg=$(systemctl show -P ControlGroup hbmond)
+for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
+  if [ -n "$cg" ] && [ -f "$root$cg/cgroup.procs" ] && [ -s "$root$cg/cgroup.procs" ]; then
+    fail "processes left in $root$cg: $(cat "$root$cg/cgroup.procs" | tr '\n' ' ')"
+  fi
+done
+if pgrep -f /usr/libexec/hbmond/naughty_worker >/dev/null; then fail "an app outlived systemctl stop"; fi
+journalctl -u hbmond --no-pager | grep -q "SIGTERM received: stopping every app" ||
+  fail "hbmond did not stop its apps itself"
+echo "e2e: all steps passed"
