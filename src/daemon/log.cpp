@@ -95,12 +95,17 @@ void app_event(std::string_view app, LogLevel level, std::string_view text) {
     logger->log(to_spd(level), "[monitor] {}: {}", app, text);
 }
 
-void app_output(std::string_view app, std::string_view line) {
+void app_output(std::string_view app, pid_t pid, std::string_view line) {
   const std::string text = printable(line);
   if (journal) {
-    sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=6", "SYSLOG_IDENTIFIER=%.*s",
-                    static_cast<int>(app.size()), app.data(), "HBMON_APP=%.*s",
-                    static_cast<int>(app.size()), app.data(), nullptr);
+    const int len = static_cast<int>(app.size());
+    if (pid > 0)
+      sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=6", "SYSLOG_IDENTIFIER=%.*s", len,
+                      app.data(), "SYSLOG_PID=%d", static_cast<int>(pid), "HBMON_APP=%.*s", len,
+                      app.data(), nullptr);
+    else
+      sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=6", "SYSLOG_IDENTIFIER=%.*s", len,
+                      app.data(), "HBMON_APP=%.*s", len, app.data(), nullptr);
     return;
   }
   if (logger)

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string_view>
+#include <sys/types.h>
 
 namespace hbmon::logging {
 
@@ -18,7 +19,8 @@ std::optional<LogLevel> parse_level(std::string_view s);
 
 void daemon(LogLevel level, std::string_view text);
 void app_event(std::string_view app, LogLevel level, std::string_view text);
-void app_output(std::string_view app, std::string_view line);
+// `pid`: the app's current process (0: none), for the journal's SYSLOG_PID.
+void app_output(std::string_view app, pid_t pid, std::string_view line);
 bool enabled(LogLevel level);
 
 } // namespace hbmon::logging

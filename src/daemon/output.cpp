@@ -20,14 +20,16 @@ OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
 }
 
 OutputPipe::~OutputPipe() {
-  splitter_.flush([this](std::string_view line) { logging::app_output(app_, line); });
+  splitter_.flush([this](std::string_view l) { emit(l); });
+}
+
+void OutputPipe::emit(std::string_view line) {
+  ++lines_;
+  logging::app_output(app_, pid_, line);
 }
 
 void OutputPipe::end_of_run() {
-  auto emit = [this](std::string_view l) {
-    ++lines_;
-    logging::app_output(app_, l);
-  };
+  auto emit = [this](std::string_view l) { this->emit(l); };
   char buf[65536];
   // Bounded: a stray that keeps writing cannot hold us here.
   for (int i = 0; i < 16; ++i) {
@@ -43,13 +45,11 @@ void OutputPipe::on_readable() {
   char buf[65536];
   ssize_t n = ::read(rd_.get(), buf, sizeof buf);
   if (n > 0) {
-    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view l) {
-      ++lines_;
-      logging::app_output(app_, l);
-    });
+    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)),
+                   [this](std::string_view l) { emit(l); });
   } else if (n == 0) {
     // cannot happen while we hold the write end; be safe anyway
-    splitter_.flush([this](std::string_view l) { logging::app_output(app_, l); });
+    splitter_.flush([this](std::string_view l) { emit(l); });
     watch_.reset();
   }
 }

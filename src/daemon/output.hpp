@@ -27,16 +27,20 @@ public:
   // The app's process ended: log what it wrote, including a last line
   // without a newline, so the next run starts on a line of its own.
   void end_of_run();
+  // The process whose lines these are now (0: between runs).
+  void set_pid(pid_t pid) { pid_ = pid; }
   std::uint64_t lines() const { return lines_; }
 
 private:
   void on_readable();
+  void emit(std::string_view line);
 
   std::string app_;
   UniqueFd rd_, wr_;
   LineSplitter splitter_{max_line};
   Loop::Watch watch_;
   std::uint64_t lines_ = 0;
+  pid_t pid_ = 0;
 };
 
 } // namespace hbmon

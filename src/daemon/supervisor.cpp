@@ -450,6 +450,7 @@ void Supervisor::do_spawn(App &a) {
   Child &c = std::get<Child>(result);
   a.pid = c.pid;
   a.pidfd = std::move(c.pidfd);
+  a.output.set_pid(c.pid);
   a.accepted_pid = 0;
   a.refused_pid = 0;
   by_pid_[a.pid] = &a;
@@ -474,6 +475,7 @@ void Supervisor::on_exit(App &a) {
   else
     st = ExitStatus::with_signal(si.si_status);
   a.output.end_of_run(); // its last words come before the news of its exit
+  a.output.set_pid(0);
   by_pid_.erase(a.pid);
   a.pid = 0;
   a.pid_watch.reset();

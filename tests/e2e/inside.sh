@@ -63,6 +63,9 @@ wait_for 10 "hanger restarted" \
   sh -c '[ "$(journalctl -u hbmond --no-pager | grep -c "hanger: started, pid")" -ge 2 ]'
 wait_for 5 "hanger's own output under its name" \
   sh -c 'journalctl -t hanger --no-pager | grep -q "Hanging (infinite loop)"'
+first=$(journalctl -u hbmond --no-pager | grep -o "hanger: started, pid [0-9]*" | head -1 | grep -o "[0-9]*$")
+journalctl -t hanger "SYSLOG_PID=$first" --no-pager | grep -q "Hanging" ||
+  fail "app lines do not carry the app's own pid ($first)"
 journalctl -t hanger --no-pager -n 3
 journalctl -u hbmond --no-pager | grep "hanger: killing" | tail -1
 
@@ -75,8 +78,10 @@ wait_for 10 "worker restarted with a new pid after the panic" \
   sh -c "p=\$(hbmonctl --json status worker | grep -o '\"pid\":[0-9]*' | cut -d: -f2); [ -n \"\$p\" ] && [ \"\$p\" != $old ]"
 
 step "5. a frozen hbmond is killed by systemd's watchdog and restarted; its apps with it"
+wait_for 10 "both apps with a process before the freeze" \
+  sh -c '[ "$(pgrep -xc naughty_worker)" -ge 2 ]'
 main=$(systemctl show -P MainPID hbmond)
-apps_before=$(pgrep -f /usr/libexec/hbmond/naughty_worker | tr '\n' ' ')
+apps_before=$(pgrep -x naughty_worker | tr '\n' ' ')
 systemctl kill -s SIGSTOP --kill-who=main hbmond
 wait_for 20 "systemd restarted the frozen hbmond" \
   sh -c '[ "$(systemctl show -P NRestarts hbmond)" -ge 1 ] && [ "$(systemctl is-active hbmond)" = active ]'
@@ -97,7 +102,7 @@ for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
     fail "processes left in $root$cg: $(cat "$root$cg/cgroup.procs" | tr '\n' ' ')"
   fi
 done
-if pgrep -f /usr/libexec/hbmond/naughty_worker >/dev/null; then fail "an app outlived systemctl stop"; fi
+if pgrep -x naughty_worker >/dev/null; then fail "an app outlived systemctl stop"; fi
 journalctl -u hbmond --no-pager | grep -q "SIGTERM received: stopping every app" ||
   fail "hbmond did not stop its apps itself"
 echo "e2e: all steps passed"
