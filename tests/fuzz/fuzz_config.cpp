@@ -1,0 +1,20 @@
+// libFuzzer target: the config parser and verifier must turn any bytes into
+// a Config or a ConfigError, nothing else (no crash, leak or hang).
+#include "core/config.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char *>(data), size);
+  try {
+    hbmon::Config c = hbmon::parse_config(text, "fuzz.json", "/run/hbmond");
+    // A config that passed verification must hold what verify promised.
+    for (const auto &app : c.apps)
+      if (app.name.empty() || app.command.empty() || (app.heartbeat && app.heartbeat->misses == 0))
+        __builtin_trap();
+  } catch (const hbmon::ConfigError &) {
+  }
+  return 0;
+}
