@@ -61,6 +61,8 @@ struct Supervisor::App {
   TimePoint refusal_logged_at{};
   std::uint64_t refusals_unlogged = 0;
   bool woken = false; // listed in Supervisor::woken_
+  TimePoint beat_logged_at{};
+  std::uint64_t beats_unlogged = 0;
 
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;
@@ -541,8 +543,18 @@ void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCre
     }
     return;
   }
-  if (logging::enabled(LogLevel::debug))
-    logging::app_event(a.cfg.name, LogLevel::debug, "heartbeat");
+  if (logging::enabled(LogLevel::debug)) {
+    // At most one line a second per app: a flood must not become a log flood.
+    auto now = Loop::now();
+    ++a.beats_unlogged;
+    if (now - a.beat_logged_at >= std::chrono::seconds(1)) {
+      logging::app_event(a.cfg.name, LogLevel::debug,
+                         a.beats_unlogged == 1 ? std::string("heartbeat")
+                                               : fmt::format("{} heartbeats", a.beats_unlogged));
+      a.beat_logged_at = now;
+      a.beats_unlogged = 0;
+    }
+  }
   deliver(a, ev::Heartbeat{parse_heartbeat(data)});
 }
 

@@ -114,12 +114,16 @@ struct ChildArgs {
   ChildReport report; // written by the child when a step fails
 };
 
-[[noreturn]] void child_fail(ChildArgs *a, Stage stage) {
+// The child runs on a stack the sanitizers know nothing about (and shares
+// the parent's memory until exec): keep their instrumentation out of it.
+#define HBMON_CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+[[noreturn]] HBMON_CHILD_CODE void child_fail(ChildArgs *a, Stage stage) {
   a->report = ChildReport{stage, errno};
   ::_exit(127);
 }
 
-int child_main(void *arg) {
+HBMON_CHILD_CODE int child_main(void *arg) {
   auto *a = static_cast<ChildArgs *>(arg);
   const SpawnRequest &req = *a->req;
   // Dispositions first, then the mask: no handler may run in between.

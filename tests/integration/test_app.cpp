@@ -15,6 +15,10 @@
 //   --say TEXT         print TEXT on stdout  --warn TEXT    print it on stderr
 //   --junk             write binary bytes    --long N      print one N-byte line
 //   --partial TEXT     print TEXT on stdout without a newline
+//   --fork N           fork N children that sleep forever (same process group)
+//   --close-output     close stdout and stderr at once
+//   --then flood       send empty heartbeats as fast as possible, forever
+//   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
 //   --once FILE        if FILE does not exist: create it and do --then;
 //                      otherwise exit 0 at once (crash/hang first run only)
 #include <hbmon/heartbeat.hpp>
@@ -75,6 +79,8 @@ int main(int argc, char **argv) {
   std::string status, then = "hang", then_arg, once;
   std::vector<std::pair<int, std::string>> prints;
   long long_line = 0;
+  long forks = 0;
+  bool close_output = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -114,6 +120,10 @@ int main(int argc, char **argv) {
       long_line = std::stol(next());
     else if (a == "--once")
       once = next();
+    else if (a == "--fork")
+      forks = std::stol(next());
+    else if (a == "--close-output")
+      close_output = true;
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -158,6 +168,20 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (close_output) {
+    ::close(1);
+    ::close(2);
+  }
+  for (long n = 0; n < forks; ++n) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      while (true)
+        ::pause();
+    }
+    if (pid > 0)
+      trace("child " + std::to_string(pid));
+  }
+
   auto hb = hbmon::Heartbeat::from_env();
   auto send = [&](const std::string &msg) {
     if (hb)
@@ -194,6 +218,30 @@ int main(int argc, char **argv) {
   }
   if (then == "trigger") {
     send("WATCHDOG=trigger");
+    hang();
+  }
+  if (then == "flood") { // as many heartbeats as the socket takes, forever
+    zmq::context_t ctx;
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.set(zmq::sockopt::sndhwm, 100000);
+    push.connect(std::getenv("HBMON_ENDPOINT"));
+    unsigned long sent = 0;
+    while (true) {
+      if (push.send(zmq::const_buffer("", 0), zmq::send_flags::none) && ++sent % 100000 == 0)
+        trace("sent " + std::to_string(sent));
+    }
+  }
+  if (then == "junk-frames") { // multi-part junk, then a 1 MiB message, then hang
+    zmq::context_t ctx;
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.set(zmq::sockopt::linger, 1000);
+    push.connect(std::getenv("HBMON_ENDPOINT"));
+    for (int i = 0; i < 1000; ++i) {
+      push.send(zmq::str_buffer("READY=1"), zmq::send_flags::sndmore);
+      push.send(zmq::str_buffer("\xff\x00junk"), zmq::send_flags::none);
+    }
+    std::string mib(1 << 20, 'x');
+    push.send(zmq::buffer(mib), zmq::send_flags::none);
     hang();
   }
   std::fprintf(stderr, "hbtest_app: unknown --then %s\n", then.c_str());

@@ -1,0 +1,208 @@
+// Hostile input against a running daemon. After each attack hbmond must
+// still supervise (a hung app is still killed on time) and still answer
+// `status` promptly.
+#include "harness.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <zmq.hpp>
+
+using namespace hbtest;
+
+namespace {
+
+class Hostile : public ::testing::Test {
+protected:
+  TempDir work;
+
+  std::string app(const std::string &name, const std::string &args, const std::string &extra) {
+    std::string cmd =
+        "[\"" + std::string(app_path) + "\", \"--trace\", \"" + work / (name + ".trace") + "\"";
+    std::istringstream in(args);
+    std::string w;
+    while (in >> w)
+      cmd += ", \"" + w + "\"";
+    return "{\"name\": \"" + name + "\", \"command\": " + cmd + "]" +
+           (extra.empty() ? "" : ", " + extra) + "}";
+  }
+
+  // A hung app watched from outside: killed no later than 250 ms after due.
+  void expect_hang_killed_on_time(Daemon &d, const std::string &name, double interval, int misses,
+                                  std::size_t nth = 1) {
+    auto pid = d.wait_started(name, 10s, nth);
+    ASSERT_TRUE(pid) << d.log();
+    int fd = pidfd_open(*pid);
+    ASSERT_GE(fd, 0);
+    auto gone = wait_pidfd(fd, 15s);
+    ::close(fd);
+    ASSERT_TRUE(gone) << name << " never killed\n" << d.log();
+    auto beats = trace_of(read_trace(work / (name + ".trace")), "beat");
+    ASSERT_FALSE(beats.empty());
+    long long due = beats.back().values[0] + static_cast<long long>(misses * interval * 1e9);
+    EXPECT_LE(secs(*gone - due), 0.25) << name << " killed late";
+  }
+
+  // `hbmonctl status` answered within 100 ms.
+  void expect_status_fast(const std::string &control) {
+    zmq::context_t ctx;
+    zmq::socket_t req(ctx, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.set(zmq::sockopt::rcvtimeo, 2000);
+    req.connect(control);
+    auto t0 = Clock::now();
+    req.send(zmq::str_buffer(R"({"v":1,"cmd":"status"})"));
+    zmq::message_t reply;
+    ASSERT_TRUE(req.recv(reply));
+    double took = std::chrono::duration<double>(Clock::now() - t0).count();
+    EXPECT_LT(took, 0.1) << "status took " << took << " s";
+    EXPECT_NE(reply.to_string().find("\"ok\":true"), std::string::npos);
+  }
+};
+
+} // namespace
+
+TEST_F(Hostile, AFloodingAppDoesNotDelayOtherVerdicts) {
+  Daemon d(config_of({app("flood", "--then flood", R"("heartbeat": {"interval": 1})"),
+                      app("hang", "--beats 3 --period 0.1 --then hang",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2})")}),
+           Daemon::Options{{}, {}, "info"});
+  ASSERT_TRUE(d.wait_started("flood")) << d.log();
+  expect_hang_killed_on_time(d, "hang", 0.3, 2);
+  expect_status_fast("ipc://" + d.dir() / "control");
+  auto sent = trace_of(read_trace(work / "flood.trace"), "sent");
+  ASSERT_FALSE(sent.empty()) << "the flooder never got going";
+  std::cout << "flooder sent " << sent.back().values[0] << " heartbeats\n";
+}
+
+TEST_F(Hostile, JunkFramesAndHugeMessagesOnAHeartbeatSocket) {
+  Daemon d(config_of({app("junk", "--beats 1 --then junk-frames",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2})"),
+                      app("hang", "--beats 2 --period 0.1 --then hang",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2})")}));
+  // Multi-part junk is dropped and counted, the 1 MiB message never arrives
+  // (ZeroMQ drops the connection): the junk app is killed for silence.
+  EXPECT_TRUE(d.wait_for("junk: killing pid")) << d.log();
+  expect_hang_killed_on_time(d, "hang", 0.3, 2);
+  expect_status_fast("ipc://" + d.dir() / "control");
+}
+
+TEST_F(Hostile, AnotherUserCannotReachAnAppsEndpoint) {
+  const std::string ep = work / "victim.hb";
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0);
+  Daemon d(config_of(
+      {app("victim", "--then hang",
+           R"("heartbeat": {"interval": 0.3, "misses": 2, "endpoint": "ipc://)" + ep + "\"}")}));
+  auto pid = d.wait_started("victim");
+  ASSERT_TRUE(pid) << d.log();
+  // As nobody: the socket file is 0600 root, so connecting is refused.
+  std::string cmd = "/usr/sbin/runuser -u nobody -- /usr/bin/python3 -c '"
+                    "import socket,sys\n"
+                    "s=socket.socket(socket.AF_UNIX)\n"
+                    "try:\n s.connect(sys.argv[1]); print(\"connected\")\n"
+                    "except PermissionError: print(\"denied\")' " +
+                    ep;
+  FILE *p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[64] = {};
+  std::fgets(buf, sizeof buf, p);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf), "denied\n");
+  EXPECT_TRUE(d.wait_for("victim: killing pid " + std::to_string(*pid))) << d.log();
+}
+
+TEST_F(Hostile, OutputFloodsJunkAndClosedOutputHarmNothing) {
+  Daemon d(config_of(
+      {app("huge", "--long 10485760 --junk --then beat", R"("heartbeat": {"interval": 0.5})"),
+       app("mute", "--close-output --then beat", R"("heartbeat": {"interval": 0.5})"),
+       app("hang", "--beats 2 --period 0.1 --then hang",
+           R"("heartbeat": {"interval": 0.3, "misses": 2})")}));
+  // 10 MiB in one line arrives as 2,560 pieces of 4,096 bytes.
+  EXPECT_TRUE(d.wait_count("[huge] xxxx", 2560, 30s)) << d.count("[huge] xxxx");
+  EXPECT_TRUE(d.wait_state("mute", "running")) << d.log();
+  expect_hang_killed_on_time(d, "hang", 0.3, 2);
+  expect_status_fast("ipc://" + d.dir() / "control");
+}
+
+TEST_F(Hostile, AForkBombingHangIsKilledWithEveryChild) {
+  Daemon d(config_of({app("bomb", "--fork 500 --beats 2 --period 0.1 --then hang",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart": "never")")}));
+  ASSERT_TRUE(d.wait_state("bomb", "exited", 30s)) << d.log();
+  auto children = trace_of(read_trace(work / "bomb.trace"), "child");
+  ASSERT_EQ(children.size(), 500u);
+  // SIGKILL went to the whole group; 500 exits take a moment: wait for each.
+  for (const auto &c : children) {
+    int fd = pidfd_open(static_cast<pid_t>(c.values[0]));
+    if (fd < 0)
+      continue; // already gone and reaped
+    EXPECT_TRUE(wait_pidfd(fd, 10s)) << "child " << c.values[0] << " survived";
+    ::close(fd);
+  }
+}
+
+TEST_F(Hostile, CommandsThatCannotRun) {
+  Daemon d(config_of(
+      {R"({"name": "dir", "command": ["/tmp"], "start_limit": {"burst": 1, "interval": 60}})",
+       R"({"name": "dev", "command": ["/dev/null"], "start_limit": {"burst": 1, "interval": 60}})"}));
+  EXPECT_TRUE(d.wait_for("dir: failed to start: exec /tmp: Permission denied")) << d.log();
+  EXPECT_TRUE(d.wait_for("dev: failed to start: exec /dev/null: Permission denied")) << d.log();
+  EXPECT_TRUE(d.wait_state("dir", "failed")) << d.log();
+  expect_status_fast("ipc://" + d.dir() / "control");
+}
+
+TEST_F(Hostile, NoAppsAndTwoThousandApps) {
+  {
+    Daemon d(R"({"apps": []})");
+    EXPECT_TRUE(d.wait_for("supervising 0 apps")) << d.log();
+    expect_status_fast("ipc://" + d.dir() / "control");
+  }
+  std::string apps = "{\"apps\": [";
+  for (int i = 0; i < 2000; ++i)
+    apps += std::string(i ? "," : "") + "{\"name\": \"a" + std::to_string(i) +
+            "\", \"command\": [\"/bin/sleep\", \"1000\"], \"heartbeat\": null}";
+  apps += "]}";
+  Daemon d(apps, Daemon::Options{{}, {}, "info"});
+  EXPECT_TRUE(d.wait_for("supervising 2000 apps", 120s)) << d.log().substr(0, 2000);
+  expect_status_fast("ipc://" + d.dir() / "control");
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(60s), 0);
+}
+
+TEST_F(Hostile, ConfigFilesThatAreNotFiles) {
+  struct Case {
+    std::string path, expect;
+  };
+  const std::string fifo = work / "fifo", dir = work / "dir", unreadable = work / "secret",
+                    huge = work / "huge.json";
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0); // nobody reads below
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  std::ofstream(unreadable) << R"({"apps": []})";
+  ASSERT_EQ(::chmod(unreadable.c_str(), 0), 0);
+  {
+    std::ofstream h(huge);
+    h.seekp(100 << 20);
+    h << ' ';
+  }
+  for (const auto &c : {Case{fifo, "not a regular file"}, Case{dir, "not a regular file"},
+                        Case{huge, "too large"}}) {
+    Daemon::Options o;
+    o.args = {"--check", "--config", c.path};
+    Daemon d("", o);
+    EXPECT_EQ(d.wait_exit(5s), 1) << c.path << "\n" << d.log();
+    EXPECT_TRUE(d.wait_for(c.expect, 1s)) << c.path << "\n" << d.log();
+  }
+  // Root reads anything: as nobody, the unreadable file is refused.
+  FILE *p = ::popen(("/usr/sbin/runuser -u nobody -- " + std::string(hbmond_path) +
+                     " --check --config " + unreadable + " 2>&1")
+                        .c_str(),
+                    "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p))
+    out += buf;
+  int st = ::pclose(p);
+  EXPECT_EQ(WEXITSTATUS(st), 1) << out;
+  EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+}
