@@ -250,6 +250,8 @@ int run(const Flags &f) {
   settings.supervisor.child_nofile = raise_nofile();
   logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
                                               settings.config_path));
+  Guardian guardian(loop);
+  settings.supervisor.guardian = &guardian;
   Daemon daemon(loop, std::move(settings), std::move(cfg));
   int exit_code = 0;
   if (f.exec) {

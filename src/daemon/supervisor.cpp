@@ -452,6 +452,8 @@ void Supervisor::do_spawn(App &a) {
   Child &c = std::get<Child>(result);
   a.pid = c.pid;
   a.pidfd = std::move(c.pidfd);
+  if (opts_.guardian)
+    opts_.guardian->watch(a.pid);
   a.output.set_pid(c.pid);
   a.accepted_pid = 0;
   a.refused_pid = 0;
@@ -478,6 +480,8 @@ void Supervisor::on_exit(App &a) {
     st = ExitStatus::with_signal(si.si_status);
   a.output.end_of_run(); // its last words come before the news of its exit
   a.output.set_pid(0);
+  if (opts_.guardian)
+    opts_.guardian->forget(a.pid);
   by_pid_.erase(a.pid);
   a.pid = 0;
   a.pid_watch.reset();
@@ -493,6 +497,10 @@ void Supervisor::reap() {
       return;
     if (auto it = by_pid_.find(si.si_pid); it != by_pid_.end()) {
       on_exit(*it->second);
+      continue;
+    }
+    if (opts_.guardian && si.si_pid == opts_.guardian->pid()) {
+      opts_.guardian->on_exit();
       continue;
     }
     // An orphan of some app, inherited because we are a subreaper.
@@ -609,12 +617,13 @@ void Supervisor::kill_strays() {
   if (!d)
     return;
   const pid_t self = ::getpid();
+  const pid_t guardian = opts_.guardian ? opts_.guardian->pid() : 0;
   while (dirent *e = ::readdir(d)) {
     char *end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (pid <= 0 || *end != '\0')
       continue;
-    if (parent_of(static_cast<pid_t>(pid)) == self) {
+    if (pid != guardian && parent_of(static_cast<pid_t>(pid)) == self) {
       logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
       ::kill(static_cast<pid_t>(pid), SIGKILL);
     }

@@ -10,6 +10,7 @@
 #include "core/config.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
+#include "daemon/guardian.hpp"
 #include "daemon/heartbeat_socket.hpp"
 #include "daemon/output.hpp"
 #include "sys/loop.hpp"
@@ -32,6 +33,7 @@ class Supervisor {
 public:
   struct Options {
     std::optional<rlim_t> child_nofile; // RLIMIT_NOFILE soft limit for apps
+    Guardian *guardian = nullptr;       // told of every app's process group
   };
   // Called on every state change (after the watchdog's own log lines).
   using StateHook = std::function<void(const std::string &app, const act::Changed &)>;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <zmq.hpp>
 
@@ -205,4 +206,54 @@ TEST_F(Hostile, ConfigFilesThatAreNotFiles) {
   int st = ::pclose(p);
   EXPECT_EQ(WEXITSTATUS(st), 1) << out;
   EXPECT_NE(out.find("Permission denied"), std::string::npos) << out;
+}
+
+TEST_F(Hostile, AKilledDaemonTakesItsAppsAlongAndANewOneStartsCleanly) {
+  // Orphans come to this test process, so it can see them die and reap them.
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  const std::string config =
+      config_of({app("tree", "--grandchild --then beat", R"("heartbeat": {"interval": 0.5})"),
+                 app("plain", "--then beat", R"("heartbeat": {"interval": 0.5})")});
+  Daemon d(config);
+  auto tree = d.wait_started("tree");
+  auto plain = d.wait_started("plain");
+  ASSERT_TRUE(tree && plain) << d.log();
+  ASSERT_TRUE(d.wait_state("tree", "running")) << d.log();
+  auto children = trace_of(read_trace(work / "tree.trace"), "child");
+  ASSERT_EQ(children.size(), 1u);
+  const pid_t grandchild = static_cast<pid_t>(children[0].values[0]);
+
+  // A guardian that dies is replaced at once.
+  const std::string key = "guardian started, pid ";
+  auto first = d.wait_for(key);
+  ASSERT_TRUE(first) << d.log();
+  ::kill(std::stoi(first->substr(first->find(key) + key.size())), SIGKILL);
+  EXPECT_TRUE(d.wait_for("killed by signal 9; starting another")) << d.log();
+  ASSERT_TRUE(d.wait_for(key, 5s, 2)) << d.log();
+
+  std::vector<std::pair<pid_t, int>> watched;
+  for (pid_t p : {*tree, *plain, grandchild}) {
+    int fd = pidfd_open(p);
+    ASSERT_GE(fd, 0) << "pid " << p;
+    watched.emplace_back(p, fd);
+  }
+  d.signal(SIGKILL);
+  EXPECT_EQ(d.wait_exit(5s), -1);
+  for (auto [p, fd] : watched) {
+    EXPECT_TRUE(wait_pidfd(fd, 5s)) << "pid " << p << " outlived hbmond";
+    ::close(fd);
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+
+  // Same config, same runtime dir: the stale socket files are replaced.
+  Daemon::Options again;
+  again.args = {"--config", d.config_path(), "--runtime-dir", d.dir().path(), "--log-level",
+                "debug"};
+  Daemon d2("", again);
+  ASSERT_TRUE(d2.wait_started("tree")) << d2.log();
+  EXPECT_TRUE(d2.wait_state("tree", "running")) << d2.log();
+  EXPECT_TRUE(d2.wait_state("plain", "running")) << d2.log();
+  expect_status_fast("ipc://" + d.dir() / "control");
 }
