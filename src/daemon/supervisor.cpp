@@ -183,8 +183,10 @@ void Supervisor::publish(const std::string &app, std::string_view event,
   using nlohmann::json;
   json j;
   j["v"] = 1;
+  j["seq"] = ++event_seq_;
   j["time"] =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  j["monotonic"] = std::chrono::duration<double>(Loop::now().time_since_epoch()).count();
   j["app"] = app.empty() ? json(nullptr) : json(app);
   j["event"] = std::string(event);
   j["state"] = nullptr;

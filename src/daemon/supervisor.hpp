@@ -111,6 +111,7 @@ private:
   std::vector<App *> woken_; // heartbeat sockets to drain before the next wait
   std::vector<std::string> base_env_;
   StateCounts counts_{};
+  std::uint64_t event_seq_ = 0; // numbers the events: a gap means a lost one
   bool status_dirty_ = true;
   bool shutting_down_ = false;
   Loop::Timer watchdog_timer_;

@@ -398,13 +398,25 @@ TEST_F(Ctl, WatchStreamsEventsAndEndsCleanlyOnCtrlC) {
     }
     EXPECT_NE(text.find(want), std::string::npos) << text;
     if (as_json) {
-      std::istringstream lines(text);
+      // Numbered one by one, with both clocks.
+      std::istringstream lines(text.substr(0, text.rfind('\n') + 1)); // whole lines
       std::string line;
+      std::int64_t last_seq = 0;
+      double last_mono = 0;
       while (std::getline(lines, line)) {
-        if (!line.empty()) {
-          EXPECT_TRUE(json::parse(line, nullptr, false).contains("event")) << line;
+        if (line.empty())
+          continue;
+        auto ev = json::parse(line, nullptr, false);
+        ASSERT_TRUE(ev.contains("event")) << line;
+        ASSERT_TRUE(ev["seq"].is_number_integer() && ev["monotonic"].is_number()) << line;
+        if (last_seq) {
+          EXPECT_EQ(ev["seq"].get<std::int64_t>(), last_seq + 1) << text;
         }
+        EXPECT_GE(ev["monotonic"].get<double>(), last_mono) << text;
+        last_seq = ev["seq"].get<std::int64_t>();
+        last_mono = ev["monotonic"].get<double>();
       }
+      EXPECT_GT(last_seq, 0) << text;
     }
     ::kill(pid, SIGINT);
     int st = 0;
