@@ -24,6 +24,8 @@ namespace {
 constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
 constexpr auto refusal_log_every = std::chrono::seconds(10);
 constexpr auto negative_cache_for = std::chrono::seconds(1);
+// How long queued starts may run before the loop looks at its fds again.
+constexpr auto start_slice = std::chrono::milliseconds(2);
 constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool stripped_from_apps(std::string_view kv) {
@@ -61,6 +63,7 @@ struct Supervisor::App {
   TimePoint refusal_logged_at{};
   std::uint64_t refusals_unlogged = 0;
   bool woken = false; // listed in Supervisor::woken_
+  Queued queued = Queued::no;
   TimePoint beat_logged_at{};
   std::uint64_t beats_unlogged = 0;
 
@@ -82,6 +85,7 @@ Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
   loop_.add_prepare([this] {
     finish_retired();
     bool busy = drain_sockets();
+    busy |= run_start_queue();
     if (status_dirty_) {
       status_dirty_ = false;
       notifier_.status(hbmon::summary(counts_));
@@ -115,9 +119,12 @@ Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
     if (a.hb)
       while (a.hb->drain(drain_budget)) {
       }
-    if (a.wd.deadline() && *a.wd.deadline() <= Loop::now())
-      deliver(a, ev::Deadline{});
-    else
+    if (a.wd.deadline() && *a.wd.deadline() <= Loop::now()) {
+      if (a.wd.state() == State::backoff)
+        queue_start(a, Queued::restart); // a spawn: it waits its turn
+      else
+        deliver(a, ev::Deadline{});
+    } else
       sync_timer(a);
   });
   ++counts_[static_cast<std::size_t>(a.wd.state())];
@@ -159,14 +166,45 @@ void Supervisor::start(const Config &cfg) {
     add_app(ac);
   for (auto &[name, a] : apps_) {
     if (a->cfg.enabled)
-      deliver(*a, ev::Start{});
+      queue_start(*a, Queued::start);
     else
       logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
   }
-  status_dirty_ = true;
-  notifier_.status(hbmon::summary(counts_));
-  notifier_.ready();
-  logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
+  booting_ = true;
+  run_start_queue();
+}
+
+void Supervisor::queue_start(App &a, Queued how) {
+  if (a.queued == Queued::no)
+    start_queue_.push_back(&a);
+  a.queued = how;
+}
+
+// Starts run here, a slice at a time: a hundred restarts falling due at
+// once (or a thousand apps at boot) never hold up heartbeats and deadlines
+// for more than about one slice.
+bool Supervisor::run_start_queue() {
+  const auto began = Loop::now();
+  while (!start_queue_.empty() && Loop::now() - began < start_slice) {
+    App &a = *start_queue_.front();
+    start_queue_.pop_front();
+    const Queued how = std::exchange(a.queued, Queued::no);
+    if (shutting_down_ || a.retiring)
+      continue;
+    if (how == Queued::start)
+      deliver(a, ev::Start{});
+    else if (how == Queued::restart)
+      deliver(a, ev::Deadline{});
+  }
+  if (booting_ && start_queue_.empty()) {
+    // Every enabled app has been spawned (or has failed to be).
+    booting_ = false;
+    status_dirty_ = true;
+    notifier_.status(hbmon::summary(counts_));
+    notifier_.ready();
+    logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
+  }
+  return !start_queue_.empty();
 }
 
 void Supervisor::deliver(App &a, const Event &e) {
@@ -234,6 +272,7 @@ Supervisor::Reply Supervisor::start_app(const std::string &name, const std::stri
     return unknown_app(name);
   App &a = *it->second;
   a.admin_down = false;
+  a.queued = Queued::no; // starting now
   if (a.retiring) {
     if (a.successor)
       a.successor->enabled = true;
@@ -250,6 +289,7 @@ Supervisor::Reply Supervisor::stop_app(const std::string &name, const std::strin
     return unknown_app(name);
   App &a = *it->second;
   a.admin_down = true;
+  a.queued = Queued::no;
   logging::app_event(name, LogLevel::info, fmt::format("stop requested by {}", who));
   deliver(a, ev::Stop{fmt::format("stopped by {}", who)});
   return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
@@ -261,6 +301,7 @@ Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::st
     return unknown_app(name);
   App &a = *it->second;
   a.admin_down = false;
+  a.queued = Queued::no;
   logging::app_event(name, LogLevel::info, fmt::format("restart requested by {}", who));
   // A graceful stop; the Start makes the watchdog spawn again on the exit.
   deliver(a, ev::Stop{fmt::format("restart requested by {}", who)});
@@ -290,7 +331,7 @@ Supervisor::ReloadReport Supervisor::reload(const Config &next) {
     rep.added.push_back(ac.name);
     App &a = add_app(ac);
     if (ac.enabled && !shutting_down_)
-      deliver(a, ev::Start{});
+      queue_start(a, Queued::start);
   }
   status_dirty_ = true;
   return rep;
@@ -317,6 +358,7 @@ void Supervisor::finish_retired() {
     apps_.erase(it);
     --counts_[static_cast<std::size_t>(old->wd.state())];
     std::erase(woken_, old.get());
+    std::erase(start_queue_, old.get());
     status_dirty_ = true;
     std::optional<AppConfig> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
@@ -329,7 +371,7 @@ void Supervisor::finish_retired() {
     a.admin_down = admin_down;
     logging::app_event(name, LogLevel::info, "new settings applied");
     if (next->enabled && !admin_down && !shutting_down_)
-      deliver(a, ev::Start{});
+      queue_start(a, Queued::start);
   }
   if (shutting_down_)
     check_shutdown_done();

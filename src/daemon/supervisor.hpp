@@ -18,6 +18,7 @@
 #include "sys/spawn.hpp"
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,7 +57,8 @@ public:
   Supervisor &operator=(const Supervisor &) = delete;
   ~Supervisor();
 
-  // Create every app of `cfg` and start the enabled ones; then READY=1.
+  // Create every app of `cfg` and queue the enabled ones to start; READY=1
+  // once the queue has run them all.
   void start(const Config &cfg);
   // Stop every app at once; the loop quits when all are down.
   void shutdown(std::string why);
@@ -85,6 +87,9 @@ public:
 
 private:
   struct App;
+  enum class Queued { no, start, restart };
+  void queue_start(App &a, Queued how);
+  bool run_start_queue();
   App &add_app(const AppConfig &ac);
   std::string bind_heartbeat(App &a);
   void deliver(App &a, const Event &e);
@@ -109,6 +114,8 @@ private:
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::unordered_map<pid_t, App *> by_pid_;
   std::vector<App *> woken_; // heartbeat sockets to drain before the next wait
+  std::deque<App *> start_queue_; // starts and restarts waiting their turn
+  bool booting_ = false;          // READY=1 once the boot starts are done
   std::vector<std::string> base_env_;
   StateCounts counts_{};
   std::uint64_t event_seq_ = 0; // numbers the events: a gap means a lost one
