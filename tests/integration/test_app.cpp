@@ -1,7 +1,7 @@
 // hbtest_app: a scriptable app for the integration tests. It records what
 // it does, with CLOCK_MONOTONIC times, in a trace file, so a test can check
 // hbmond's timing from the outside:
-//   start <pid> <ns> | beat <ns> | alive <ns> | child <pid> | exit <code> <ns>
+//   start <pid> <ns> <interval us> | beat <ns> | alive <ns> | child <pid> | exit <code> <ns>
 //
 // Flags (all optional):
 //   --trace FILE       where to append the trace
@@ -21,6 +21,12 @@
 //   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
 //   --once FILE        if FILE does not exist: create it and do --then;
 //                      otherwise exit 0 at once (crash/hang first run only)
+//   --then naughty     for the soak: beat every --period and after each beat
+//                      crash (exit 3), hang or exit 0 now and then; traces
+//                      only "hang <last beat ns> <ns>", "exit <code> <ns>"
+//   --seed N           the random seed for naughty (default: pid and time)
+//   --lock FILE        hold an exclusive flock on FILE while running; when
+//                      another process holds it, trace "double <pid>"
 #include <hbmon/heartbeat.hpp>
 
 #include <chrono>
@@ -29,6 +35,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <optional>
+#include <random>
+#include <sys/file.h>
 #include <string>
 #include <thread>
 #include <time.h>
@@ -80,6 +89,8 @@ int main(int argc, char **argv) {
   std::vector<std::pair<int, std::string>> prints;
   long long_line = 0;
   long forks = 0;
+  std::optional<unsigned long long> seed;
+  std::string lock;
   bool close_output = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -122,6 +133,10 @@ int main(int argc, char **argv) {
       once = next();
     else if (a == "--fork")
       forks = std::stol(next());
+    else if (a == "--seed")
+      seed = std::stoull(next());
+    else if (a == "--lock")
+      lock = next();
     else if (a == "--close-output")
       close_output = true;
     else {
@@ -129,7 +144,14 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  trace("start " + std::to_string(::getpid()) + " " + std::to_string(mono_ns()));
+  const char *interval_us = std::getenv("HBMON_INTERVAL_USEC");
+  trace("start " + std::to_string(::getpid()) + " " + std::to_string(mono_ns()) + " " +
+        (interval_us ? interval_us : "0"));
+  if (!lock.empty()) {
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) < 0)
+      trace("double " + std::to_string(::getpid()));
+  }
   if (!once.empty()) {
     int fd = ::open(once.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -210,6 +232,26 @@ int main(int argc, char **argv) {
   }
   if (then == "exit")
     finish(std::stoi(then_arg));
+  if (then == "naughty") {
+    std::mt19937_64 rng(seed.value_or(static_cast<unsigned long long>(::getpid()) ^
+                                      static_cast<unsigned long long>(mono_ns())));
+    std::uniform_real_distribution<double> roll(0.0, 1.0);
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(period));
+      const long long beat = mono_ns();
+      send("");
+      double r = roll(rng);
+      if (r < 0.01)
+        finish(3);
+      if (r < 0.02) {
+        trace("hang " + std::to_string(beat) + " " + std::to_string(mono_ns()));
+        while (true)
+          ::pause();
+      }
+      if (r < 0.025)
+        finish(0);
+    }
+  }
   if (then == "signal") {
     trace("exit signal " + std::to_string(mono_ns()));
     std::signal(std::stoi(then_arg), SIG_DFL);
