@@ -80,15 +80,13 @@ Guardian::Guardian(Loop &loop) : loop_(loop) {
 bool Guardian::fork_guardian() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) {
-    logging::daemon(LogLevel::warning,
-                    fmt::format("no guardian (pipe: {})", std::strerror(errno)));
+    logging::daemon(LogLevel::warning, fmt::format("no guardian (pipe: {})", std::strerror(errno)));
     return false;
   }
   UniqueFd reader(p[0]), writer(p[1]);
   pid_t pid = ::fork();
   if (pid < 0) {
-    logging::daemon(LogLevel::warning,
-                    fmt::format("no guardian (fork: {})", std::strerror(errno)));
+    logging::daemon(LogLevel::warning, fmt::format("no guardian (fork: {})", std::strerror(errno)));
     return false;
   }
   if (pid == 0)
@@ -106,8 +104,8 @@ void Guardian::on_exit() {
   if (pid_ <= 0)
     return;
   siginfo_t si{};
-  int r = pidfd_ ? ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()),
-                            &si, WEXITED | WNOHANG)
+  int r = pidfd_ ? ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()), &si,
+                            WEXITED | WNOHANG)
                  : ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG);
   if (r == 0 && si.si_pid == 0)
     return; // still running
@@ -131,9 +129,8 @@ void Guardian::put(std::uint32_t slot, std::int32_t value) {
                        static_cast<off_t>(slot) * static_cast<off_t>(sizeof value));
   if (n != static_cast<ssize_t>(sizeof value) && !table_failed_) {
     table_failed_ = true; // say it once
-    logging::daemon(LogLevel::error,
-                    fmt::format("guardian table write failed: {}",
-                                n < 0 ? std::strerror(errno) : "short write"));
+    logging::daemon(LogLevel::error, fmt::format("guardian table write failed: {}",
+                                                 n < 0 ? std::strerror(errno) : "short write"));
   }
 }
 

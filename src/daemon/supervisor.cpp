@@ -266,48 +266,47 @@ Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &
   return reply_for(a, fmt::format("killed pid {}", pid));
 }
 
-Supervisor::Reply Supervisor::start_app(const std::string &name, const std::string &who) {
+// An admin's word on one app: it supersedes a queued start, and whether
+// the app is to stay down outlives reloads of its settings.
+template <typename Act>
+Supervisor::Reply Supervisor::admin(const std::string &name, std::string_view verb,
+                                    const std::string &who, bool down, Act &&act) {
   auto it = apps_.find(name);
   if (it == apps_.end())
     return unknown_app(name);
   App &a = *it->second;
-  a.admin_down = false;
-  a.queued = Queued::no; // starting now
-  if (a.retiring) {
-    if (a.successor)
-      a.successor->enabled = true;
-    return reply_for(a, "will start with its new settings once the old process is gone");
-  }
-  logging::app_event(name, LogLevel::info, fmt::format("start requested by {}", who));
-  deliver(a, ev::Start{});
-  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+  a.admin_down = down;
+  a.queued = Queued::no;
+  logging::app_event(name, LogLevel::info, fmt::format("{} requested by {}", verb, who));
+  act(a);
+  return reply_for(a, a.retiring && a.successor && !down
+                          ? "will start with its new settings once the old process is gone"
+                          : std::string(to_string(a.wd.state())));
+}
+
+Supervisor::Reply Supervisor::start_app(const std::string &name, const std::string &who) {
+  return admin(name, "start", who, false, [&](App &a) {
+    if (a.retiring) {
+      if (a.successor)
+        a.successor->enabled = true;
+      return;
+    }
+    deliver(a, ev::Start{});
+  });
 }
 
 Supervisor::Reply Supervisor::stop_app(const std::string &name, const std::string &who) {
-  auto it = apps_.find(name);
-  if (it == apps_.end())
-    return unknown_app(name);
-  App &a = *it->second;
-  a.admin_down = true;
-  a.queued = Queued::no;
-  logging::app_event(name, LogLevel::info, fmt::format("stop requested by {}", who));
-  deliver(a, ev::Stop{fmt::format("stopped by {}", who)});
-  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+  return admin(name, "stop", who, true,
+               [&](App &a) { deliver(a, ev::Stop{fmt::format("stopped by {}", who)}); });
 }
 
 Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::string &who) {
-  auto it = apps_.find(name);
-  if (it == apps_.end())
-    return unknown_app(name);
-  App &a = *it->second;
-  a.admin_down = false;
-  a.queued = Queued::no;
-  logging::app_event(name, LogLevel::info, fmt::format("restart requested by {}", who));
-  // A graceful stop; the Start makes the watchdog spawn again on the exit.
-  deliver(a, ev::Stop{fmt::format("restart requested by {}", who)});
-  if (!a.retiring)
-    deliver(a, ev::Start{});
-  return reply_for(a, fmt::format("{}", to_string(a.wd.state())));
+  return admin(name, "restart", who, false, [&](App &a) {
+    // A graceful stop; the Start makes the watchdog spawn again on the exit.
+    deliver(a, ev::Stop{fmt::format("restart requested by {}", who)});
+    if (!a.retiring)
+      deliver(a, ev::Start{});
+  });
 }
 
 Supervisor::ReloadReport Supervisor::reload(const Config &next) {

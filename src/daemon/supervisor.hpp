@@ -89,6 +89,9 @@ private:
   struct App;
   enum class Queued { no, start, restart };
   void queue_start(App &a, Queued how);
+  template <typename Act>
+  Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
+              Act &&act);
   bool run_start_queue();
   App &add_app(const AppConfig &ac);
   std::string bind_heartbeat(App &a);
@@ -113,7 +116,7 @@ private:
   zmq::context_t zmq_;
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::unordered_map<pid_t, App *> by_pid_;
-  std::vector<App *> woken_; // heartbeat sockets to drain before the next wait
+  std::vector<App *> woken_;      // heartbeat sockets to drain before the next wait
   std::deque<App *> start_queue_; // starts and restarts waiting their turn
   bool booting_ = false;          // READY=1 once the boot starts are done
   std::vector<std::string> base_env_;

@@ -84,14 +84,7 @@ protected:
 
   std::string app(const std::string &name, const std::string &args,
                   const std::string &extra = R"("heartbeat": {"interval": 0.3})") {
-    std::string cmd = "[\"" + std::string(app_path) + "\"";
-    std::istringstream in(args);
-    std::string w;
-    while (in >> w)
-      cmd += ", \"" + w + "\"";
-    cmd += "]";
-    return "{\"name\": \"" + name + "\", \"command\": " + cmd +
-           (extra.empty() ? "" : ", " + extra) + "}";
+    return app_json(name, args, extra);
   }
 
   std::unique_ptr<Daemon> start(const std::string &config) {

@@ -12,26 +12,12 @@ using namespace hbtest;
 
 namespace {
 
-// One app object. `args` are hbtest_app flags, `extra` more JSON members.
-std::string app(const std::string &name, const std::string &args, const std::string &extra,
-                const TempDir &dir) {
-  std::string cmd =
-      "[\"" + std::string(app_path) + "\", \"--trace\", \"" + dir / (name + ".trace") + "\"";
-  std::istringstream in(args);
-  std::string w;
-  while (in >> w)
-    cmd += ", \"" + w + "\"";
-  cmd += "]";
-  return "{\"name\": \"" + name + "\", \"command\": " + cmd + (extra.empty() ? "" : ", " + extra) +
-         "}";
-}
-
 class Integration : public ::testing::Test {
 protected:
   TempDir work; // traces and marker files
   std::string trace(const std::string &name) { return work / (name + ".trace"); }
   std::string a(const std::string &name, const std::string &args, const std::string &extra) {
-    return app(name, args, extra, work);
+    return app_json(name, args, extra, trace(name));
   }
 };
 
@@ -373,56 +359,37 @@ TEST_F(Integration, NotifySocketSeesReadyStatusWatchdogAndStopping) {
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
 }
 
-TEST_F(Integration, ExecModeExitsZeroWhenTheCommandDoes) {
+namespace {
+// hbmond --exec [hbmond flags] --endpoint <in work> -- hbtest_app <app flags>
+Daemon::Options exec_mode(const TempDir &work, std::vector<std::string> flags,
+                          const std::string &app_args) {
   Daemon::Options o;
-  o.args = {"--exec",
-            "--interval",
-            "0.2",
-            "--misses",
-            "2",
-            "--endpoint",
-            "ipc://" + work / "exec.hb",
-            "--",
-            app_path,
-            "--beats",
-            "2",
-            "--then",
-            "exit",
-            "0"};
-  Daemon d("", o);
+  o.args = {"--exec"};
+  o.args.insert(o.args.end(), flags.begin(), flags.end());
+  o.args.insert(o.args.end(), {"--endpoint", "ipc://" + work / "exec.hb", "--", app_path});
+  std::istringstream in(app_args);
+  for (std::string w; in >> w;)
+    o.args.push_back(w);
+  return o;
+}
+} // namespace
+
+TEST_F(Integration, ExecModeExitsZeroWhenTheCommandDoes) {
+  Daemon d("", exec_mode(work, {"--interval", "0.2", "--misses", "2"}, "--beats 2 --then exit 0"));
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("started, pid"), 1u) << d.log();
 }
 
 TEST_F(Integration, ExecModeRestartsACrashThenExitsZero) {
-  Daemon::Options o;
-  o.args = {"--exec", "--endpoint", "ipc://" + work / "exec.hb", "--",
-            app_path, "--once",     work / "crashed-once",       "--then",
-            "exit",   "3"};
-  Daemon d("", o);
+  Daemon d("", exec_mode(work, {}, "--once " + work / "crashed-once" + " --then exit 3"));
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("exited: exit status 3"), 1u) << d.log();
   EXPECT_EQ(d.count("started, pid"), 2u) << d.log();
 }
 
 TEST_F(Integration, ExecModeKillsAHangThenExitsZero) {
-  Daemon::Options o;
-  o.args = {"--exec",
-            "--interval",
-            "0.2",
-            "--misses",
-            "2",
-            "--endpoint",
-            "ipc://" + work / "exec.hb",
-            "--",
-            app_path,
-            "--once",
-            work / "hung-once",
-            "--beats",
-            "1",
-            "--then",
-            "hang"};
-  Daemon d("", o);
+  Daemon d("", exec_mode(work, {"--interval", "0.2", "--misses", "2"},
+                         "--once " + work / "hung-once" + " --beats 1 --then hang"));
   EXPECT_EQ(d.wait_exit(), 0) << d.log();
   EXPECT_EQ(d.count("missed 2 heartbeats"), 1u) << d.log();
   EXPECT_EQ(d.count("started, pid"), 2u) << d.log();

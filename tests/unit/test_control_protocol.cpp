@@ -32,8 +32,8 @@ TEST(ControlProtocol, PanicCarriesAPrintableBoundedReason) {
   EXPECT_EQ(r.reason, "stuck\\x1b[2J");
   EXPECT_TRUE(is_mutating(Command::panic));
   EXPECT_EQ(parse_request(R"({"v":1,"cmd":"panic","app":"web"})").reason, "no reason given");
-  std::string longer = R"({"v":1,"cmd":"panic","app":"web","reason":")" + std::string(5000, 'x') +
-                       R"("})";
+  std::string longer =
+      R"({"v":1,"cmd":"panic","app":"web","reason":")" + std::string(5000, 'x') + R"("})";
   EXPECT_LE(parse_request(longer).reason.size(), max_reason_chars);
 }
 
