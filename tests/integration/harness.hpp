@@ -122,7 +122,7 @@ class Daemon {
 public:
   struct Options {
     std::vector<std::string> args; // replaces --config ... when set
-    std::vector<std::string> env;  // extra KEY=VALUE
+    std::vector<std::string> env;  // extra KEY=VALUE, replacing inherited ones
     std::string log_level = "debug";
   };
 
@@ -256,10 +256,16 @@ private:
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     std::vector<std::string> env;
+    auto overridden = [&](const std::string &kv) {
+      for (const auto &x : extra_env)
+        if (kv.compare(0, x.find('=') + 1, x, 0, x.find('=') + 1) == 0)
+          return true;
+      return false;
+    };
     for (char **e = environ; *e; ++e) {
       std::string kv = *e;
       if (kv.rfind("NOTIFY_SOCKET=", 0) == 0 || kv.rfind("WATCHDOG_", 0) == 0 ||
-          kv.rfind("JOURNAL_STREAM=", 0) == 0)
+          kv.rfind("JOURNAL_STREAM=", 0) == 0 || overridden(kv))
         continue;
       env.push_back(kv);
     }
@@ -322,6 +328,20 @@ private:
   std::string partial_;
   std::vector<std::string> lines_;
 };
+
+// One app object running hbtest_app with `args` (flags split at spaces),
+// its trace in `trace` when given; `extra` holds more JSON members.
+inline std::string app_json(const std::string &name, const std::string &args,
+                            const std::string &extra, const std::string &trace = "") {
+  std::string cmd = "[\"" + std::string(app_path) + "\"";
+  if (!trace.empty())
+    cmd += ", \"--trace\", \"" + trace + "\"";
+  std::istringstream in(args);
+  for (std::string w; in >> w;)
+    cmd += ", \"" + w + "\"";
+  return "{\"name\": \"" + name + "\", \"command\": " + cmd + "]" +
+         (extra.empty() ? "" : ", " + extra) + "}";
+}
 
 // {"apps": [ ... ]} from app objects written as JSON text.
 inline std::string config_of(std::initializer_list<std::string> apps) {

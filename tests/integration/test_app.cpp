@@ -37,8 +37,8 @@
 #include <fcntl.h>
 #include <optional>
 #include <random>
-#include <sys/file.h>
 #include <string>
+#include <sys/file.h>
 #include <thread>
 #include <time.h>
 #include <unistd.h>

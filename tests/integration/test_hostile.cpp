@@ -18,29 +18,35 @@ protected:
   TempDir work;
 
   std::string app(const std::string &name, const std::string &args, const std::string &extra) {
-    std::string cmd =
-        "[\"" + std::string(app_path) + "\", \"--trace\", \"" + work / (name + ".trace") + "\"";
-    std::istringstream in(args);
-    std::string w;
-    while (in >> w)
-      cmd += ", \"" + w + "\"";
-    return "{\"name\": \"" + name + "\", \"command\": " + cmd + "]" +
-           (extra.empty() ? "" : ", " + extra) + "}";
+    return app_json(name, args, extra, work / (name + ".trace"));
   }
 
   // A hung app watched from outside: killed no later than 250 ms after due.
+  // Watches the nth run, or the first later one still alive (a slow, e.g.
+  // sanitized, build may get here after that run has been killed).
   void expect_hang_killed_on_time(Daemon &d, const std::string &name, double interval, int misses,
                                   std::size_t nth = 1) {
-    auto pid = d.wait_started(name, 10s, nth);
-    ASSERT_TRUE(pid) << d.log();
-    int fd = pidfd_open(*pid);
-    ASSERT_GE(fd, 0);
+    std::optional<pid_t> pid;
+    int fd = -1;
+    for (std::size_t n = nth; fd < 0; ++n) {
+      pid = d.wait_started(name, 10s, n);
+      ASSERT_TRUE(pid) << d.log();
+      fd = pidfd_open(*pid);
+    }
     auto gone = wait_pidfd(fd, 15s);
     ::close(fd);
     ASSERT_TRUE(gone) << name << " never killed\n" << d.log();
-    auto beats = trace_of(read_trace(work / (name + ".trace")), "beat");
-    ASSERT_FALSE(beats.empty());
-    long long due = beats.back().values[0] + static_cast<long long>(misses * interval * 1e9);
+    // Its last heartbeat: the last beat after its own start line.
+    std::optional<long long> last_beat;
+    bool mine = false;
+    for (const auto &t : read_trace(work / (name + ".trace"))) {
+      if (t.kind == "start")
+        mine = !t.values.empty() && t.values[0] == *pid;
+      else if (mine && t.kind == "beat")
+        last_beat = t.values[0];
+    }
+    ASSERT_TRUE(last_beat) << "pid " << *pid << " never beat";
+    long long due = *last_beat + static_cast<long long>(misses * interval * 1e9);
     EXPECT_LE(secs(*gone - due), 0.25) << name << " killed late";
   }
 
@@ -126,8 +132,10 @@ TEST_F(Hostile, OutputFloodsJunkAndClosedOutputHarmNothing) {
 }
 
 TEST_F(Hostile, AForkBombingHangIsKilledWithEveryChild) {
-  Daemon d(config_of({app("bomb", "--fork 500 --beats 2 --period 0.1 --then hang",
-                          R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart": "never")")}));
+  // The grace leaves time to fork (slow under a sanitizer); then it hangs.
+  Daemon d(config_of(
+      {app("bomb", "--fork 500 --beats 2 --period 0.1 --then hang",
+           R"("heartbeat": {"interval": 0.3, "misses": 2, "grace": 60}, "restart": "never")")}));
   ASSERT_TRUE(d.wait_state("bomb", "exited", 30s)) << d.log();
   auto children = trace_of(read_trace(work / "bomb.trace"), "child");
   ASSERT_EQ(children.size(), 500u);
@@ -249,11 +257,53 @@ TEST_F(Hostile, AKilledDaemonTakesItsAppsAlongAndANewOneStartsCleanly) {
 
   // Same config, same runtime dir: the stale socket files are replaced.
   Daemon::Options again;
-  again.args = {"--config", d.config_path(), "--runtime-dir", d.dir().path(), "--log-level",
-                "debug"};
+  again.args = {"--config",     d.config_path(), "--runtime-dir",
+                d.dir().path(), "--log-level",   "debug"};
   Daemon d2("", again);
   ASSERT_TRUE(d2.wait_started("tree")) << d2.log();
   EXPECT_TRUE(d2.wait_state("tree", "running")) << d2.log();
   EXPECT_TRUE(d2.wait_state("plain", "running")) << d2.log();
+  expect_status_fast("ipc://" + d.dir() / "control");
+}
+
+namespace {
+// Unix seconds of a log line's "YYYY-MM-DD HH:MM:SS.mmm" prefix (UTC or
+// local: only differences are used).
+double log_time(const std::string &line) {
+  std::tm tm{};
+  const char *rest = ::strptime(line.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (!rest)
+    return 0;
+  return static_cast<double>(::timegm(&tm)) + std::atof(rest);
+}
+} // namespace
+
+TEST_F(Hostile, WallClockJumpsDoNotMoveDeadlines) {
+  // A preloaded shim moves hbmond's wall clock (CLOCK_REALTIME) while
+  // CLOCK_MONOTONIC runs on: hang verdicts must not notice.
+  const std::string offset = work / "offset";
+  std::ofstream(offset) << "0\n";
+  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+  Daemon::Options o;
+  o.env = {std::string("LD_PRELOAD=") + HBTEST_WALLCLOCK_PATH, "HBTEST_WALLCLOCK_FILE=" + offset,
+           // the shim comes before the sanitizer runtime in the ASan build
+           "ASAN_OPTIONS=" + asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0"};
+  Daemon d(config_of({app("hang", "--beats 3 --period 0.1 --then hang",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 0.1)")}),
+           o);
+  // Back an hour while the first run's deadlines are pending, then a day
+  // ahead of the real time during the second run's.
+  const std::pair<long, double> jumps[] = {{-3600, -3600}, {86400, 86400 + 3600}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto started = d.wait_for("hang: started, pid", 10s, i + 1);
+    ASSERT_TRUE(started) << d.log();
+    std::ofstream(offset, std::ios::trunc) << jumps[i].first << "\n";
+    expect_hang_killed_on_time(d, "hang", 0.3, 2, i + 1);
+    // The jump did reach hbmond: its log's wall clock moved by it.
+    auto killed = d.wait_for("hang: killing pid", 5s, i + 1);
+    ASSERT_TRUE(killed) << d.log();
+    const double moved = log_time(*killed) - log_time(*started);
+    EXPECT_NEAR(moved, jumps[i].second, 60) << *started << "\n" << *killed;
+  }
   expect_status_fast("ipc://" + d.dir() / "control");
 }
