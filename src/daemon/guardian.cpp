@@ -63,15 +63,18 @@ void close_all_but(int a, int b) {
   ::_exit(0);
 }
 
+void no_guardian(const char *call) {
+  logging::daemon(LogLevel::warning,
+                  fmt::format("no guardian ({}: {}): apps would outlive a killed hbmond", call,
+                              std::strerror(errno)));
+}
+
 } // namespace
 
 Guardian::Guardian(Loop &loop) : loop_(loop) {
   table_.reset(::memfd_create("hbmond-groups", MFD_CLOEXEC));
   if (!table_) {
-    logging::daemon(LogLevel::warning,
-                    fmt::format("no guardian (memfd_create: {}): apps would outlive a killed "
-                                "hbmond",
-                                std::strerror(errno)));
+    no_guardian("memfd_create");
     return;
   }
   fork_guardian();
@@ -80,13 +83,13 @@ Guardian::Guardian(Loop &loop) : loop_(loop) {
 bool Guardian::fork_guardian() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) {
-    logging::daemon(LogLevel::warning, fmt::format("no guardian (pipe: {})", std::strerror(errno)));
+    no_guardian("pipe");
     return false;
   }
   UniqueFd reader(p[0]), writer(p[1]);
   pid_t pid = ::fork();
   if (pid < 0) {
-    logging::daemon(LogLevel::warning, fmt::format("no guardian (fork: {})", std::strerror(errno)));
+    no_guardian("fork");
     return false;
   }
   if (pid == 0)
