@@ -4,6 +4,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "sys/loop.hpp"
+#include "sys/spawn.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -217,6 +218,9 @@ std::optional<rlim_t> raise_nofile() {
 }
 
 int run(const Flags &f) {
+  // Before any other fd: the lowest numbers make every spawn cheap.
+  if (!f.check)
+    reserve_spawn_fds();
   Config cfg;
   try {
     cfg = f.exec ? exec_config(f) : load_config(absolute(f.config), f.runtime_dir);

@@ -108,11 +108,19 @@ struct ChildArgs {
   const SpawnRequest *req;
   char *const *argv;
   char *const *envp;
-  int in_fd;
-  int out_fd;
   pid_t parent;
   ChildReport report; // written by the child when a step fails
 };
+
+// Three fds held from start-up, below the thousands of sockets and pipes
+// hbmond opens later: /dev/null, and the places where the next child's
+// stdin and stdout are put just before the clone. The child shares hbmond's
+// fd table and unshares only the fds up to these (see child_main), so a
+// start costs the same with 10 apps or 10,000.
+struct StdioSlots {
+  int null = -1, in = -1, out = -1;
+};
+StdioSlots slots;
 
 // The child runs on a stack the sanitizers know nothing about (and shares
 // the parent's memory until exec): keep their instrumentation out of it.
@@ -136,11 +144,21 @@ HBMON_CHILD_CODE int child_main(void *arg) {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  if (::dup2(a->in_fd, 0) < 0 || ::dup2(a->out_fd, 1) < 0 || ::dup2(a->out_fd, 2) < 0)
+  // The fd table is still hbmond's own (CLONE_FILES). Take a copy of the
+  // low fds only: copying, then closing at exec, every socket hbmond holds
+  // would make each start cost O(fds).
+  const unsigned above = static_cast<unsigned>(slots.out) + 1;
+  if (::syscall(SYS_close_range, above, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
+    if (::unshare(CLONE_FILES) < 0) // kernel < 5.9: copy it all
+      child_fail(a, st_stdio);
+    for (int fd = static_cast<int>(above); fd < 65536; ++fd)
+      ::close(fd);
+  }
+  if (::dup2(slots.in, 0) < 0 || ::dup2(slots.out, 1) < 0 || ::dup2(slots.out, 2) < 0)
     child_fail(a, st_stdio);
   // Every other inherited fd goes at exec.
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3; fd < 65536; ++fd)
+    for (int fd = 3; fd < static_cast<int>(above); ++fd)
       ::close(fd);
   }
   if (req.nofile_soft) {
@@ -181,6 +199,25 @@ alignas(64) char child_stack[128 * 1024];
 
 } // namespace
 
+bool reserve_spawn_fds() {
+  if (slots.null >= 0)
+    return true;
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null)
+    return false;
+  UniqueFd in(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
+  UniqueFd out(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
+  if (!in || !out)
+    return false;
+  // Lowest first: the child keeps the fds up to `out`.
+  slots = {null.release(), in.release(), out.release()};
+  if (slots.in > slots.out)
+    std::swap(slots.in, slots.out);
+  if (slots.null > slots.out)
+    std::swap(slots.null, slots.out);
+  return true;
+}
+
 std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   std::vector<char *> argv, envp;
   argv.reserve(req.argv.size() + 1);
@@ -192,19 +229,18 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
     envp.push_back(const_cast<char *>(e.c_str()));
   envp.push_back(nullptr);
 
-  UniqueFd devnull;
-  if (req.stdin_fd < 0 || req.output_fd < 0) {
-    devnull.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!devnull)
-      return std::string("open /dev/null: ") + std::strerror(errno);
+  if (!reserve_spawn_fds())
+    return std::string("open /dev/null: ") + std::strerror(errno);
+  // Put the child's stdio in the slots; /dev/null goes back in afterwards,
+  // so no pipe end stays open here by accident.
+  const int in_fd = req.stdin_fd >= 0 ? req.stdin_fd : slots.null;
+  const int out_fd = req.output_fd >= 0 ? req.output_fd : slots.null;
+  if (::dup3(in_fd, slots.in, O_CLOEXEC) < 0 || ::dup3(out_fd, slots.out, O_CLOEXEC) < 0) {
+    const int err = errno;
+    ::dup3(slots.null, slots.in, O_CLOEXEC);
+    return std::string("dup3: ") + std::strerror(err);
   }
-  ChildArgs args{&req,
-                 argv.data(),
-                 envp.data(),
-                 req.stdin_fd >= 0 ? req.stdin_fd : devnull.get(),
-                 req.output_fd >= 0 ? req.output_fd : devnull.get(),
-                 ::getpid(),
-                 {}};
+  ChildArgs args{&req, argv.data(), envp.data(), ::getpid(), {}};
 
   // Like posix_spawn: share memory and sleep until the child has exec'd
   // (or failed), which costs no page-table copy however big hbmond grows.
@@ -214,9 +250,11 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
   const pid_t pid = ::clone(child_main, child_stack + sizeof child_stack,
-                            CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+                            CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &args);
   const int clone_err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::dup3(slots.null, slots.in, O_CLOEXEC);
+  ::dup3(slots.null, slots.out, O_CLOEXEC);
   if (pid < 0)
     return std::string("clone: ") + std::strerror(clone_err);
 

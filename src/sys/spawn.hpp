@@ -36,17 +36,17 @@ struct SpawnRequest {
 struct Child {
   pid_t pid = 0;
   UniqueFd pidfd;
-  UniqueFd exec_status; // read end; non-blocking
 };
 
 // Returns the child, or an error message ("fork: Resource temporarily unavailable").
 std::variant<Child, std::string> spawn(const SpawnRequest &req);
 
-// Decode what the child wrote to exec_status ("" when nothing: exec worked).
-// Reads without blocking.
-std::string read_exec_error(int fd, const SpawnRequest &req);
-std::string describe_exec_error(const unsigned char *buf, std::size_t len, const std::string &path,
-                                const std::string &cwd);
+// Hold three low fds for spawn()'s use. Call it early, before hbmond opens
+// its sockets: a start then costs the same whatever the number of fds
+// hbmond has open. (spawn() reserves them itself when not done; they are
+// then as high as the lowest free fd at that time.) False if /dev/null
+// cannot be opened.
+bool reserve_spawn_fds();
 
 // Find `name` in the colon-separated `path_var` the way execvp would;
 // a name with a '/' is returned unchanged. nullopt when not found.

@@ -234,6 +234,20 @@ TEST_F(Integration, AppOutputIsTaggedSplitAndSanitized) {
   }
 }
 
+// hbmond holds several fds per app; a child gets none of them, only its
+// stdio (spawn unshares just the low fds: see sys/spawn.cpp).
+TEST_F(Integration, AChildInheritsOnlyItsStdio) {
+  std::string apps;
+  for (int i = 0; i < 30; ++i)
+    apps += a("busy" + std::to_string(i), "--then beat", fast_hb) + ", ";
+  apps += R"j({"name": "fds", "restart": "never", "heartbeat": null, "command": ["/bin/sh", "-c",)j"
+          R"j( "cd /proc/self/fd && echo open: * && echo stdin: $(readlink 0)"]})j";
+  Daemon d("{\"apps\": [" + apps + "]}");
+  EXPECT_TRUE(d.wait_for("[fds] open: 0 1 2")) << d.log();
+  EXPECT_TRUE(d.wait_for("[fds] stdin: /dev/null")) << d.log();
+  EXPECT_EQ(d.count("[fds] open:"), 1u) << d.log();
+}
+
 TEST_F(Integration, ALastLineWithoutNewlineEndsWithItsRun) {
   Daemon d(config_of({a("part", "--partial last-words --then exit 1",
                         std::string(fast_hb) + R"(, "restart_delay": 0.1)")}));
