@@ -213,6 +213,20 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
   }
 }
 
+bool Watchdog::deadline_kills() const {
+  if (!deadline_)
+    return false;
+  switch (state_) {
+  case State::starting:
+  case State::running:
+    return cfg_.heartbeat && misses_ + 1 >= cfg_.heartbeat->misses;
+  case State::stopping:
+    return true;
+  default:
+    return false;
+  }
+}
+
 void Watchdog::on_deadline(TimePoint now, Actions &out) {
   if (!deadline_ || now < *deadline_)
     return;

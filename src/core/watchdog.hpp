@@ -113,6 +113,10 @@ public:
   State state() const { return state_; }
   bool wants_up() const { return want_up_; }
   std::optional<TimePoint> deadline() const { return deadline_; }
+  // Whether reaching deadline(), with no event before it, sends a signal:
+  // the last allowed miss, or SIGKILL after stop_timeout. The supervisor
+  // keeps slow work (a spawn) away from such moments.
+  bool deadline_kills() const;
   const AppConfig &config() const { return cfg_; }
 
   // For status snapshots.

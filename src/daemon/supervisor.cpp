@@ -26,6 +26,11 @@ constexpr auto refusal_log_every = std::chrono::seconds(10);
 constexpr auto negative_cache_for = std::chrono::seconds(1);
 // How long queued starts may run before the loop looks at its fds again.
 constexpr auto start_slice = std::chrono::milliseconds(2);
+// A spawn holds the loop until the child has exec'd: a few ms, more on a
+// busy box. None starts this close before a kill falls due...
+constexpr auto kill_guard = std::chrono::milliseconds(10);
+// ...unless it has waited this long: kills cannot starve restarts.
+constexpr auto max_start_defer = std::chrono::milliseconds(100);
 constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool stripped_from_apps(std::string_view kv) {
@@ -64,6 +69,8 @@ struct Supervisor::App {
   std::uint64_t refusals_unlogged = 0;
   bool woken = false; // listed in Supervisor::woken_
   Queued queued = Queued::no;
+  TimePoint queued_at{};
+  std::optional<TimePoint> kill_at; // listed in Supervisor::kill_deadlines_
   TimePoint beat_logged_at{};
   std::uint64_t beats_unlogged = 0;
 
@@ -175,8 +182,10 @@ void Supervisor::start(const Config &cfg) {
 }
 
 void Supervisor::queue_start(App &a, Queued how) {
-  if (a.queued == Queued::no)
+  if (a.queued == Queued::no) {
     start_queue_.push_back(&a);
+    a.queued_at = Loop::now();
+  }
   a.queued = how;
 }
 
@@ -187,6 +196,10 @@ bool Supervisor::run_start_queue() {
   const auto began = Loop::now();
   while (!start_queue_.empty() && Loop::now() - began < start_slice) {
     App &a = *start_queue_.front();
+    const auto now = Loop::now();
+    if (!kill_deadlines_.empty() && kill_deadlines_.begin()->first - now < kill_guard &&
+        now - a.queued_at < max_start_defer)
+      return false; // that kill's timer wakes the loop, and the queue goes on
     start_queue_.pop_front();
     const Queued how = std::exchange(a.queued, Queued::no);
     if (shutting_down_ || a.retiring)
@@ -358,6 +371,7 @@ void Supervisor::finish_retired() {
     --counts_[static_cast<std::size_t>(old->wd.state())];
     std::erase(woken_, old.get());
     std::erase(start_queue_, old.get());
+    set_kill_deadline(*old, std::nullopt);
     status_dirty_ = true;
     std::optional<AppConfig> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
@@ -377,10 +391,22 @@ void Supervisor::finish_retired() {
 }
 
 void Supervisor::sync_timer(App &a) {
-  if (auto d = a.wd.deadline())
+  const auto d = a.wd.deadline();
+  if (d)
     a.timer.arm(*d);
   else
     a.timer.disarm();
+  set_kill_deadline(a, d && a.wd.deadline_kills() ? d : std::nullopt);
+}
+
+void Supervisor::set_kill_deadline(App &a, std::optional<TimePoint> at) {
+  if (at == a.kill_at)
+    return;
+  if (a.kill_at)
+    kill_deadlines_.erase({*a.kill_at, &a});
+  a.kill_at = at;
+  if (at)
+    kill_deadlines_.emplace(*at, &a);
 }
 
 void Supervisor::execute(App &a, const Actions &acts) {

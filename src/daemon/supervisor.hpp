@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -102,6 +103,7 @@ private:
   void on_message(App &a, std::string_view data, std::optional<PeerCred> peer, bool multipart);
   bool accept_sender(App &a, const PeerCred &peer);
   void sync_timer(App &a);
+  void set_kill_deadline(App &a, std::optional<TimePoint> at);
   bool drain_sockets();
   void check_shutdown_done();
   void kill_strays();
@@ -118,7 +120,10 @@ private:
   std::unordered_map<pid_t, App *> by_pid_;
   std::vector<App *> woken_;      // heartbeat sockets to drain before the next wait
   std::deque<App *> start_queue_; // starts and restarts waiting their turn
-  bool booting_ = false;          // READY=1 once the boot starts are done
+  // Deadlines that end in a signal if nothing comes first, soonest first:
+  // the start queue does not spawn right before one of them.
+  std::set<std::pair<TimePoint, App *>> kill_deadlines_;
+  bool booting_ = false; // READY=1 once the boot starts are done
   std::vector<std::string> base_env_;
   StateCounts counts_{};
   std::uint64_t event_seq_ = 0; // numbers the events: a gap means a lost one

@@ -26,6 +26,7 @@ using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr pid_t kPid = 42;
 const TimePoint t0 = TimePoint{} + 1000s;
@@ -673,6 +674,40 @@ TEST(MissedHeartbeat, HeartbeatsKeepItRunningForever) {
   EXPECT_EQ(h.wd.state(), State::running);
   EXPECT_EQ(h.wd.heartbeats(), 1000u);
   EXPECT_EQ(h.wd.misses_total(), 0u);
+}
+
+// deadline_kills(): true exactly when the pending deadline, reached with
+// nothing before it, ends in a signal.
+TEST(MissedHeartbeat, DeadlineKillsOnlyAtTheLastAllowedMiss) {
+  Harness h(heartbeat_config(1s, 3, 2s));
+  EXPECT_FALSE(h.wd.deadline_kills()); // stopped, no deadline
+  h.start();
+  EXPECT_FALSE(h.wd.deadline_kills()); // starting: miss 1 of 3 pending
+  h.at(h.now + 100ms, beat());
+  EXPECT_FALSE(h.wd.deadline_kills());
+  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
+  EXPECT_FALSE(h.wd.deadline_kills()); // miss 2 of 3 pending
+  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
+  EXPECT_TRUE(h.wd.deadline_kills()); // miss 3 of 3 pending: the kill
+  h.at(h.now + 1ms, beat());          // a beat in time takes it back
+  EXPECT_FALSE(h.wd.deadline_kills());
+  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
+  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
+  ASSERT_TRUE(h.wd.deadline_kills());
+  EXPECT_THAT(kinds(h.fire()), HasSubstr("Kill(9)"));
+  EXPECT_FALSE(h.wd.deadline_kills()); // killed: waiting for the exit
+  h.at(h.now + 1ms, exit_signal(SIGKILL));
+  EXPECT_EQ(h.wd.state(), State::backoff);
+  EXPECT_FALSE(h.wd.deadline_kills()); // a restart deadline kills nothing
+}
+
+TEST(Stop, DeadlineKillsAfterTheStopTimeout) {
+  Harness h;
+  h.start();
+  h.at(h.now + 500ms, beat());
+  h.at(h.now + 1ms, ev::Stop{});
+  ASSERT_EQ(h.wd.state(), State::stopping);
+  EXPECT_TRUE(h.wd.deadline_kills()); // SIGKILL after stop_timeout
 }
 
 // --- restart delay ------------------------------------------------------------
