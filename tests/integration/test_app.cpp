@@ -27,6 +27,8 @@
 //   --seed N           the random seed for naughty (default: pid and time)
 //   --lock FILE        hold an exclusive flock on FILE while running; when
 //                      another process holds it, trace "double <pid>"
+#include "trace_file.hpp"
+
 #include <hbmon/heartbeat.hpp>
 
 #include <chrono>
@@ -53,17 +55,7 @@ long long mono_ns() {
   return static_cast<long long>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-void trace(const std::string &line) {
-  if (trace_path.empty())
-    return;
-  int fd = ::open(trace_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return;
-  std::string l = line + "\n";
-  ssize_t ignored = ::write(fd, l.data(), l.size());
-  (void)ignored;
-  ::close(fd);
-}
+void trace(const std::string &line) { hbtest::append_line(trace_path.c_str(), line); }
 
 [[noreturn]] void finish(int code) {
   trace("exit " + std::to_string(code) + " " + std::to_string(mono_ns()));
