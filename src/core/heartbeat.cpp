@@ -1,5 +1,6 @@
 #include "core/heartbeat.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace hbmon {
@@ -68,10 +69,10 @@ void append_printable(std::string &out, std::string_view s, std::size_t limit) {
 
 } // namespace
 
-std::string printable(std::string_view s) {
+std::string printable(std::string_view s, std::size_t limit) {
   std::string out;
-  out.reserve(s.size());
-  append_printable(out, s, std::string::npos);
+  out.reserve(std::min(s.size(), limit));
+  append_printable(out, s, limit);
   return out;
 }
 

@@ -26,7 +26,8 @@ struct HeartbeatMsg {
 
 HeartbeatMsg parse_heartbeat(std::string_view data);
 
-// Replace control characters and invalid UTF-8 with \xNN escapes.
-std::string printable(std::string_view s);
+// Replace control characters and invalid UTF-8 with \xNN escapes; stop
+// before the first character or escape that would go past `limit` bytes.
+std::string printable(std::string_view s, std::size_t limit = std::string::npos);
 
 } // namespace hbmon

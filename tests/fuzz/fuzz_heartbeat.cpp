@@ -1,10 +1,28 @@
 // libFuzzer target: any message an app (or anyone) sends to a heartbeat
-// socket parses, and STATUS= text comes out printable and bounded.
+// socket parses, and STATUS= text and printable() come out printable
+// (no C0, DEL or C1 controls) and bounded.
 #include "core/heartbeat.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+
+namespace {
+
+// No C0 control but tab, no DEL, no C1 control (U+0080..U+009F, in UTF-8
+// 0xC2 0x80..0x9F): what a terminal or a log viewer would act on.
+void check_printable(const std::string &s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      __builtin_trap();
+    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xA0)
+      __builtin_trap();
+  }
+}
+
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char *>(data), size);
@@ -12,10 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   if (m.status) {
     if (m.status->size() > hbmon::max_status_chars)
       __builtin_trap();
-    for (unsigned char c : *m.status)
-      if (c < 0x20 && c != '\t')
-        __builtin_trap();
+    check_printable(*m.status);
   }
-  (void)hbmon::printable(text);
+  check_printable(hbmon::printable(text));
+  const std::string cut = hbmon::printable(text, 100);
+  if (cut.size() > 100)
+    __builtin_trap();
+  check_printable(cut);
   return 0;
 }

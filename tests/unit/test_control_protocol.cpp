@@ -34,7 +34,24 @@ TEST(ControlProtocol, PanicCarriesAPrintableBoundedReason) {
   EXPECT_EQ(parse_request(R"({"v":1,"cmd":"panic","app":"web"})").reason, "no reason given");
   std::string longer =
       R"({"v":1,"cmd":"panic","app":"web","reason":")" + std::string(5000, 'x') + R"("})";
-  EXPECT_LE(parse_request(longer).reason.size(), max_reason_chars);
+  EXPECT_EQ(parse_request(longer).reason, std::string(max_reason_chars, 'x'));
+  // A cut never splits a character (2-byte "é") or an escape ("\x07"):
+  // the one that would cross byte 256 is left out whole.
+  auto reason_of = [](const std::string &json_text) {
+    return parse_request(R"({"v":1,"cmd":"panic","app":"web","reason":")" + json_text + R"("})")
+        .reason;
+  };
+  std::string e_acute, bells, want_e = "x", want_bells = "xx";
+  for (int i = 0; i < 200; ++i) {
+    e_acute += "\u00e9";
+    bells += "\\u0007";
+  }
+  for (int i = 0; i < 127; ++i)
+    want_e += "\u00e9";
+  for (int i = 0; i < 63; ++i)
+    want_bells += "\\x07";
+  EXPECT_EQ(reason_of("x" + e_acute), want_e);    // 255 bytes
+  EXPECT_EQ(reason_of("xx" + bells), want_bells); // 254 bytes
 }
 
 TEST(ControlProtocol, UnknownFieldsAreIgnored) {
@@ -77,7 +94,9 @@ TEST(ControlProtocol, RepliesAreVersioned) {
   auto err = error_reply("unknown-app", "no app named x");
   EXPECT_EQ(err["ok"], false);
   EXPECT_EQ(err["error"], "unknown-app");
-  // dump() survives invalid UTF-8 instead of throwing
-  nlohmann::json j = {{"s", std::string("\xff")}};
-  EXPECT_NO_THROW(dump(j));
+  // dump() survives invalid UTF-8: the byte becomes U+FFFD, the rest stays
+  nlohmann::json j = {{"s", std::string("a\xff"
+                                        "b")}};
+  EXPECT_EQ(dump(j), "{\"s\":\"a\xef\xbf\xbd"
+                     "b\"}");
 }
