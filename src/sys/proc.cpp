@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
+#include <unistd.h>
 
 namespace hbmon {
 
@@ -54,6 +55,20 @@ std::optional<pid_t> parent_of(pid_t pid) {
   if (!parse_num(s.substr(0, sp), ppid))
     return std::nullopt;
   return ppid;
+}
+
+std::string process_name(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/comm", static_cast<int>(pid));
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  char buf[64];
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf) : -1;
+  if (n <= 0)
+    return "?";
+  std::string name(buf, static_cast<std::size_t>(n));
+  if (name.back() == '\n')
+    name.pop_back();
+  return name;
 }
 
 bool is_descendant(pid_t pid, pid_t ancestor, int max_depth) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <sys/types.h>
 
@@ -18,6 +19,9 @@ std::optional<PeerCred> parse_peer_address(std::string_view addr);
 
 // The parent of `pid` per /proc/<pid>/stat; nullopt if gone or unreadable.
 std::optional<pid_t> parent_of(pid_t pid);
+
+// The command name of `pid` (/proc/<pid>/comm), or "?" when unreadable.
+std::string process_name(pid_t pid);
 
 // True when `pid` is `ancestor` or one of its descendants (walks at most
 // `max_depth` parents).

@@ -1,6 +1,7 @@
 // Account facts for authorization.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <sys/types.h>
 
@@ -10,8 +11,9 @@ namespace hbmon {
 // group. False when either does not exist.
 bool uid_in_group(uid_t uid, const std::string &group);
 
-// True when something accepts connections on the unix stream socket at
-// `path` (a live daemon), false when nothing does (absent or stale file).
-bool unix_socket_live(const std::string &path);
+// Who serves the unix stream socket at `path`: nullopt when nothing does
+// (absent or stale file), else the pid that listens on it (its
+// SO_PEERCRED), or 0 when it is alive but too busy to accept a connection.
+std::optional<pid_t> unix_socket_server(const std::string &path);
 
 } // namespace hbmon
