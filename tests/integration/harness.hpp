@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <poll.h>
 #include <spawn.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <vector>
+#include <zmq.hpp>
 
 extern char **environ;
 
@@ -30,10 +33,16 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-inline const char *hbmond_path = HBMOND_PATH;
+// The programs under test; the mutant check (tests/mutants/run) points
+// these at binaries built from mutated sources.
+inline const char *program(const char *env, const char *built) {
+  const char *v = std::getenv(env);
+  return v && *v ? v : built;
+}
+inline const char *hbmond_path = program("HBTEST_HBMOND", HBMOND_PATH);
 inline const char *app_path = HBTEST_APP_PATH;
 #ifdef HBMONCTL_PATH
-inline std::string hbmonctl_path = HBMONCTL_PATH;
+inline std::string hbmonctl_path = program("HBTEST_HBMONCTL", HBMONCTL_PATH);
 #endif
 
 inline long long mono_ns() {
@@ -107,6 +116,9 @@ inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds tim
   return mono_ns();
 }
 
+// SIGKILL through a pidfd: never reaches a stranger that reused the pid.
+inline void kill_pidfd(int fd) { ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0); }
+
 // A process is gone when it no longer exists or is a zombie awaiting reaping.
 inline bool process_gone(pid_t pid) {
   if (::kill(pid, 0) < 0 && errno == ESRCH)
@@ -124,13 +136,23 @@ public:
     std::vector<std::string> args; // replaces --config ... when set
     std::vector<std::string> env;  // extra KEY=VALUE, replacing inherited ones
     std::string log_level = "debug";
+    std::string user; // run hbmond as this user (its runtime dir is given to it)
   };
 
   explicit Daemon(const std::string &config_json) : Daemon(config_json, Options()) {}
   Daemon(const std::string &config_json, Options opts) {
     config_ = dir_ / "apps.json";
     std::ofstream(config_) << config_json;
-    std::vector<std::string> args = {hbmond_path};
+    std::vector<std::string> args;
+    if (!opts.user.empty()) {
+      // setpriv execs hbmond in place: the pid we hold is hbmond's.
+      const std::string chown = "chown " + opts.user + ": " + dir_.path() + " " + config_;
+      if (std::system(chown.c_str()) != 0)
+        std::abort();
+      args = {"/usr/bin/setpriv", "--reuid=" + opts.user, "--regid=" + opts.user, "--init-groups",
+              "--"};
+    }
+    args.push_back(hbmond_path);
     if (opts.args.empty()) {
       args.insert(args.end(), {"--config", config_, "--runtime-dir", dir_.path(), "--log-level",
                                opts.log_level});
@@ -205,6 +227,10 @@ public:
                timeout, nth)
         .has_value();
   }
+
+  // Read whatever hbmond has written so far, without waiting: lines it
+  // wrote before some other sign of life (a datagram, a reply) are here.
+  void poll_log() { drain_log(0); }
 
   // Every line seen so far (for counting and for failure messages).
   const std::vector<std::string> &lines() const { return lines_; }
@@ -328,6 +354,64 @@ private:
   std::string partial_;
   std::vector<std::string> lines_;
 };
+
+// Polls `pred` every 5 ms until it holds or `timeout` passes: for state
+// another process keeps in a file or a counter, with no event to wait on.
+template <typename Pred> bool wait_until(Pred pred, std::chrono::milliseconds timeout = 10s) {
+  const auto end = Clock::now() + timeout;
+  while (!pred()) {
+    if (Clock::now() >= end)
+      return false;
+    ::usleep(5000);
+  }
+  return true;
+}
+
+// How fast hbmond must answer `status` while it is under attack: 100 ms,
+// 300 ms in a sanitized build.
+#ifdef HBTEST_SANITIZED
+inline constexpr double status_bound = 0.3;
+#else
+inline constexpr double status_bound = 0.1;
+#endif
+
+// One request on hbmond's control socket: the parsed reply (null when none
+// came within 2 s) and how long it took.
+struct Answer {
+  nlohmann::json reply;
+  double seconds = 0;
+};
+inline Answer ask(const std::string &control, const std::string &body) {
+  zmq::context_t ctx;
+  zmq::socket_t req(ctx, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  req.set(zmq::sockopt::rcvtimeo, 2000);
+  req.connect(control);
+  const auto t0 = Clock::now();
+  req.send(zmq::buffer(body));
+  zmq::message_t reply;
+  Answer a;
+  if (req.recv(reply))
+    a.reply = nlohmann::json::parse(reply.to_string(), nullptr, false);
+  a.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return a;
+}
+
+// The status object of one app (null if the daemon did not answer).
+inline nlohmann::json app_status(const std::string &control, const std::string &app) {
+  auto a = ask(control, R"({"v":1,"cmd":"status","apps":[")" + app + R"("]})");
+  if (!a.reply.is_object() || !a.reply.value("ok", false) || a.reply["apps"].size() != 1)
+    return nullptr;
+  return a.reply["apps"][0];
+}
+
+// `status` answered within status_bound, whatever else goes on.
+inline void expect_status_fast(const std::string &control) {
+  auto a = ask(control, R"({"v":1,"cmd":"status"})");
+  ASSERT_TRUE(a.reply.is_object()) << "no answer to status";
+  EXPECT_LT(a.seconds, status_bound) << "status took " << a.seconds << " s";
+  EXPECT_EQ(a.reply["ok"], true) << a.reply;
+}
 
 // One app object running hbtest_app with `args` (flags split at spaces),
 // its trace in `trace` when given; `extra` holds more JSON members.

@@ -16,6 +16,8 @@
 //   --junk             write binary bytes    --long N      print one N-byte line
 //   --partial TEXT     print TEXT on stdout without a newline
 //   --fork N           fork N children that sleep forever (same process group)
+//   --escape           fork a child that leaves the session (setsid), then
+//                      traces "escaped <pid>" and sleeps forever
 //   --close-output     close stdout and stderr at once
 //   --then flood       send empty heartbeats as fast as possible, forever
 //   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
@@ -83,7 +85,7 @@ int main(int argc, char **argv) {
   long forks = 0;
   std::optional<unsigned long long> seed;
   std::string lock;
-  bool close_output = false;
+  bool close_output = false, escape = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -131,6 +133,8 @@ int main(int argc, char **argv) {
       lock = next();
     else if (a == "--close-output")
       close_output = true;
+    else if (a == "--escape")
+      escape = true;
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -160,6 +164,15 @@ int main(int argc, char **argv) {
         ::pause();
     }
     trace("child " + std::to_string(pid));
+  }
+  if (escape) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setsid();
+      trace("escaped " + std::to_string(::getpid())); // once it has left
+      while (true)
+        ::pause();
+    }
   }
   for (auto &[fd, text] : prints) {
     std::string l = fd < 0 ? text : text + "\n"; // --partial: no newline
