@@ -64,8 +64,9 @@ wait_for 10 "hanger restarted" \
 wait_for 5 "hanger's own output under its name" \
   sh -c 'journalctl -t hanger --no-pager | grep -q "Hanging (infinite loop)"'
 first=$(journalctl -u hbmond --no-pager | grep -o "hanger: started, pid [0-9]*" | head -1 | grep -o "[0-9]*$")
-journalctl -t hanger "SYSLOG_PID=$first" --no-pager | grep -q "Hanging" ||
-  fail "app lines do not carry the app's own pid ($first)"
+[ -n "$first" ] || fail "no 'hanger: started, pid' line in the journal"
+wait_for 5 "app lines carry the app's own pid ($first)" \
+  sh -c 'journalctl -t hanger "SYSLOG_PID=$1" --no-pager | grep -q "Hanging"' sh "$first"
 journalctl -t hanger --no-pager -n 3
 journalctl -u hbmond --no-pager | grep "hanger: killing" | tail -1
 
@@ -86,7 +87,8 @@ systemctl kill -s SIGSTOP --kill-who=main hbmond
 wait_for 20 "systemd restarted the frozen hbmond" \
   sh -c '[ "$(systemctl show -P NRestarts hbmond)" -ge 1 ] && [ "$(systemctl is-active hbmond)" = active ]'
 [ "$(systemctl show -P MainPID hbmond)" != "$main" ] || fail "same MainPID after the restart"
-journalctl -u hbmond --no-pager | grep -q "Watchdog timeout" || fail "no watchdog timeout in the journal"
+wait_for 10 "systemd's watchdog timeout in the journal" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "Watchdog timeout"'
 for p in $apps_before; do
   if kill -0 "$p" 2>/dev/null; then fail "app process $p of the old hbmond survived"; fi
 done
@@ -95,6 +97,15 @@ wait_for 10 "apps back under the new hbmond" \
 echo "NRestarts=$(systemctl show -P NRestarts hbmond); old app pids gone: $apps_before"
 
 step "6. stop: nothing left in the unit's cgroup"
+# Only journal lines after the stop count (not systemd's own cleanup, not the
+# restart in step 1): a cursor taken once everything logged so far is stored.
+worker=$(hbmonctl --json status worker | grep -o '"pid":[0-9]*' | cut -d: -f2)
+[ -n "$worker" ] || fail "worker has no process before the stop"
+journalctl --sync
+cursor=$(journalctl -n 1 --show-cursor -q --no-pager | sed -n 's/^-- cursor: //p')
+[ -n "$cursor" ] || fail "no journal cursor before the stop"
+# The hanger may be between processes (backoff): then it has nothing to stop.
+hanger=$(hbmonctl --json status hanger | grep -o '"pid":[0-9]*' | cut -d: -f2 || true)
 systemctl stop hbmond
 cg=$(systemctl show -P ControlGroup hbmond)
 for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
@@ -103,6 +114,23 @@ for root in /sys/fs/cgroup /sys/fs/cgroup/unified /sys/fs/cgroup/systemd; do
   fi
 done
 if pgrep -x naughty_worker >/dev/null; then fail "an app outlived systemctl stop"; fi
-journalctl -u hbmond --no-pager | grep -q "SIGTERM received: stopping every app" ||
-  fail "hbmond did not stop its apps itself"
+# since_stop PATTERN: hbmond logged a line matching PATTERN after the cursor.
+# No -u: journalctl before v255 skips the first match after a cursor when it
+# also filters (systemd issue 30288).
+since_stop() {
+  journalctl --after-cursor="$cursor" --no-pager -o short | grep -Eq "hbmond\[[0-9]+\]: \[monitor\] $1"
+}
+wait_for 10 "hbmond stopped its apps itself: 'SIGTERM received: stopping every app' after the stop" \
+  since_stop "SIGTERM received: stopping every app"
+wait_for 10 "hbmond stopped worker (pid $worker) itself after the stop" \
+  since_stop "worker: stopping pid $worker with SIGTERM: SIGTERM received\$"
+wait_for 10 "hbmond saw worker (pid $worker) exit after the stop" \
+  since_stop "worker: pid $worker exited: "
+if [ -n "$hanger" ]; then
+  # Killed for its hang just before the stop reached it, or stopped by it.
+  wait_for 10 "hbmond stopped hanger (pid $hanger) itself after the stop" \
+    since_stop "hanger: (stopping pid $hanger with SIGTERM: SIGTERM received|killing pid $hanger: missed 2 heartbeats)\$"
+  wait_for 10 "hbmond saw hanger (pid $hanger) exit after the stop" \
+    since_stop "hanger: pid $hanger exited: "
+fi
 echo "e2e: all steps passed"
