@@ -45,6 +45,14 @@ inline const char *app_path = HBTEST_APP_PATH;
 inline std::string hbmonctl_path = program("HBTEST_HBMONCTL", HBMONCTL_PATH);
 #endif
 
+// With HBTEST_FAIL_FAST set (the mutant check sets it), a test that has
+// failed stops waiting: every later wait gives up at once. The verdict is
+// in, and a mutant's tests need not sit out each of their timeouts.
+inline bool giving_up() {
+  static const bool fail_fast = std::getenv("HBTEST_FAIL_FAST") != nullptr;
+  return fail_fast && ::testing::Test::HasFailure();
+}
+
 inline long long mono_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -109,6 +117,8 @@ inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_o
 // Waits on a pidfd until the process is gone; returns CLOCK_MONOTONIC ns of
 // the wake-up, or nullopt on timeout.
 inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds timeout) {
+  if (giving_up())
+    timeout = 0ms;
   pollfd p{fd, POLLIN, 0};
   int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
   if (r <= 0)
@@ -340,7 +350,7 @@ private:
         if (pred(lines_[scanned]) && ++seen == nth)
           return lines_[scanned];
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-      if (left.count() <= 0)
+      if (left.count() <= 0 || giving_up())
         return std::nullopt;
       drain_log(static_cast<int>(std::min<long long>(left.count(), 100)));
     }
@@ -360,17 +370,18 @@ private:
 template <typename Pred> bool wait_until(Pred pred, std::chrono::milliseconds timeout = 10s) {
   const auto end = Clock::now() + timeout;
   while (!pred()) {
-    if (Clock::now() >= end)
+    if (Clock::now() >= end || giving_up())
       return false;
     ::usleep(5000);
   }
   return true;
 }
 
-// How fast hbmond must answer `status` while it is under attack: 100 ms,
-// 300 ms in a sanitized build.
+// How fast hbmond must answer `status` (of up to 2,000 apps) while it is
+// under attack: 100 ms; 600 ms in the sanitized build, which is also
+// unoptimized (building JSON there costs about six times as much).
 #ifdef HBTEST_SANITIZED
-inline constexpr double status_bound = 0.3;
+inline constexpr double status_bound = 0.6;
 #else
 inline constexpr double status_bound = 0.1;
 #endif

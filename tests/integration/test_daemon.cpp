@@ -429,7 +429,7 @@ public:
   std::optional<std::pair<std::string, long long>> wait(const std::string &prefix,
                                                         std::chrono::milliseconds timeout = 10s) {
     auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
+    while (Clock::now() < end && !giving_up()) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
       auto m = next(left);
       if (!m)
