@@ -220,11 +220,26 @@ bool Supervisor::run_start_queue() {
   return !start_queue_.empty();
 }
 
-void Supervisor::deliver(App &a, const Event &e) {
-  execute(a, a.wd.on(e, Loop::now()));
-  sync_timer(a);
-  if (a.retiring && a.pid == 0)
-    retired_.push_back(a.cfg.name);
+// Events are handled one at a time, in the order they arise: one raised
+// while another is being handled (a spawn's Spawned, from among the actions
+// of a Start) waits until all of that one's actions are done.
+void Supervisor::deliver(App &a, Event e) {
+  pending_.emplace_back(&a, std::move(e));
+  if (delivering_)
+    return;
+  delivering_ = true;
+  struct Done {
+    bool &flag;
+    ~Done() { flag = false; }
+  } done{delivering_};
+  while (!pending_.empty()) {
+    auto [app, event] = std::move(pending_.front());
+    pending_.pop_front();
+    execute(*app, app->wd.on(event, Loop::now()));
+    sync_timer(*app);
+    if (app->retiring && app->pid == 0)
+      retired_.push_back(app->cfg.name);
+  }
 }
 
 void Supervisor::publish(const std::string &app, std::string_view event,

@@ -96,7 +96,7 @@ private:
   bool run_start_queue();
   App &add_app(const AppConfig &ac);
   std::string bind_heartbeat(App &a);
-  void deliver(App &a, const Event &e);
+  void deliver(App &a, Event e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);
   void on_exit(App &a);
@@ -118,7 +118,9 @@ private:
   zmq::context_t zmq_;
   std::map<std::string, std::unique_ptr<App>> apps_;
   std::unordered_map<pid_t, App *> by_pid_;
-  std::vector<App *> woken_;      // heartbeat sockets to drain before the next wait
+  std::vector<App *> woken_;                    // heartbeat sockets to drain before the next wait
+  std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
+  bool delivering_ = false;
   std::deque<App *> start_queue_; // starts and restarts waiting their turn
   // Deadlines that end in a signal if nothing comes first, soonest first:
   // the start queue does not spawn right before one of them.
