@@ -29,8 +29,8 @@ std::string join(const std::vector<std::string> &v) {
 } // namespace
 
 Daemon::Daemon(Loop &loop, Settings settings, Config config)
-    : loop_(loop), settings_(std::move(settings)), config_(std::move(config)),
-      sup_(loop, notifier_, settings_.supervisor),
+    : loop_(loop), settings_(std::move(settings)), config_(std::move(config)), reports_(loop),
+      sup_(loop, reports_, settings_.supervisor),
       signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD}, [this](int sig) {
         switch (sig) {
         case SIGCHLD:
@@ -46,7 +46,7 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
       }) {
   if (settings_.control_plane) {
     events_ = std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events);
-    sup_.set_event_sink([this](const std::string &json) { events_->publish(json); });
+    reports_.set_sink([this](const std::string &json) { events_->publish(json); });
     control_ = std::make_unique<ControlServer>(
         sup_.zmq(), loop_, config_.control,
         [this](std::string_view body, std::optional<PeerCred> peer) { return handle(body, peer); });
@@ -133,7 +133,7 @@ nlohmann::json Daemon::reload(const std::string &trigger) {
                     fmt::format("{}: --exec mode has no config to reload", trigger));
     return error_reply("bad-request", "--exec mode has no config to reload");
   }
-  notifier_.reloading();
+  reports_.reload_begins();
   logging::daemon(LogLevel::info, fmt::format("reloading {} ({})", settings_.config_path, trigger));
   Config next;
   try {
@@ -142,7 +142,7 @@ nlohmann::json Daemon::reload(const std::string &trigger) {
     logging::daemon(LogLevel::error,
                     fmt::format("reload failed, the running config is kept:\n{}", e.what()));
     sup_.publish("", "reload", "reload failed, the running config is kept");
-    notifier_.ready();
+    reports_.reload_ends();
     return error_reply("invalid-config", e.what());
   }
   auto rep = sup_.reload(next);
@@ -161,7 +161,7 @@ nlohmann::json Daemon::reload(const std::string &trigger) {
                   join(rep.removed), join(rep.changed), join(rep.unchanged));
   logging::daemon(LogLevel::info, text);
   sup_.publish("", "reload", text);
-  notifier_.ready();
+  reports_.reload_ends();
   nlohmann::json reply = ok_reply();
   reply["added"] = rep.added;
   reply["removed"] = rep.removed;

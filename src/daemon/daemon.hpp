@@ -5,9 +5,9 @@
 #include "core/config.hpp"
 #include "core/control_protocol.hpp"
 #include "daemon/control.hpp"
+#include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
 #include "sys/loop.hpp"
-#include "sys/notify.hpp"
 #include "sys/signals.hpp"
 
 #include <memory>
@@ -48,7 +48,7 @@ private:
   Loop &loop_;
   Settings settings_;
   Config config_;
-  Notifier notifier_;
+  Reports reports_;
   Supervisor sup_;
   std::unique_ptr<EventPublisher> events_;
   std::unique_ptr<ControlServer> control_;

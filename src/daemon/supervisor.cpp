@@ -82,8 +82,8 @@ struct Supervisor::App {
   std::optional<AppConfig> successor;
 };
 
-Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
-    : loop_(loop), notifier_(notifier), opts_(opts), zmq_(1) {
+Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
+    : loop_(loop), reports_(reports), opts_(opts), zmq_(1) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   for (char **e = environ; e && *e; ++e)
@@ -95,18 +95,10 @@ Supervisor::Supervisor(Loop &loop, Notifier &notifier, Options opts)
     busy |= run_start_queue();
     if (status_dirty_) {
       status_dirty_ = false;
-      notifier_.status(hbmon::summary(counts_));
+      reports_.status(hbmon::summary(counts_));
     }
     return busy;
   });
-  if (auto period = notifier_.watchdog_period()) {
-    watchdog_timer_ = loop_.timer([this, p = *period] {
-      notifier_.watchdog();
-      watchdog_timer_.arm(Loop::now() + p);
-    });
-    notifier_.watchdog();
-    watchdog_timer_.arm(Loop::now() + *period);
-  }
 }
 
 Supervisor::~Supervisor() {
@@ -212,9 +204,8 @@ bool Supervisor::run_start_queue() {
   if (booting_ && start_queue_.empty()) {
     // Every enabled app has been spawned (or has failed to be).
     booting_ = false;
-    status_dirty_ = true;
-    notifier_.status(hbmon::summary(counts_));
-    notifier_.ready();
+    status_dirty_ = false;
+    reports_.booted(hbmon::summary(counts_));
     logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
   }
   return !start_queue_.empty();
@@ -244,26 +235,12 @@ void Supervisor::deliver(App &a, Event e) {
 
 void Supervisor::publish(const std::string &app, std::string_view event,
                          const std::string &message) {
-  if (!sink_)
-    return;
-  using nlohmann::json;
-  json j;
-  j["v"] = 1;
-  j["seq"] = ++event_seq_;
-  j["time"] =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  j["monotonic"] = std::chrono::duration<double>(Loop::now().time_since_epoch()).count();
-  j["app"] = app.empty() ? json(nullptr) : json(app);
-  j["event"] = std::string(event);
-  j["state"] = nullptr;
-  j["pid"] = nullptr;
+  EventRecord e{app, event, std::nullopt, 0, message};
   if (auto it = apps_.find(app); it != apps_.end()) {
-    j["state"] = std::string(to_string(it->second->wd.state()));
-    if (it->second->wd.pid() > 0)
-      j["pid"] = it->second->wd.pid();
+    e.state = it->second->wd.state();
+    e.pid = it->second->wd.pid();
   }
-  j["message"] = message;
-  sink_(j.dump(-1, ' ', false, json::error_handler_t::replace));
+  reports_.event(e);
 }
 
 Supervisor::Reply Supervisor::reply_for(const App &a, std::string message) const {
@@ -668,7 +645,7 @@ void Supervisor::shutdown(std::string why) {
   if (shutting_down_)
     return;
   shutting_down_ = true;
-  notifier_.stopping();
+  reports_.stopping();
   logging::daemon(LogLevel::info, fmt::format("{}: stopping every app", why));
   Duration longest{};
   for (auto &[name, a] : apps_) {

@@ -13,8 +13,8 @@
 #include "daemon/guardian.hpp"
 #include "daemon/heartbeat_socket.hpp"
 #include "daemon/output.hpp"
+#include "daemon/reports.hpp"
 #include "sys/loop.hpp"
-#include "sys/notify.hpp"
 #include "sys/spawn.hpp"
 
 #include <array>
@@ -39,8 +39,6 @@ public:
   };
   // Called on every state change (after the watchdog's own log lines).
   using StateHook = std::function<void(const std::string &app, const act::Changed &)>;
-  // Receives every event for the events stream, as one JSON text.
-  using EventSink = std::function<void(const std::string &json)>;
 
   // The outcome of an admin command.
   struct Reply {
@@ -53,7 +51,7 @@ public:
     std::vector<std::string> added, removed, changed, unchanged;
   };
 
-  Supervisor(Loop &loop, Notifier &notifier, Options opts);
+  Supervisor(Loop &loop, Reports &reports, Options opts);
   Supervisor(const Supervisor &) = delete;
   Supervisor &operator=(const Supervisor &) = delete;
   ~Supervisor();
@@ -80,9 +78,9 @@ public:
   bool has_app(const std::string &name) const { return apps_.count(name) != 0; }
   std::vector<AppStatus> status() const;
   std::string summary() const { return hbmon::summary(counts_); }
+  // An event for the events stream, with the app's state and pid.
   void publish(const std::string &app, std::string_view event, const std::string &message);
   void set_state_hook(StateHook h) { hook_ = std::move(h); }
-  void set_event_sink(EventSink s) { sink_ = std::move(s); }
   bool shutting_down() const { return shutting_down_; }
   zmq::context_t &zmq() { return zmq_; }
 
@@ -113,7 +111,7 @@ private:
   SpawnRequest make_request(const App &a, std::string &error) const;
 
   Loop &loop_;
-  Notifier &notifier_;
+  Reports &reports_;
   Options opts_;
   zmq::context_t zmq_;
   std::map<std::string, std::unique_ptr<App>> apps_;
@@ -128,13 +126,10 @@ private:
   bool booting_ = false; // READY=1 once the boot starts are done
   std::vector<std::string> base_env_;
   StateCounts counts_{};
-  std::uint64_t event_seq_ = 0; // numbers the events: a gap means a lost one
   bool status_dirty_ = true;
   bool shutting_down_ = false;
-  Loop::Timer watchdog_timer_;
   Loop::Timer shutdown_timer_;
   StateHook hook_;
-  EventSink sink_;
   std::vector<std::string> retired_; // apps whose process is gone, to replace or drop
 };
 

@@ -1,0 +1,51 @@
+// Outward reports: what hbmond tells the world on its own initiative.
+//
+// To systemd, through sd_notify (sys/notify): READY=1 once the boot's starts
+// are done and again after each reload, STATUS= with the state summary
+// (only when it changed), WATCHDOG=1 every half WATCHDOG_USEC while the loop
+// turns, RELOADING=1 (with MONOTONIC_USEC) and STOPPING=1. To the events
+// stream: one numbered JSON object per event (core/event.hpp); a gap in the
+// numbers tells a subscriber it lost one.
+//
+// Contract: loop thread only. Every sd_notify call hbmond makes is made
+// here; the supervisor and the daemon say what happened, this says it.
+#pragma once
+
+#include "core/event.hpp"
+#include "sys/loop.hpp"
+#include "sys/notify.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace hbmon {
+
+class Reports {
+public:
+  using Sink = std::function<void(const std::string &json)>;
+
+  // Starts the WATCHDOG=1 pings when systemd asked for them.
+  explicit Reports(Loop &loop);
+  Reports(const Reports &) = delete;
+  Reports &operator=(const Reports &) = delete;
+
+  void booted(std::string_view summary); // STATUS=, then READY=1
+  void reload_begins();                  // RELOADING=1
+  void reload_ends();                    // READY=1, whether it applied or not
+  void stopping();                       // STOPPING=1
+  void status(std::string_view summary); // STATUS=, when it changed
+
+  // Number, stamp and send one event to the sink (if any).
+  void event(const EventRecord &e);
+  void set_sink(Sink s) { sink_ = std::move(s); }
+
+private:
+  Notifier notifier_;
+  Loop::Timer watchdog_;
+  std::uint64_t seq_ = 0;
+  Sink sink_;
+};
+
+} // namespace hbmon
