@@ -24,13 +24,6 @@ namespace {
 constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
 constexpr auto refusal_log_every = std::chrono::seconds(10);
 constexpr auto negative_cache_for = std::chrono::seconds(1);
-// How long queued starts may run before the loop looks at its fds again.
-constexpr auto start_slice = std::chrono::milliseconds(2);
-// A spawn holds the loop until the child has exec'd: a few ms, more on a
-// busy box. None starts this close before a kill falls due...
-constexpr auto kill_guard = std::chrono::milliseconds(10);
-// ...unless it has waited this long: kills cannot starve restarts.
-constexpr auto max_start_defer = std::chrono::milliseconds(100);
 constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 bool stripped_from_apps(std::string_view kv) {
@@ -68,9 +61,6 @@ struct Supervisor::App {
   TimePoint refusal_logged_at{};
   std::uint64_t refusals_unlogged = 0;
   bool woken = false; // listed in Supervisor::woken_
-  Queued queued = Queued::no;
-  TimePoint queued_at{};
-  std::optional<TimePoint> kill_at; // listed in Supervisor::kill_deadlines_
   TimePoint beat_logged_at{};
   std::uint64_t beats_unlogged = 0;
 
@@ -120,7 +110,7 @@ Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
       }
     if (a.wd.deadline() && *a.wd.deadline() <= Loop::now()) {
       if (a.wd.state() == State::backoff)
-        queue_start(a, Queued::restart); // a spawn: it waits its turn
+        starts_.push(&a, Starts::Kind::restart, Loop::now()); // a spawn: it waits its turn
       else
         deliver(a, ev::Deadline{});
     } else
@@ -165,7 +155,7 @@ void Supervisor::start(const Config &cfg) {
     add_app(ac);
   for (auto &[name, a] : apps_) {
     if (a->cfg.enabled)
-      queue_start(*a, Queued::start);
+      starts_.push(a.get(), Starts::Kind::start, Loop::now());
     else
       logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
   }
@@ -173,42 +163,26 @@ void Supervisor::start(const Config &cfg) {
   run_start_queue();
 }
 
-void Supervisor::queue_start(App &a, Queued how) {
-  if (a.queued == Queued::no) {
-    start_queue_.push_back(&a);
-    a.queued_at = Loop::now();
-  }
-  a.queued = how;
-}
-
-// Starts run here, a slice at a time: a hundred restarts falling due at
-// once (or a thousand apps at boot) never hold up heartbeats and deadlines
-// for more than about one slice.
+// Starts run here, a slice at a time (core/start_queue.hpp says when).
 bool Supervisor::run_start_queue() {
-  const auto began = Loop::now();
-  while (!start_queue_.empty() && Loop::now() - began < start_slice) {
-    App &a = *start_queue_.front();
-    const auto now = Loop::now();
-    if (!kill_deadlines_.empty() && kill_deadlines_.begin()->first - now < kill_guard &&
-        now - a.queued_at < max_start_defer)
-      return false; // that kill's timer wakes the loop, and the queue goes on
-    start_queue_.pop_front();
-    const Queued how = std::exchange(a.queued, Queued::no);
+  starts_.begin_slice(Loop::now());
+  while (auto next = starts_.next(Loop::now())) {
+    App &a = *next->first;
     if (shutting_down_ || a.retiring)
       continue;
-    if (how == Queued::start)
+    if (next->second == Starts::Kind::start)
       deliver(a, ev::Start{});
-    else if (how == Queued::restart)
+    else
       deliver(a, ev::Deadline{});
   }
-  if (booting_ && start_queue_.empty()) {
+  if (booting_ && starts_.empty()) {
     // Every enabled app has been spawned (or has failed to be).
     booting_ = false;
     status_dirty_ = false;
     reports_.booted(hbmon::summary(counts_));
     logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
   }
-  return !start_queue_.empty();
+  return !starts_.empty() && !starts_.held_for_kill();
 }
 
 // Events are handled one at a time, in the order they arise: one raised
@@ -281,7 +255,7 @@ Supervisor::Reply Supervisor::admin(const std::string &name, std::string_view ve
     return unknown_app(name);
   App &a = *it->second;
   a.admin_down = down;
-  a.queued = Queued::no;
+  starts_.remove(&a);
   logging::app_event(name, LogLevel::info, fmt::format("{} requested by {}", verb, who));
   act(a);
   return reply_for(a, a.retiring && a.successor && !down
@@ -335,7 +309,7 @@ Supervisor::ReloadReport Supervisor::reload(const Config &next) {
     rep.added.push_back(ac.name);
     App &a = add_app(ac);
     if (ac.enabled && !shutting_down_)
-      queue_start(a, Queued::start);
+      starts_.push(&a, Starts::Kind::start, Loop::now());
   }
   status_dirty_ = true;
   return rep;
@@ -362,8 +336,8 @@ void Supervisor::finish_retired() {
     apps_.erase(it);
     --counts_[static_cast<std::size_t>(old->wd.state())];
     std::erase(woken_, old.get());
-    std::erase(start_queue_, old.get());
-    set_kill_deadline(*old, std::nullopt);
+    starts_.remove(old.get());
+    starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
     std::optional<AppConfig> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
@@ -376,7 +350,7 @@ void Supervisor::finish_retired() {
     a.admin_down = admin_down;
     logging::app_event(name, LogLevel::info, "new settings applied");
     if (next->enabled && !admin_down && !shutting_down_)
-      queue_start(a, Queued::start);
+      starts_.push(&a, Starts::Kind::start, Loop::now());
   }
   if (shutting_down_)
     check_shutdown_done();
@@ -388,17 +362,7 @@ void Supervisor::sync_timer(App &a) {
     a.timer.arm(*d);
   else
     a.timer.disarm();
-  set_kill_deadline(a, d && a.wd.deadline_kills() ? d : std::nullopt);
-}
-
-void Supervisor::set_kill_deadline(App &a, std::optional<TimePoint> at) {
-  if (at == a.kill_at)
-    return;
-  if (a.kill_at)
-    kill_deadlines_.erase({*a.kill_at, &a});
-  a.kill_at = at;
-  if (at)
-    kill_deadlines_.emplace(*at, &a);
+  starts_.set_kill_deadline(&a, d && a.wd.deadline_kills() ? d : std::nullopt);
 }
 
 void Supervisor::execute(App &a, const Actions &acts) {

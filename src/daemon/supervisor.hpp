@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/start_queue.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
 #include "daemon/guardian.hpp"
@@ -86,8 +87,7 @@ public:
 
 private:
   struct App;
-  enum class Queued { no, start, restart };
-  void queue_start(App &a, Queued how);
+  using Starts = StartQueue<App *, TimePoint>;
   template <typename Act>
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
               Act &&act);
@@ -101,7 +101,6 @@ private:
   void on_message(App &a, std::string_view data, std::optional<PeerCred> peer, bool multipart);
   bool accept_sender(App &a, const PeerCred &peer);
   void sync_timer(App &a);
-  void set_kill_deadline(App &a, std::optional<TimePoint> at);
   bool drain_sockets();
   void check_shutdown_done();
   void kill_strays();
@@ -119,10 +118,9 @@ private:
   std::vector<App *> woken_;                    // heartbeat sockets to drain before the next wait
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
   bool delivering_ = false;
-  std::deque<App *> start_queue_; // starts and restarts waiting their turn
-  // Deadlines that end in a signal if nothing comes first, soonest first:
-  // the start queue does not spawn right before one of them.
-  std::set<std::pair<TimePoint, App *>> kill_deadlines_;
+  // Starts and restarts waiting their turn; it also knows each app's
+  // pending kill, so that no start runs right before one.
+  Starts starts_;
   bool booting_ = false; // READY=1 once the boot starts are done
   std::vector<std::string> base_env_;
   StateCounts counts_{};
