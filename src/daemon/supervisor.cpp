@@ -1,6 +1,8 @@
 #include "daemon/supervisor.hpp"
 
 #include "core/heartbeat.hpp"
+#include "core/log_limit.hpp"
+#include "core/sender_check.hpp"
 #include "daemon/log.hpp"
 #include "sys/proc.hpp"
 
@@ -23,6 +25,7 @@ namespace {
 
 constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
 constexpr auto refusal_log_every = std::chrono::seconds(10);
+constexpr auto beat_log_every = std::chrono::seconds(1); // at debug level
 constexpr auto negative_cache_for = std::chrono::seconds(1);
 constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -53,16 +56,12 @@ struct Supervisor::App {
   UniqueFd pidfd;
   Loop::Watch pid_watch;
 
-  // Sender checks: who was accepted or refused last (pids are fixed per
-  // connection, so floods from one sender cost one /proc walk).
-  pid_t accepted_pid = 0;
-  pid_t refused_pid = 0;
-  TimePoint refused_at{};
-  TimePoint refusal_logged_at{};
-  std::uint64_t refusals_unlogged = 0;
+  // Heartbeat intake: who may beat for it (core/sender_check.hpp), and
+  // how often its refusals and beats are logged (core/log_limit.hpp).
+  SenderCheck<TimePoint> senders{negative_cache_for};
+  LogLimit<TimePoint> refusal_log{refusal_log_every};
+  LogLimit<TimePoint> beat_log{beat_log_every};
   bool woken = false; // listed in Supervisor::woken_
-  TimePoint beat_logged_at{};
-  std::uint64_t beats_unlogged = 0;
 
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;
@@ -480,8 +479,7 @@ void Supervisor::do_spawn(App &a) {
   if (opts_.guardian)
     opts_.guardian->watch(a.pid);
   a.output.set_pid(c.pid);
-  a.accepted_pid = 0;
-  a.refused_pid = 0;
+  a.senders.reset();
   by_pid_[a.pid] = &a;
   a.pid_watch = loop_.watch(a.pidfd.get(), EPOLLIN, [this, &a](std::uint32_t) { on_exit(a); });
   deliver(a, ev::Spawned{a.pid});
@@ -534,23 +532,6 @@ void Supervisor::reap() {
   }
 }
 
-bool Supervisor::accept_sender(App &a, const PeerCred &peer) {
-  if (a.pid <= 0)
-    return false;
-  if (peer.pid == a.pid || peer.pid == a.accepted_pid)
-    return true;
-  auto now = Loop::now();
-  if (peer.pid == a.refused_pid && now - a.refused_at < negative_cache_for)
-    return false;
-  if (is_descendant(peer.pid, a.pid)) {
-    a.accepted_pid = peer.pid;
-    return true;
-  }
-  a.refused_pid = peer.pid;
-  a.refused_at = now;
-  return false;
-}
-
 void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCred> peer,
                             bool multipart) {
   const bool ipc = a.cfg.heartbeat && a.cfg.heartbeat->endpoint.rfind("ipc://", 0) == 0;
@@ -558,36 +539,22 @@ void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCre
     ++a.counters.messages_dropped;
     return;
   }
-  if (ipc && (!peer || !accept_sender(a, *peer))) {
+  const auto now = Loop::now();
+  const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
+  if (ipc && !(peer && a.senders.accept(a.pid, peer->pid, now, walk))) {
     ++a.counters.heartbeats_refused;
-    auto now = Loop::now();
-    if (now - a.refusal_logged_at >= refusal_log_every) {
-      a.refusal_logged_at = now;
+    if (auto held = a.refusal_log.occurred(now))
       logging::app_event(
           a.cfg.name, LogLevel::warning,
           fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
                       peer ? peer->pid : 0, peer ? peer->uid : 0, a.pid,
-                      a.refusals_unlogged
-                          ? fmt::format(" ({} more since the last report)", a.refusals_unlogged)
-                          : ""));
-      a.refusals_unlogged = 0;
-    } else {
-      ++a.refusals_unlogged;
-    }
+                      *held ? fmt::format(" ({} more since the last report)", *held) : ""));
     return;
   }
-  if (logging::enabled(LogLevel::debug)) {
-    // At most one line a second per app: a flood must not become a log flood.
-    auto now = Loop::now();
-    ++a.beats_unlogged;
-    if (now - a.beat_logged_at >= std::chrono::seconds(1)) {
+  if (logging::enabled(LogLevel::debug))
+    if (auto held = a.beat_log.occurred(now))
       logging::app_event(a.cfg.name, LogLevel::debug,
-                         a.beats_unlogged == 1 ? std::string("heartbeat")
-                                               : fmt::format("{} heartbeats", a.beats_unlogged));
-      a.beat_logged_at = now;
-      a.beats_unlogged = 0;
-    }
-  }
+                         *held ? fmt::format("{} heartbeats", *held + 1) : "heartbeat");
   deliver(a, ev::Heartbeat{parse_heartbeat(data)});
 }
 
