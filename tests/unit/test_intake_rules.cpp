@@ -33,49 +33,50 @@ struct Tree {
 };
 } // namespace
 
+// A sender check over a process tree it walks (and counts the walks of).
+struct Judge {
+  Tree tree;
+  SenderCheck<Clock::time_point> check{1s};
+  bool accept(pid_t app, pid_t sender, Clock::time_point at) {
+    return check.accept(app, sender, at, std::ref(tree));
+  }
+};
+
 TEST(SenderCheck, TheAppItselfAndItsDescendantsOnly) {
-  Tree tree{{{101, 100}, {102, 101}, {200, 1}}};
-  SenderCheck<Clock::time_point> check(1s);
-  auto is_desc = std::ref(tree);
-  EXPECT_TRUE(check.accept(100, 100, t0, is_desc));
-  EXPECT_TRUE(check.accept(100, 102, t0, is_desc)) << "a grandchild";
-  EXPECT_FALSE(check.accept(100, 200, t0, is_desc)) << "a stranger";
-  EXPECT_FALSE(check.accept(100, 1, t0, is_desc));
-  EXPECT_FALSE(check.accept(0, 100, t0, is_desc)) << "no app process: nobody";
-  EXPECT_FALSE(check.accept(100, 0, t0, is_desc)) << "no credentials: nobody";
+  Judge j{{{{101, 100}, {102, 101}, {200, 1}}}};
+  EXPECT_TRUE(j.accept(100, 100, t0));
+  EXPECT_TRUE(j.accept(100, 102, t0)) << "a grandchild";
+  EXPECT_FALSE(j.accept(100, 200, t0)) << "a stranger";
+  EXPECT_FALSE(j.accept(100, 1, t0));
+  EXPECT_FALSE(j.accept(0, 100, t0)) << "no app process: nobody";
+  EXPECT_FALSE(j.accept(100, 0, t0)) << "no credentials: nobody";
 }
 
 TEST(SenderCheck, AFloodFromOneSenderCostsOneWalk) {
-  Tree tree{{{101, 100}, {200, 1}}};
-  SenderCheck<Clock::time_point> check(1s);
-  auto is_desc = std::ref(tree);
+  Judge j{{{{101, 100}, {200, 1}}}};
   for (int i = 0; i < 1000; ++i)
-    ASSERT_TRUE(check.accept(100, 101, t0, is_desc));
-  EXPECT_EQ(tree.walks, 1);
+    ASSERT_TRUE(j.accept(100, 101, t0));
+  EXPECT_EQ(j.tree.walks, 1);
   for (int i = 0; i < 1000; ++i)
-    ASSERT_FALSE(check.accept(100, 200, t0 + 500ms, is_desc));
-  EXPECT_EQ(tree.walks, 2);
+    ASSERT_FALSE(j.accept(100, 200, t0 + 500ms));
+  EXPECT_EQ(j.tree.walks, 2);
 }
 
 TEST(SenderCheck, ARefusalIsRememberedForASecondOnly) {
-  Tree tree{{{200, 1}}};
-  SenderCheck<Clock::time_point> check(1s);
-  auto is_desc = std::ref(tree);
-  EXPECT_FALSE(check.accept(100, 200, t0, is_desc));
-  EXPECT_FALSE(check.accept(100, 200, t0 + 999ms, is_desc));
-  EXPECT_EQ(tree.walks, 1);
-  tree.parent[200] = 100; // the pid was reused by a child of the app
-  EXPECT_TRUE(check.accept(100, 200, t0 + 1s, is_desc));
-  EXPECT_EQ(tree.walks, 2);
+  Judge j{{{{200, 1}}}};
+  EXPECT_FALSE(j.accept(100, 200, t0));
+  EXPECT_FALSE(j.accept(100, 200, t0 + 999ms));
+  EXPECT_EQ(j.tree.walks, 1);
+  j.tree.parent[200] = 100; // the pid was reused by a child of the app
+  EXPECT_TRUE(j.accept(100, 200, t0 + 1s));
+  EXPECT_EQ(j.tree.walks, 2);
 }
 
 TEST(SenderCheck, ANewProcessForgetsWhoWasAccepted) {
-  Tree tree{{{101, 100}}};
-  SenderCheck<Clock::time_point> check(1s);
-  auto is_desc = std::ref(tree);
-  EXPECT_TRUE(check.accept(100, 101, t0, is_desc));
-  check.reset(); // the app restarted as pid 300; 101 is no child of it
-  EXPECT_FALSE(check.accept(300, 101, t0, is_desc));
+  Judge j{{{{101, 100}}}};
+  EXPECT_TRUE(j.accept(100, 101, t0));
+  j.check.reset(); // the app restarted as pid 300; 101 is no child of it
+  EXPECT_FALSE(j.accept(300, 101, t0));
 }
 
 TEST(LogLimit, FirstThenAtMostOnePerPeriodCountingTheRest) {
