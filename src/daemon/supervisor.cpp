@@ -1,5 +1,6 @@
 #include "daemon/supervisor.hpp"
 
+#include "core/app_env.hpp"
 #include "core/heartbeat.hpp"
 #include "core/log_limit.hpp"
 #include "core/sender_check.hpp"
@@ -27,18 +28,6 @@ constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
 constexpr auto refusal_log_every = std::chrono::seconds(10);
 constexpr auto beat_log_every = std::chrono::seconds(1); // at debug level
 constexpr auto negative_cache_for = std::chrono::seconds(1);
-constexpr const char *default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-bool stripped_from_apps(std::string_view kv) {
-  for (std::string_view k : {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "JOURNAL_STREAM=",
-                             "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES="})
-    if (kv.substr(0, k.size()) == k)
-      return true;
-  return kv.substr(0, 6) == "HBMON_";
-}
-
-std::string interval_text(Duration d) { return fmt::format("{:g}", to_seconds(d)); }
-
 } // namespace
 
 struct Supervisor::App {
@@ -76,8 +65,7 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   for (char **e = environ; e && *e; ++e)
-    if (!stripped_from_apps(*e))
-      base_env_.emplace_back(*e);
+    base_env_.emplace_back(*e); // app_env() leaves out what is not the apps
   loop_.add_prepare([this] {
     finish_retired();
     bool busy = drain_sockets();
@@ -411,43 +399,18 @@ SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
   r.output_fd = a.output.write_fd();
   r.nofile_soft = opts_.child_nofile;
 
-  std::map<std::string, std::string> extra = c.env;
-  if (c.user) {
-    // The account's name, also when the config gave a number.
-    std::string name = *c.user;
-    if (c.uid) {
-      std::vector<char> buf(4096);
-      struct passwd pw {
-      }, *found = nullptr;
-      if (::getpwuid_r(*c.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
-        name = found->pw_name;
-    }
-    extra.try_emplace("USER", name);
-    extra.try_emplace("LOGNAME", name);
-    extra.try_emplace("HOME", c.home);
+  // The account's name, also when the config gave a number.
+  std::string account = c.user.value_or("");
+  if (c.user && c.uid) {
+    std::vector<char> buf(4096);
+    struct passwd pw {
+    }, *found = nullptr;
+    if (::getpwuid_r(*c.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
+      account = found->pw_name;
   }
-  extra["HBMON_APP"] = c.name;
-  if (c.heartbeat) {
-    extra["HBMON_ENDPOINT"] = c.heartbeat->endpoint;
-    extra["HBMON_INTERVAL"] = interval_text(c.heartbeat->interval);
-    extra["HBMON_INTERVAL_USEC"] = std::to_string(
-        std::chrono::duration_cast<std::chrono::microseconds>(c.heartbeat->interval).count());
-  }
-  std::string path_var = default_path;
-  for (const auto &kv : base_env_) {
-    auto eq = kv.find('=');
-    std::string key = kv.substr(0, eq);
-    if (extra.count(key))
-      continue;
-    if (key == "PATH")
-      path_var = kv.substr(eq + 1);
-    r.env.push_back(kv);
-  }
-  for (const auto &[k, v] : extra) {
-    if (k == "PATH")
-      path_var = v;
-    r.env.push_back(k + "=" + v);
-  }
+  AppEnv env = app_env(c, base_env_, account);
+  r.env = std::move(env.env);
+  const std::string &path_var = env.path;
   if (auto p = resolve_program(c.command[0], path_var))
     r.path = *p;
   else

@@ -1,0 +1,39 @@
+// The environment an app starts with.
+//
+// hbmond's own environment, less what belongs to hbmond's service manager
+// and would mislead the app (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*,
+// JOURNAL_STREAM) and any HBMON_* (hbmond may run under another hbmond);
+// then the app's own HBMON_APP, HBMON_ENDPOINT, HBMON_INTERVAL and
+// HBMON_INTERVAL_USEC; for an app with a `user`, USER, LOGNAME and HOME
+// unless its `env` sets them; and its `env`, which wins over everything
+// inherited. PATH, from the result, is where the program is looked up.
+//
+// Contract: pure. The account name comes from the caller (an NSS lookup).
+#pragma once
+
+#include "core/config.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hbmon {
+
+// PATH when neither hbmond's environment nor the app's sets one.
+inline constexpr const char *default_path =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Whether KEY=VALUE from hbmond's environment is kept from every app.
+bool stripped_from_apps(std::string_view kv);
+
+struct AppEnv {
+  std::vector<std::string> env; // KEY=VALUE
+  std::string path;             // the PATH it holds
+};
+
+// `inherited`: hbmond's environment (KEY=VALUE); `account`: the name of
+// the app's user when it has one.
+AppEnv app_env(const AppConfig &app, const std::vector<std::string> &inherited,
+               const std::string &account);
+
+} // namespace hbmon
