@@ -1,6 +1,8 @@
 // The environment an app starts with (core/app_env.hpp).
 #include "core/app_env.hpp"
 
+#include "app_config.hpp"
+
 #include <algorithm>
 #include <gtest/gtest.h>
 #include <map>
@@ -9,13 +11,7 @@ using namespace hbmon;
 using namespace std::chrono_literals;
 
 namespace {
-AppConfig app() {
-  AppConfig c;
-  c.name = "web";
-  c.command = {"web"};
-  c.heartbeat = HeartbeatConfig{"ipc:///run/hbmond/web.hb", 250ms, 2, 500ms};
-  return c;
-}
+AppConfig app() { return hbtest::app_config("web", 250ms, 2, 500ms); }
 
 std::map<std::string, std::string> as_map(const AppEnv &e) {
   std::map<std::string, std::string> m;

@@ -1,3 +1,4 @@
+#include "app_config.hpp"
 #include "core/status.hpp"
 
 #include <gtest/gtest.h>
@@ -6,13 +7,7 @@ using namespace hbmon;
 using namespace std::chrono_literals;
 
 namespace {
-AppConfig app(const char *name) {
-  AppConfig c;
-  c.name = name;
-  c.command = {"/bin/true"};
-  c.heartbeat = HeartbeatConfig{"ipc:///tmp/x.hb", 1s, 2, 2s};
-  return c;
-}
+AppConfig app(const char *name) { return hbtest::app_config(name); }
 } // namespace
 
 TEST(Status, SummaryInCanonicalOrder) {

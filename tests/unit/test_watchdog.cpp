@@ -1,6 +1,7 @@
 // The watchdog state machine, driven by hand with a fake clock: no processes,
 // no sleeps, no real time. The caller's side (execute the actions, feed
 // Spawned back after a Spawn) is played by Harness.
+#include "app_config.hpp"
 #include "core/watchdog.hpp"
 
 #include <gmock/gmock.h>
@@ -32,13 +33,7 @@ constexpr pid_t kPid = 42;
 const TimePoint t0 = TimePoint{} + 1000s;
 
 // 1 s interval, 2 misses, 2 s grace, on-failure, 1 s first delay.
-AppConfig base_config() {
-  AppConfig c;
-  c.name = "naughty_worker";
-  c.command = {"/usr/libexec/hbmond/naughty_worker"};
-  c.heartbeat = HeartbeatConfig{"ipc:///run/hbmond/naughty_worker.hb", 1s, 2, 2s};
-  return c;
-}
+AppConfig base_config() { return hbtest::app_config("naughty_worker"); }
 
 AppConfig heartbeat_config(Duration interval, unsigned misses, Duration grace) {
   AppConfig c = base_config();
