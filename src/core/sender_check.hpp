@@ -9,7 +9,6 @@
 // `negative_cache` (a pid may become a descendant only by being reused).
 #pragma once
 
-#include <functional>
 #include <sys/types.h>
 
 namespace hbmon {
@@ -17,7 +16,6 @@ namespace hbmon {
 template <typename TimePoint> class SenderCheck {
 public:
   using Duration = typename TimePoint::duration;
-  using IsDescendant = std::function<bool(pid_t pid, pid_t ancestor)>;
 
   explicit SenderCheck(Duration negative_cache) : negative_cache_(negative_cache) {}
 
@@ -28,19 +26,24 @@ public:
   }
 
   // May `sender` beat for the app whose process is `app_pid` (0: none)?
-  bool accept(pid_t app_pid, pid_t sender, TimePoint now, const IsDescendant &is_descendant) {
+  // `now()` gives the time and `is_descendant(pid, ancestor)` walks the
+  // process tree; each is called only when the answer is not known yet
+  // (the common case, the app's own pid, costs two comparisons).
+  template <typename Now, typename IsDescendant>
+  bool accept(pid_t app_pid, pid_t sender, Now &&now, IsDescendant &&is_descendant) {
     if (app_pid <= 0 || sender <= 0)
       return false;
     if (sender == app_pid || sender == accepted_)
       return true;
-    if (sender == refused_ && now - refused_at_ < negative_cache_)
+    const TimePoint t = now();
+    if (sender == refused_ && t - refused_at_ < negative_cache_)
       return false;
     if (is_descendant(sender, app_pid)) {
       accepted_ = sender;
       return true;
     }
     refused_ = sender;
-    refused_at_ = now;
+    refused_at_ = t;
     return false;
   }
 

@@ -176,22 +176,28 @@ bool Supervisor::run_start_queue() {
 // while another is being handled (a spawn's Spawned, from among the actions
 // of a Start) waits until all of that one's actions are done.
 void Supervisor::deliver(App &a, Event e) {
-  pending_.emplace_back(&a, std::move(e));
-  if (delivering_)
+  if (delivering_) {
+    pending_.emplace_back(&a, std::move(e));
     return;
+  }
   delivering_ = true;
   struct Done {
     bool &flag;
     ~Done() { flag = false; }
   } done{delivering_};
+  handle(a, e);
   while (!pending_.empty()) {
     auto [app, event] = std::move(pending_.front());
     pending_.pop_front();
-    execute(*app, app->wd.on(event, Loop::now()));
-    sync_timer(*app);
-    if (app->retiring && app->pid == 0)
-      retired_.push_back(app->cfg.name);
+    handle(*app, event);
   }
+}
+
+void Supervisor::handle(App &a, const Event &e) {
+  execute(a, a.wd.on(e, Loop::now()));
+  sync_timer(a);
+  if (a.retiring && a.pid == 0)
+    retired_.push_back(a.cfg.name);
 }
 
 void Supervisor::publish(const std::string &app, std::string_view event,
@@ -502,11 +508,10 @@ void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCre
     ++a.counters.messages_dropped;
     return;
   }
-  const auto now = Loop::now();
   const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
-  if (ipc && !(peer && a.senders.accept(a.pid, peer->pid, now, walk))) {
+  if (ipc && !(peer && a.senders.accept(a.pid, peer->pid, &Loop::now, walk))) {
     ++a.counters.heartbeats_refused;
-    if (auto held = a.refusal_log.occurred(now))
+    if (auto held = a.refusal_log.occurred(Loop::now()))
       logging::app_event(
           a.cfg.name, LogLevel::warning,
           fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
@@ -515,7 +520,7 @@ void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCre
     return;
   }
   if (logging::enabled(LogLevel::debug))
-    if (auto held = a.beat_log.occurred(now))
+    if (auto held = a.beat_log.occurred(Loop::now()))
       logging::app_event(a.cfg.name, LogLevel::debug,
                          *held ? fmt::format("{} heartbeats", *held + 1) : "heartbeat");
   deliver(a, ev::Heartbeat{parse_heartbeat(data)});

@@ -95,6 +95,7 @@ private:
   App &add_app(const AppConfig &ac);
   std::string bind_heartbeat(App &a);
   void deliver(App &a, Event e);
+  void handle(App &a, const Event &e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);
   void on_exit(App &a);
