@@ -22,18 +22,6 @@
 
 namespace hbmon {
 
-std::string_view to_string(RestartPolicy p) {
-  switch (p) {
-  case RestartPolicy::on_failure:
-    return "on-failure";
-  case RestartPolicy::always:
-    return "always";
-  case RestartPolicy::never:
-    return "never";
-  }
-  return "unknown";
-}
-
 const AppConfig *Config::find(std::string_view name) const {
   for (const auto &a : apps)
     if (a.name == name)

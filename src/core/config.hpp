@@ -7,6 +7,8 @@
 // event loop: a reload is "build a new Config, diff, apply".
 #pragma once
 
+#include "core/names.hpp"
+
 #include <chrono>
 #include <map>
 #include <optional>
@@ -21,7 +23,15 @@ namespace hbmon {
 using Duration = std::chrono::nanoseconds;
 
 enum class RestartPolicy { on_failure, always, never };
-std::string_view to_string(RestartPolicy p);
+inline constexpr Names<RestartPolicy, 3> restart_policy_names{{{
+    {RestartPolicy::on_failure, "on-failure"},
+    {RestartPolicy::always, "always"},
+    {RestartPolicy::never, "never"},
+}}};
+static_assert(restart_policy_names.in_order(), "one name per RestartPolicy, in order");
+inline constexpr std::string_view to_string(RestartPolicy p) {
+  return restart_policy_names.name(p);
+}
 
 struct HeartbeatConfig {
   std::string endpoint; // ipc://... or tcp://...; defaulted from the name

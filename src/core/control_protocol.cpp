@@ -8,16 +8,6 @@ namespace hbmon {
 
 namespace {
 
-struct CommandName {
-  Command cmd;
-  std::string_view name;
-};
-constexpr CommandName commands[] = {
-    {Command::status, "status"}, {Command::info, "info"}, {Command::panic, "panic"},
-    {Command::start, "start"},   {Command::stop, "stop"}, {Command::restart, "restart"},
-    {Command::reload, "reload"},
-};
-
 [[noreturn]] void bad(const std::string &message) { throw ProtocolError("bad-request", message); }
 
 std::string app_name(const nlohmann::json &j, const char *field) {
@@ -31,13 +21,6 @@ std::string app_name(const nlohmann::json &j, const char *field) {
 }
 
 } // namespace
-
-std::string_view to_string(Command c) {
-  for (const auto &n : commands)
-    if (n.cmd == c)
-      return n.name;
-  return "unknown";
-}
 
 bool is_mutating(Command c) { return c != Command::status && c != Command::info; }
 
@@ -61,11 +44,10 @@ Request parse_request(std::string_view body) {
     bad("missing \"cmd\"");
   Request r;
   const auto &name = c->get_ref<const std::string &>();
-  auto known = std::find_if(std::begin(commands), std::end(commands),
-                            [&](const CommandName &n) { return n.name == name; });
-  if (known == std::end(commands))
+  auto known = command_names.parse(name);
+  if (!known)
     bad(fmt::format("unknown command \"{}\"", printable(name.substr(0, 64))));
-  r.cmd = known->cmd;
+  r.cmd = *known;
   switch (r.cmd) {
   case Command::status:
     if (auto a = j.find("apps"); a != j.end() && !a->is_null()) {

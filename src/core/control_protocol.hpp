@@ -6,6 +6,8 @@
 // clients may send more); an unknown "v" is refused. See hbmonctl(8).
 #pragma once
 
+#include "core/names.hpp"
+
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -19,7 +21,17 @@ inline constexpr std::size_t max_request_bytes = 64 * 1024;
 inline constexpr std::size_t max_reason_chars = 256;
 
 enum class Command { status, info, panic, start, stop, restart, reload };
-std::string_view to_string(Command c);
+inline constexpr Names<Command, 7> command_names{{{
+    {Command::status, "status"},
+    {Command::info, "info"},
+    {Command::panic, "panic"},
+    {Command::start, "start"},
+    {Command::stop, "stop"},
+    {Command::restart, "restart"},
+    {Command::reload, "reload"},
+}}};
+static_assert(command_names.in_order(), "one name per Command, in declaration order");
+inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }
 // Commands that change something need an authorized caller.
 bool is_mutating(Command c);
 

@@ -67,7 +67,7 @@ std::string summary(const StateCounts &counts) {
     total += c;
   std::string out = fmt::format("{} app{}", total, total == 1 ? "" : "s");
   const char *sep = ": ";
-  for (State st : all_states) {
+  for (const auto &[st, name] : state_names.entries) {
     if (auto n = counts[static_cast<std::size_t>(st)]) {
       out += fmt::format("{}{} {}", sep, n, to_string(st));
       sep = ", ";

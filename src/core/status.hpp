@@ -36,7 +36,7 @@ AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounter
 
 nlohmann::json to_json(const AppStatus &s);
 
-using StateCounts = std::array<std::size_t, std::size(all_states)>;
+using StateCounts = std::array<std::size_t, state_names.size()>;
 StateCounts count_states(const std::vector<AppStatus> &apps);
 
 // "3 apps: 2 running, 1 backoff" (states in their canonical order).

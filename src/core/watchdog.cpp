@@ -6,29 +6,10 @@
 
 namespace hbmon {
 
-std::string_view to_string(State s) {
-  switch (s) {
-  case State::starting:
-    return "starting";
-  case State::running:
-    return "running";
-  case State::stopping:
-    return "stopping";
-  case State::backoff:
-    return "backoff";
-  case State::stopped:
-    return "stopped";
-  case State::exited:
-    return "exited";
-  case State::failed:
-    return "failed";
-  }
-  return "unknown";
-}
-
 std::string_view event_name(const Event &e) {
   static constexpr std::string_view names[] = {"start",     "stop",   "spawned",  "spawn-failed",
                                                "heartbeat", "exited", "deadline", "panic"};
+  static_assert(std::size(names) == std::variant_size_v<Event>, "one name per event");
   return names[e.index()];
 }
 

@@ -13,6 +13,8 @@
 
 #include "core/config.hpp"
 #include "core/heartbeat.hpp"
+#include "core/log_level.hpp"
+#include "core/names.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -30,10 +32,17 @@ using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
 enum class State { starting, running, stopping, backoff, stopped, exited, failed };
-inline constexpr State all_states[] = {State::starting, State::running, State::stopping,
-                                       State::backoff,  State::stopped, State::exited,
-                                       State::failed};
-std::string_view to_string(State s);
+inline constexpr Names<State, 7> state_names{{{
+    {State::starting, "starting"},
+    {State::running, "running"},
+    {State::stopping, "stopping"},
+    {State::backoff, "backoff"},
+    {State::stopped, "stopped"},
+    {State::exited, "exited"},
+    {State::failed, "failed"},
+}}};
+static_assert(state_names.in_order(), "one name per State, in declaration order");
+inline constexpr std::string_view to_string(State s) { return state_names.name(s); }
 
 // How a process ended. Exactly one of: exec_error non-empty (the program
 // never ran), signal != 0, or a plain exit code.
@@ -76,8 +85,6 @@ struct Panic {
 using Event = std::variant<ev::Start, ev::Stop, ev::Spawned, ev::SpawnFailed, ev::Heartbeat,
                            ev::Exited, ev::Deadline, ev::Panic>;
 std::string_view event_name(const Event &e);
-
-enum class LogLevel { debug, info, warning, error };
 
 namespace act {
 struct Spawn {};

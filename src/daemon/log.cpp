@@ -74,15 +74,9 @@ bool enabled(LogLevel level) { return logger && logger->should_log(to_spd(level)
 bool to_journal() { return journal; }
 
 std::optional<LogLevel> parse_level(std::string_view s) {
-  if (s == "debug")
-    return LogLevel::debug;
-  if (s == "info")
-    return LogLevel::info;
-  if (s == "warning" || s == "warn")
-    return LogLevel::warning;
-  if (s == "error")
-    return LogLevel::error;
-  return std::nullopt;
+  if (s == "warn")
+    return LogLevel::warning; // as spdlog and syslog spell it
+  return log_level_names.parse(s);
 }
 
 void daemon(LogLevel level, std::string_view text) {

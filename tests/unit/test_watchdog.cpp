@@ -186,7 +186,7 @@ private:
 
 TEST(WatchdogNames, States) {
   std::vector<std::string> names;
-  for (State s : all_states)
+  for (const auto &[s, name] : state_names.entries)
     names.emplace_back(to_string(s));
   EXPECT_THAT(names, ElementsAre("starting", "running", "stopping", "backoff", "stopped", "exited",
                                  "failed"));
