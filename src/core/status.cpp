@@ -22,6 +22,7 @@ AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounter
   s.last_exit = wd.last_exit();
   s.status = wd.status_text();
   s.reason = wd.reason();
+  s.result = wd.result();
   s.heartbeats = wd.heartbeats();
   s.misses = wd.misses_total();
   s.counters = c;
@@ -47,6 +48,7 @@ nlohmann::json to_json(const AppStatus &s) {
     j["last_exit"] = {{"code", s.last_exit->code}};
   j["status"] = s.status ? json(*s.status) : json(nullptr);
   j["reason"] = s.reason;
+  j["result"] = std::string(to_string(s.result));
   j["heartbeats"] = s.heartbeats;
   j["heartbeats_refused"] = s.counters.heartbeats_refused;
   j["messages_dropped"] = s.counters.messages_dropped;

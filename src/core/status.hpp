@@ -26,6 +26,7 @@ struct AppStatus {
   std::optional<ExitStatus> last_exit;
   std::optional<std::string> status;
   std::string reason;
+  Result result = Result::success; // of the last run that ended
   std::uint64_t heartbeats = 0;
   std::uint64_t misses = 0;
   AppCounters counters;

@@ -7,8 +7,9 @@
 namespace hbmon {
 
 std::string_view event_name(const Event &e) {
-  static constexpr std::string_view names[] = {"start",     "stop",   "spawned",  "spawn-failed",
-                                               "heartbeat", "exited", "deadline", "panic"};
+  static constexpr std::string_view names[] = {"start",        "stop",      "spawned",
+                                               "spawn-failed", "heartbeat", "exited",
+                                               "deadline",     "panic",     "restart"};
   static_assert(std::size(names) == std::variant_size_v<Event>, "one name per event");
   return names[e.index()];
 }
@@ -19,6 +20,14 @@ std::string ExitStatus::describe() const {
   if (signal != 0)
     return "killed by " + signal_name(signal);
   return fmt::format("exit status {}", code);
+}
+
+Result result_of(const ExitStatus &st) {
+  if (!st.exec_error.empty())
+    return Result::exec_failed;
+  if (st.signal != 0)
+    return st.core_dumped ? Result::core_dump : Result::signal;
+  return st.code == 0 ? Result::success : Result::exit_code;
 }
 
 namespace {
@@ -40,6 +49,8 @@ void Watchdog::enter(State to, std::string reason, Actions &out) {
   State from = state_;
   state_ = to;
   reason_ = std::move(reason);
+  if (to != State::backoff)
+    restart_due_ = false;
   if (to != State::starting && to != State::running && to != State::stopping)
     pid_ = 0;
   out.emplace_back(act::Changed{from, to, reason_});
@@ -47,6 +58,7 @@ void Watchdog::enter(State to, std::string reason, Actions &out) {
 
 Actions Watchdog::on(const Event &e, TimePoint now) {
   Actions out;
+  const std::optional<TimePoint> before = deadline_;
   std::visit(
       [&](const auto &ev) {
         using T = std::decay_t<decltype(ev)>;
@@ -70,8 +82,14 @@ Actions Watchdog::on(const Event &e, TimePoint now) {
           on_deadline(now, out);
         else if constexpr (std::is_same_v<T, ev::Panic>)
           on_panic(ev, out);
+        else if constexpr (std::is_same_v<T, ev::Restart>)
+          on_restart(now, out);
       },
       e);
+  if (const bool kills = deadline_kills(); deadline_ != before || kills != announced_kills_) {
+    announced_kills_ = kills;
+    out.emplace_back(act::Timer{deadline_, kills});
+  }
   return out;
 }
 
@@ -86,6 +104,7 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
                                   format_seconds(lim.interval));
     log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why));
     want_up_ = false;
+    result_ = Result::start_limit;
     enter(State::failed, std::move(why), out);
     return;
   }
@@ -93,8 +112,9 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
   if (restart)
     ++restarts_;
   spawn_pending_ = true;
+  restart_due_ = false;
   kill_reason_.clear();
-  kill_is_failure_ = false;
+  kill_result_ = Result::success;
   misses_ = 0;
   running_since_.reset();
   last_heartbeat_.reset();
@@ -155,7 +175,7 @@ void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
     log(out, LogLevel::info,
         fmt::format("stopping pid {} with {}: {}", pid_, signal_name(cfg_.stop_signal), e.why));
     kill_reason_ = e.why;
-    kill_is_failure_ = false;
+    kill_result_ = Result::success;
     deadline_ = now + cfg_.stop_timeout;
     out.emplace_back(act::Kill{cfg_.stop_signal});
     enter(State::stopping, e.why, out);
@@ -182,7 +202,7 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
   if (e.msg.status)
     status_text_ = e.msg.status;
   if (e.msg.trigger) {
-    kill_now("app requested it (WATCHDOG=trigger)", out);
+    kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog, out);
     return;
   }
   misses_ = 0;
@@ -225,7 +245,8 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
       ++misses_total_;
       log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit), "missed");
       if (misses_ >= limit)
-        kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"), out);
+        kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"),
+                 Result::watchdog, out);
       else
         *deadline_ += cfg_.heartbeat->interval;
     }
@@ -240,7 +261,10 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     out.emplace_back(act::Kill{9});
     return;
   case State::backoff:
-    spawn(now, out, /*restart=*/true);
+    // When the restart runs is the caller's start scheduler's call.
+    deadline_.reset();
+    restart_due_ = true;
+    out.emplace_back(act::RestartDue{});
     return;
   case State::stopped:
   case State::exited:
@@ -250,11 +274,11 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
   }
 }
 
-void Watchdog::kill_now(std::string why, Actions &out) {
+void Watchdog::kill_now(std::string why, Result result, Actions &out) {
   log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why), "killed");
   if (kill_reason_.empty()) {
     kill_reason_ = why;
-    kill_is_failure_ = true;
+    kill_result_ = result;
   }
   deadline_.reset();
   out.emplace_back(act::Kill{9});
@@ -266,7 +290,14 @@ void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
   if (pid_ <= 0)
     return;
   log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic");
-  kill_now("panic: " + e.reason, out);
+  kill_now("panic: " + e.reason, Result::panic, out);
+}
+
+void Watchdog::on_restart(TimePoint now, Actions &out) {
+  // A Restart that lost its race (an admin start or stop came first) is
+  // answered by nothing.
+  if (state_ == State::backoff && restart_due_)
+    spawn(now, out, /*restart=*/true);
 }
 
 void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
@@ -281,14 +312,16 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   else
     // Exits we asked for (a stop) are news, not trouble.
     log(out,
-        st.clean() || (!kill_reason_.empty() && !kill_is_failure_) ? LogLevel::info
-                                                                   : LogLevel::warning,
+        st.clean() || (!kill_reason_.empty() && kill_result_ == Result::success)
+            ? LogLevel::info
+            : LogLevel::warning,
         fmt::format("pid {} exited: {}", pid, st.describe()), "exited");
 
   // first reason wins: "missed 2 heartbeats" rather than "killed by SIGKILL"
   const bool ours = !kill_reason_.empty();
   std::string why = ours ? kill_reason_ : st.describe();
-  const bool failure = ours ? kill_is_failure_ : !st.clean();
+  result_ = ours ? kill_result_ : result_of(st);
+  const bool failure = result_ != Result::success;
   kill_reason_.clear();
   running_since_.reset();
 

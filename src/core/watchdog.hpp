@@ -4,8 +4,11 @@
 // actions the caller must carry out (spawn, signal the process group, log,
 // announce a state change). It makes no system call and never reads a
 // clock: time comes in with every event, and the single pending deadline is
-// read back with deadline(). The caller feeds the outcome of a Spawn action
-// back as Spawned or SpawnFailed before delivering anything else.
+// announced with a Timer action whenever it moves. The caller feeds the
+// outcome of a Spawn action back as Spawned or SpawnFailed before delivering
+// anything else. The watchdog alone decides what happens and why; the
+// caller decides only *when* a restart it was told is due (RestartDue)
+// actually runs, and answers with Restart.
 //
 // `want` (up/down, what the admin asked for) is kept apart from `state`
 // (where the app is); the machine moves the state toward the want.
@@ -50,14 +53,43 @@ struct ExitStatus {
   int code = 0;
   int signal = 0;
   std::string exec_error;
+  bool core_dumped = false; // with signal: the kernel wrote a core
 
   static ExitStatus with_code(int c) { return {c, 0, {}}; }
-  static ExitStatus with_signal(int s) { return {0, s, {}}; }
+  static ExitStatus with_signal(int s, bool core = false) { return {0, s, {}, core}; }
   static ExitStatus exec_failed(std::string why) { return {127, 0, std::move(why)}; }
   bool clean() const { return exec_error.empty() && signal == 0 && code == 0; }
   std::string describe() const; // "exit status 3", "killed by SIGKILL", "exec ...: ..."
   bool operator==(const ExitStatus &) const = default;
 };
+
+// How a run ended, as systemd's Result= says it: the first failure wins (an
+// app killed for missing heartbeats is `watchdog`, not `signal`). Restart
+// policies read it: on-failure restarts anything but success.
+enum class Result {
+  success,
+  exit_code,
+  signal,
+  core_dump,
+  watchdog,
+  panic,
+  start_limit,
+  exec_failed
+};
+inline constexpr Names<Result, 8> result_names{{{
+    {Result::success, "success"},
+    {Result::exit_code, "exit-code"},
+    {Result::signal, "signal"},
+    {Result::core_dump, "core-dump"},
+    {Result::watchdog, "watchdog"},
+    {Result::panic, "panic"},
+    {Result::start_limit, "start-limit"},
+    {Result::exec_failed, "exec-failed"},
+}}};
+static_assert(result_names.in_order(), "one name per Result, in declaration order");
+inline constexpr std::string_view to_string(Result r) { return result_names.name(r); }
+// What a process's own ending says, when nothing of ours ended it.
+Result result_of(const ExitStatus &st);
 
 namespace ev {
 struct Start {}; // admin start, or enabled at boot
@@ -80,10 +112,11 @@ struct Deadline {};
 struct Panic {
   std::string reason;
 };
+struct Restart {}; // the caller's turn for a RestartDue it was given
 } // namespace ev
 
 using Event = std::variant<ev::Start, ev::Stop, ev::Spawned, ev::SpawnFailed, ev::Heartbeat,
-                           ev::Exited, ev::Deadline, ev::Panic>;
+                           ev::Exited, ev::Deadline, ev::Panic, ev::Restart>;
 std::string_view event_name(const Event &e);
 
 namespace act {
@@ -103,9 +136,20 @@ struct Changed { // a state transition, for events and STATUS=
   State to;
   std::string reason;
 };
+// The pending deadline moved (nullopt: none). `kills`: reaching it with no
+// event before it sends a signal (the last allowed miss, or SIGKILL after
+// stop_timeout), so the caller keeps slow work (a spawn) away from it.
+struct Timer {
+  std::optional<TimePoint> at;
+  bool kills = false;
+};
+// The backoff is over: restart when the caller's start scheduler allows,
+// by delivering ev::Restart.
+struct RestartDue {};
 } // namespace act
 
-using Action = std::variant<act::Spawn, act::Kill, act::Log, act::Changed>;
+using Action =
+    std::variant<act::Spawn, act::Kill, act::Log, act::Changed, act::Timer, act::RestartDue>;
 using Actions = std::vector<Action>;
 
 // A run that stays `running` this long resets the restart delay.
@@ -120,10 +164,8 @@ public:
   State state() const { return state_; }
   bool wants_up() const { return want_up_; }
   std::optional<TimePoint> deadline() const { return deadline_; }
-  // Whether reaching deadline(), with no event before it, sends a signal:
-  // the last allowed miss, or SIGKILL after stop_timeout. The supervisor
-  // keeps slow work (a spawn) away from such moments.
-  bool deadline_kills() const;
+  // A RestartDue was given and its Restart has not come yet.
+  bool restart_due() const { return restart_due_; }
   const AppConfig &config() const { return cfg_; }
 
   // For status snapshots.
@@ -131,6 +173,7 @@ public:
   const std::string &reason() const { return reason_; }
   const std::optional<std::string> &status_text() const { return status_text_; }
   const std::optional<ExitStatus> &last_exit() const { return last_exit_; }
+  Result result() const { return result_; } // of the last run that ended
   std::optional<TimePoint> started_at() const { return started_at_; }
   std::optional<TimePoint> last_heartbeat() const { return last_heartbeat_; }
   std::uint64_t restarts() const { return restarts_; }
@@ -144,7 +187,7 @@ private:
   void enter(State to, std::string reason, Actions &out);
   void log(Actions &out, LogLevel level, std::string text, std::string_view event = {});
   void spawn(TimePoint now, Actions &out, bool restart = false);
-  void kill_now(std::string why, Actions &out);
+  void kill_now(std::string why, Result result, Actions &out);
   void after_exit(const ExitStatus &st, TimePoint now, Actions &out);
 
   void on_start(TimePoint now, Actions &out);
@@ -153,6 +196,8 @@ private:
   void on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out);
   void on_deadline(TimePoint now, Actions &out);
   void on_panic(const ev::Panic &e, Actions &out);
+  void on_restart(TimePoint now, Actions &out);
+  bool deadline_kills() const;
 
   AppConfig cfg_;
   State state_ = State::stopped;
@@ -166,8 +211,11 @@ private:
   std::optional<TimePoint> last_heartbeat_;
   unsigned misses_ = 0;     // consecutive, this run
   std::string kill_reason_; // first reason wins
-  bool kill_is_failure_ = false;
+  Result kill_result_ = Result::success;
+  Result result_ = Result::success;
   bool spawn_pending_ = false;
+  bool restart_due_ = false;
+  bool announced_kills_ = false; // with deadline_: what the last Timer said
   std::deque<TimePoint> starts_; // for start_limit
   Duration delay_;               // next restart delay
   std::optional<ExitStatus> last_exit_;

@@ -95,13 +95,7 @@ Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
     if (a.hb)
       while (a.hb->drain(drain_budget)) {
       }
-    if (a.wd.deadline() && *a.wd.deadline() <= Loop::now()) {
-      if (a.wd.state() == State::backoff)
-        starts_.push(&a, Starts::Kind::restart, Loop::now()); // a spawn: it waits its turn
-      else
-        deliver(a, ev::Deadline{});
-    } else
-      sync_timer(a);
+    deliver(a, ev::Deadline{});
   });
   ++counts_[static_cast<std::size_t>(a.wd.state())];
   apps_.emplace(ac.name, std::move(app));
@@ -160,7 +154,7 @@ bool Supervisor::run_start_queue() {
     if (next->second == Starts::Kind::start)
       deliver(a, ev::Start{});
     else
-      deliver(a, ev::Deadline{});
+      deliver(a, ev::Restart{});
   }
   if (booting_ && starts_.empty()) {
     // Every enabled app has been spawned (or has failed to be).
@@ -195,7 +189,6 @@ void Supervisor::deliver(App &a, Event e) {
 
 void Supervisor::handle(App &a, const Event &e) {
   execute(a, a.wd.on(e, Loop::now()));
-  sync_timer(a);
   if (a.retiring && a.pid == 0)
     retired_.push_back(a.cfg.name);
 }
@@ -349,15 +342,6 @@ void Supervisor::finish_retired() {
     check_shutdown_done();
 }
 
-void Supervisor::sync_timer(App &a) {
-  const auto d = a.wd.deadline();
-  if (d)
-    a.timer.arm(*d);
-  else
-    a.timer.disarm();
-  starts_.set_kill_deadline(&a, d && a.wd.deadline_kills() ? d : std::nullopt);
-}
-
 void Supervisor::execute(App &a, const Actions &acts) {
   for (const auto &action : acts) {
     if (auto *log = std::get_if<act::Log>(&action)) {
@@ -390,6 +374,14 @@ void Supervisor::execute(App &a, const Actions &acts) {
       }
     } else if (std::holds_alternative<act::Spawn>(action)) {
       do_spawn(a);
+    } else if (auto *t = std::get_if<act::Timer>(&action)) {
+      if (t->at)
+        a.timer.arm(*t->at);
+      else
+        a.timer.disarm();
+      starts_.set_kill_deadline(&a, t->kills ? t->at : std::nullopt);
+    } else if (std::holds_alternative<act::RestartDue>(action)) {
+      starts_.push(&a, Starts::Kind::restart, Loop::now()); // a spawn: it waits its turn
     }
   }
 }
@@ -469,7 +461,7 @@ void Supervisor::on_exit(App &a) {
   if (si.si_code == CLD_EXITED)
     st = ExitStatus::with_code(si.si_status);
   else
-    st = ExitStatus::with_signal(si.si_status);
+    st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);
   a.output.end_of_run(); // its last words come before the news of its exit
   a.output.set_pid(0);
   if (opts_.guardian)

@@ -99,7 +99,6 @@ private:
   void do_spawn(App &a);
   void on_exit(App &a);
   void on_message(App &a, std::string_view data, std::optional<PeerCred> peer, bool multipart);
-  void sync_timer(App &a);
   bool drain_sockets();
   void check_shutdown_done();
   void kill_strays();

@@ -36,6 +36,7 @@ TEST_F(Integration, CrashIsRestartedAfterTheDelay) {
   ASSERT_TRUE(d.wait_count("exited: exit status 3", 2)) << d.log();
   // consecutive failures double the delay
   EXPECT_TRUE(d.wait_for("crasher: restarting in 0.6s")) << d.log();
+  EXPECT_EQ(app_status("ipc://" + d.dir() / "control", "crasher")["result"], "exit-code");
   auto t = read_trace(trace("crasher"));
   auto starts = trace_of(t, "start"), exits = trace_of(t, "exit");
   ASSERT_GE(starts.size(), 2u);
@@ -67,6 +68,10 @@ TEST_F(Integration, HangIsKilledNoEarlierThanDueAndWithin250ms) {
   double late = secs(*gone - due);
   EXPECT_LE(late, 0.25) << "killed " << late << " s after the due time";
   EXPECT_TRUE(d.wait_for("hanger: restarting in")) << d.log();
+  // The typed result names the first failure, not the SIGKILL that ended it.
+  auto st = app_status("ipc://" + d.dir() / "control", "hanger");
+  EXPECT_EQ(st["result"], "watchdog") << st;
+  EXPECT_EQ(st["last_exit"]["signal"], "SIGKILL") << st;
 }
 
 TEST_F(Integration, CleanExitUnderOnFailureIsNotRestarted) {
@@ -116,7 +121,13 @@ TEST_F(Integration, ShutdownKillsTermIgnoringAppsAndTheirChildrenAtOnce) {
   ASSERT_TRUE(d.wait_state("mule2", "running")) << d.log();
   std::vector<pid_t> pids;
   for (auto name : {"mule1", "mule2"}) {
-    auto t = read_trace(trace(name));
+    // The child writes its own trace line, in its own time.
+    std::vector<TraceLine> t;
+    ASSERT_TRUE(wait_until([&] {
+      t = read_trace(trace(name));
+      return !trace_of(t, "start").empty() && !trace_of(t, "child").empty();
+    })) << name
+        << "'s child never traced its start";
     pids.push_back(static_cast<pid_t>(trace_of(t, "start").at(0).values.at(0)));
     pids.push_back(static_cast<pid_t>(trace_of(t, "child").at(0).values.at(0)));
   }

@@ -63,4 +63,19 @@ TEST(Status, SnapshotAfterACrash) {
   EXPECT_TRUE(j["last_heartbeat_age"].is_null());
   EXPECT_EQ(j["last_exit"]["signal"], "SIGSEGV");
   EXPECT_EQ(j["reason"], "killed by SIGSEGV");
+  EXPECT_EQ(j["result"], "signal");
+}
+
+TEST(Status, ResultIsTypedAndFirstFailureWins) {
+  AppConfig c = app("web");
+  Watchdog wd(c);
+  TimePoint t0{};
+  EXPECT_EQ(to_json(snapshot("web", wd, {}, t0))["result"], "success"); // nothing ended yet
+  wd.on(ev::Start{}, t0);
+  wd.on(ev::Spawned{42}, t0);
+  wd.on(ev::Panic{"stuck"}, t0 + 1s);
+  wd.on(ev::Exited{ExitStatus::with_signal(9)}, t0 + 1s);
+  auto j = to_json(snapshot("web", wd, {}, t0 + 1s));
+  EXPECT_EQ(j["result"], "panic"); // not "signal": the SIGKILL was ours
+  EXPECT_EQ(j["last_exit"]["signal"], "SIGKILL");
 }

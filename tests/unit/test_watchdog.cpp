@@ -60,6 +60,8 @@ std::string kinds(const Actions &actions) {
       k = "Kill(" + std::to_string(kill->signal) + ")";
     else if (std::holds_alternative<act::Changed>(a))
       k = "Changed";
+    else if (std::holds_alternative<act::RestartDue>(a))
+      k = "RestartDue";
     else
       continue;
     out += out.empty() ? k : " " + k;
@@ -102,8 +104,10 @@ public:
 
   Actions on(const Event &e) {
     const State before = wd.state();
+    const auto deadline_before = wd.deadline();
     Actions out = wd.on(e, now);
     check(before, e, out);
+    check_timer(deadline_before, out);
     for (std::string &text : log_texts(out))
       logs.push_back(std::move(text));
     return out;
@@ -134,18 +138,41 @@ public:
     ASSERT_EQ(kinds(a), "Spawn");
     spawned(pid);
   }
+  // The backoff deadline says a restart is due, and the caller's turn for
+  // it comes at once: what the watchdog does then.
+  Actions fire_restart() {
+    EXPECT_EQ(wd.state(), State::backoff);
+    EXPECT_EQ(kinds(fire()), "RestartDue");
+    EXPECT_TRUE(wd.restart_due());
+    return on(ev::Restart{});
+  }
   void restart(pid_t pid = kPid) {
-    ASSERT_EQ(wd.state(), State::backoff);
-    Actions a = fire();
-    ASSERT_EQ(kinds(a), "Spawn");
+    ASSERT_EQ(kinds(fire_restart()), "Spawn");
     spawned(pid);
   }
 
   Watchdog wd;
   TimePoint now = t0;
   std::vector<std::string> logs;
+  bool kills = false; // what the last Timer action said
 
 private:
+  // A Timer action comes exactly when the deadline moved, and tells where to.
+  void check_timer(std::optional<TimePoint> before, const Actions &out) {
+    int timers = 0;
+    for (const Action &a : out)
+      if (const auto *t = std::get_if<act::Timer>(&a)) {
+        ++timers;
+        EXPECT_EQ(t->at, wd.deadline()) << "a Timer action that is not the deadline";
+        EXPECT_TRUE(!t->kills || t->at) << "a kill announced with no deadline";
+        kills = t->kills;
+      }
+    EXPECT_LE(timers, 1) << "more than one Timer action for one event";
+    if (wd.deadline() != before) {
+      EXPECT_EQ(timers, 1) << "the deadline moved without a Timer action";
+    }
+  }
+
   void check(State before, const Event &e, const Actions &out) const {
     SCOPED_TRACE(::testing::Message() << event_name(e) << " in " << to_string(before));
     const auto cs = changes(out);
@@ -177,7 +204,8 @@ private:
       break;
     }
     if (wd.state() == State::backoff) {
-      EXPECT_TRUE(wd.deadline() || has_spawn(out)) << "backoff without a restart deadline";
+      EXPECT_TRUE(wd.deadline() || wd.restart_due() || has_spawn(out))
+          << "backoff without a restart deadline";
     }
   }
 };
@@ -251,7 +279,8 @@ enum class Ev {
   exit1,
   exit_signal,
   deadline,
-  panic
+  panic,
+  restart
 };
 
 const char *name(Given g) {
@@ -263,7 +292,7 @@ const char *name(Given g) {
 const char *name(Ev e) {
   static const char *const names[] = {"start",       "stop",     "spawned", "spawn_failed",
                                       "heartbeat",   "trigger",  "exit0",   "exit1",
-                                      "exit_signal", "deadline", "panic"};
+                                      "exit_signal", "deadline", "panic",   "restart"};
   return names[static_cast<int>(e)];
 }
 
@@ -309,10 +338,10 @@ void drive(Harness &h, Given g) {
     ASSERT_EQ(kinds(h.on(ev::Start{})), "Spawn");
     h.on(ev::SpawnFailed{"fork: Resource temporarily unavailable"});
     for (int i = 0; i < 2; ++i) {
-      ASSERT_EQ(kinds(h.fire()), "Spawn");
+      ASSERT_EQ(kinds(h.fire_restart()), "Spawn");
       h.on(ev::SpawnFailed{"fork: Resource temporarily unavailable"});
     }
-    h.fire();
+    h.fire_restart();
     break;
   }
   const State expected[] = {State::starting, State::running, State::stopping, State::stopping,
@@ -344,6 +373,8 @@ Event make(Ev e) {
     return ev::Deadline{};
   case Ev::panic:
     return ev::Panic{"pressed by root"};
+  case Ev::restart:
+    return ev::Restart{};
   }
   return ev::Deadline{};
 }
@@ -377,6 +408,7 @@ const Row transitions[] = {
     {G::starting, Ev::exit_signal,  S::backoff,  "Changed",         dl,    up},
     {G::starting, Ev::deadline,     S::starting, "",                dl,    up},   // miss 1/2
     {G::starting, Ev::panic,        S::stopping, "Kill(9) Changed", no_dl, up},
+    {G::starting, Ev::restart,      S::starting, "",                dl,    up},
     // running
     {G::running, Ev::start,         S::running,  "",                dl,    up},
     {G::running, Ev::stop,          S::stopping, "Kill(15) Changed", dl,   down},
@@ -389,6 +421,7 @@ const Row transitions[] = {
     {G::running, Ev::exit_signal,   S::backoff,  "Changed",         dl,    up},
     {G::running, Ev::deadline,      S::running,  "",                dl,    up},   // miss 1/2
     {G::running, Ev::panic,         S::stopping, "Kill(9) Changed", no_dl, up},
+    {G::running, Ev::restart,       S::running,  "",                dl,    up},
     // stopping, want up: SIGKILLed for missed heartbeats; the exit restarts it
     {G::stopping_up, Ev::start,        S::stopping, "",        no_dl, up},
     {G::stopping_up, Ev::stop,         S::stopping, "",        no_dl, down},
@@ -401,6 +434,7 @@ const Row transitions[] = {
     {G::stopping_up, Ev::exit_signal,  S::backoff,  "Changed", dl,    up},
     {G::stopping_up, Ev::deadline,     S::stopping, "",        no_dl, up},
     {G::stopping_up, Ev::panic,        S::stopping, "Kill(9)", no_dl, up},
+    {G::stopping_up, Ev::restart,      S::stopping, "",        no_dl, up},
     // stopping, want down: admin stop, stop_signal sent, stop_timeout pending
     {G::stopping_down, Ev::start,        S::stopping, "",        dl,    up},  // restarts on exit
     {G::stopping_down, Ev::stop,         S::stopping, "",        dl,    down},
@@ -413,6 +447,7 @@ const Row transitions[] = {
     {G::stopping_down, Ev::exit_signal,  S::stopped,  "Changed", no_dl, down},
     {G::stopping_down, Ev::deadline,     S::stopping, "Kill(9)", no_dl, down},
     {G::stopping_down, Ev::panic,        S::stopping, "Kill(9)", no_dl, down},
+    {G::stopping_down, Ev::restart,      S::stopping, "",        dl,    down},
     // backoff: no process, restart deadline pending
     {G::backoff, Ev::start,        S::backoff, "Spawn",   no_dl, up},  // admin start: now
     {G::backoff, Ev::stop,         S::stopped, "Changed", no_dl, down},
@@ -423,8 +458,9 @@ const Row transitions[] = {
     {G::backoff, Ev::exit0,        S::backoff, "",        dl,    up},
     {G::backoff, Ev::exit1,        S::backoff, "",        dl,    up},
     {G::backoff, Ev::exit_signal,  S::backoff, "",        dl,    up},
-    {G::backoff, Ev::deadline,     S::backoff, "Spawn",   no_dl, up},
+    {G::backoff, Ev::deadline,     S::backoff, "RestartDue", no_dl, up},  // the scheduler says when
     {G::backoff, Ev::panic,        S::backoff, "",        dl,    up},
+    {G::backoff, Ev::restart,      S::backoff, "",        dl,    up},  // not due yet
     // stopped: never started
     {G::stopped, Ev::start,        S::stopped, "Spawn", no_dl, up},
     {G::stopped, Ev::stop,         S::stopped, "",      no_dl, down},
@@ -437,6 +473,7 @@ const Row transitions[] = {
     {G::stopped, Ev::exit_signal,  S::stopped, "",      no_dl, down},
     {G::stopped, Ev::deadline,     S::stopped, "",      no_dl, down},
     {G::stopped, Ev::panic,        S::stopped, "",      no_dl, down},
+    {G::stopped, Ev::restart,      S::stopped, "",      no_dl, down},
     // exited: finished with exit 0 under on-failure
     {G::exited, Ev::start,        S::exited,  "Spawn",   no_dl, up},
     {G::exited, Ev::stop,         S::stopped, "Changed", no_dl, down},
@@ -449,6 +486,7 @@ const Row transitions[] = {
     {G::exited, Ev::exit_signal,  S::exited,  "",        no_dl, down},
     {G::exited, Ev::deadline,     S::exited,  "",        no_dl, down},
     {G::exited, Ev::panic,        S::exited,  "",        no_dl, down},
+    {G::exited, Ev::restart,      S::exited,  "",        no_dl, down},
     // failed: start limit hit; only an admin start (or stop) moves it
     {G::failed, Ev::start,        S::failed,  "Spawn",   no_dl, up},
     {G::failed, Ev::stop,         S::stopped, "Changed", no_dl, down},
@@ -461,6 +499,7 @@ const Row transitions[] = {
     {G::failed, Ev::exit_signal,  S::failed,  "",        no_dl, down},
     {G::failed, Ev::deadline,     S::failed,  "",        no_dl, down},
     {G::failed, Ev::panic,        S::failed,  "",        no_dl, down},
+    {G::failed, Ev::restart,      S::failed,  "",        no_dl, down},
 };
 // clang-format on
 
@@ -515,7 +554,7 @@ INSTANTIATE_TEST_SUITE_P(AllStatesAllEvents, Transitions, ::testing::ValuesIn(tr
                          });
 
 TEST(TransitionTable, CoversEveryStateAndEvent) {
-  constexpr int n_given = 8, n_ev = 11;
+  constexpr int n_given = 8, n_ev = 12;
   int seen[n_given][n_ev] = {};
   for (const Row &r : transitions)
     ++seen[static_cast<int>(r.given)][static_cast<int>(r.event)];
@@ -671,29 +710,29 @@ TEST(MissedHeartbeat, HeartbeatsKeepItRunningForever) {
   EXPECT_EQ(h.wd.misses_total(), 0u);
 }
 
-// deadline_kills(): true exactly when the pending deadline, reached with
+// Timer{kills}: true exactly when the pending deadline, reached with
 // nothing before it, ends in a signal.
 TEST(MissedHeartbeat, DeadlineKillsOnlyAtTheLastAllowedMiss) {
   Harness h(heartbeat_config(1s, 3, 2s));
-  EXPECT_FALSE(h.wd.deadline_kills()); // stopped, no deadline
+  EXPECT_FALSE(h.kills); // stopped, no deadline
   h.start();
-  EXPECT_FALSE(h.wd.deadline_kills()); // starting: miss 1 of 3 pending
+  EXPECT_FALSE(h.kills); // starting: miss 1 of 3 pending
   h.at(h.now + 100ms, beat());
-  EXPECT_FALSE(h.wd.deadline_kills());
+  EXPECT_FALSE(h.kills);
   EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  EXPECT_FALSE(h.wd.deadline_kills()); // miss 2 of 3 pending
+  EXPECT_FALSE(h.kills); // miss 2 of 3 pending
   EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  EXPECT_TRUE(h.wd.deadline_kills()); // miss 3 of 3 pending: the kill
-  h.at(h.now + 1ms, beat());          // a beat in time takes it back
-  EXPECT_FALSE(h.wd.deadline_kills());
+  EXPECT_TRUE(h.kills);      // miss 3 of 3 pending: the kill
+  h.at(h.now + 1ms, beat()); // a beat in time takes it back
+  EXPECT_FALSE(h.kills);
   EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
   EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  ASSERT_TRUE(h.wd.deadline_kills());
+  ASSERT_TRUE(h.kills);
   EXPECT_THAT(kinds(h.fire()), HasSubstr("Kill(9)"));
-  EXPECT_FALSE(h.wd.deadline_kills()); // killed: waiting for the exit
+  EXPECT_FALSE(h.kills); // killed: waiting for the exit
   h.at(h.now + 1ms, exit_signal(SIGKILL));
   EXPECT_EQ(h.wd.state(), State::backoff);
-  EXPECT_FALSE(h.wd.deadline_kills()); // a restart deadline kills nothing
+  EXPECT_FALSE(h.kills); // a restart deadline kills nothing
 }
 
 TEST(Stop, DeadlineKillsAfterTheStopTimeout) {
@@ -702,7 +741,7 @@ TEST(Stop, DeadlineKillsAfterTheStopTimeout) {
   h.at(h.now + 500ms, beat());
   h.at(h.now + 1ms, ev::Stop{});
   ASSERT_EQ(h.wd.state(), State::stopping);
-  EXPECT_TRUE(h.wd.deadline_kills()); // SIGKILL after stop_timeout
+  EXPECT_TRUE(h.kills); // SIGKILL after stop_timeout
 }
 
 // --- restart delay ------------------------------------------------------------
@@ -837,7 +876,7 @@ TEST(StartLimit, OneStartTooManyFails) {
   h.on(exit_code(1));
   h.restart(); // 3
   h.on(exit_code(1));
-  Actions a = h.fire(); // 4: over the limit
+  Actions a = h.fire_restart(); // 4: over the limit
   EXPECT_EQ(kinds(a), "Changed");
   EXPECT_EQ(h.wd.state(), State::failed);
   EXPECT_THAT(h.wd.reason(), HasSubstr("start limit"));
@@ -861,7 +900,7 @@ TEST(StartLimit, AdminStartClearsTheHistory) {
   h.on(exit_code(1));
   h.restart();
   h.on(exit_code(1));
-  h.fire();
+  h.fire_restart();
   ASSERT_EQ(h.wd.state(), State::failed);
 
   h.now += 1s; // well within the interval: only an admin start helps
@@ -872,7 +911,7 @@ TEST(StartLimit, AdminStartClearsTheHistory) {
   h.restart(); // 2 starts since the admin start: allowed again
   EXPECT_EQ(h.wd.state(), State::running);
   h.on(exit_code(1));
-  h.fire();
+  h.fire_restart();
   EXPECT_EQ(h.wd.state(), State::failed);
 }
 
@@ -887,7 +926,7 @@ State fourth_start(Duration exit_at) {
   h.restart();
   EXPECT_EQ(h.now, t0 + 2s);
   h.at(t0 + exit_at, exit_code(1));
-  h.fire();
+  h.fire_restart();
   EXPECT_EQ(h.now, t0 + exit_at + 1s);
   return h.wd.state();
 }
@@ -918,11 +957,11 @@ TEST(StartLimit, ExecFailuresCount) {
   EXPECT_EQ(h.wd.reason(), "exec /nope: No such file or directory");
   h.restart();
   h.on(ev::Exited{ExitStatus::exec_failed("exec /nope: No such file or directory")});
-  ASSERT_EQ(kinds(h.fire()), "Spawn");
+  ASSERT_EQ(kinds(h.fire_restart()), "Spawn");
   h.on(ev::SpawnFailed{"fork: Resource temporarily unavailable"}); // counts as well
   EXPECT_EQ(h.wd.state(), State::backoff);
   EXPECT_EQ(h.wd.reason(), "fork: Resource temporarily unavailable");
-  h.fire();
+  h.fire_restart();
   EXPECT_EQ(h.wd.state(), State::failed);
 }
 
@@ -959,37 +998,44 @@ TEST_P(Policies, EndOfRun) {
 
   std::string reason;
   ExitStatus status;
+  Result result = Result::success; // first failure wins
   switch (r.end) {
   case End::exit0:
     status = ExitStatus::with_code(0), reason = "exit status 0";
     break;
   case End::exit1:
-    status = ExitStatus::with_code(1), reason = "exit status 1";
+    status = ExitStatus::with_code(1), reason = "exit status 1", result = Result::exit_code;
     break;
   case End::signal:
-    status = ExitStatus::with_signal(SIGSEGV), reason = "killed by SIGSEGV";
+    status = ExitStatus::with_signal(SIGSEGV), reason = "killed by SIGSEGV",
+    result = Result::signal;
     break;
   case End::exec_error:
     status = ExitStatus::exec_failed("exec: Permission denied"), reason = "exec: Permission denied";
+    result = Result::exec_failed;
     break;
   case End::missed:
     h.fire();
     EXPECT_EQ(kinds(h.fire()), "Kill(9) Changed");
     status = ExitStatus::with_signal(SIGKILL), reason = "missed 2 heartbeats";
+    result = Result::watchdog;
     break;
   case End::panic:
     EXPECT_EQ(kinds(h.on(ev::Panic{"pressed by root"})), "Kill(9) Changed");
     status = ExitStatus::with_signal(SIGKILL), reason = "panic: pressed by root";
+    result = Result::panic;
     break;
   case End::trigger:
     EXPECT_EQ(kinds(h.on(trigger())), "Kill(9) Changed");
     status = ExitStatus::with_signal(SIGKILL), reason = "app requested it (WATCHDOG=trigger)";
+    result = Result::watchdog;
     break;
   }
   h.now += 10ms;
   Actions a = h.on(ev::Exited{status});
   EXPECT_EQ(h.wd.state(), r.next);
   EXPECT_EQ(h.wd.reason(), reason);
+  EXPECT_EQ(h.wd.result(), result) << to_string(h.wd.result());
   EXPECT_EQ(h.wd.last_exit(), status);
   EXPECT_EQ(h.wd.pid(), 0);
   if (r.next == State::backoff) {
@@ -1324,6 +1370,106 @@ TEST(WatchdogEvents, EachLifecycleStepIsTagged) {
   EXPECT_EQ(event_tags(h.on(ev::Panic{"why"})), (std::vector<std::string>{"panic", "killed"}));
   EXPECT_EQ(event_tags(h.on(ev::Exited{ExitStatus::exec_failed("exec /x: gone")})),
             (std::vector<std::string>{"start-failed", "backoff"}));
+}
+
+} // namespace
+} // namespace hbmon
+
+namespace hbmon {
+namespace {
+
+// --- typed results ------------------------------------------------------------
+
+TEST(Result, NamesAsSystemdSpellsThem) {
+  std::vector<std::string> names;
+  for (const auto &[r, name] : result_names.entries)
+    names.emplace_back(name);
+  EXPECT_THAT(names, ElementsAre("success", "exit-code", "signal", "core-dump", "watchdog", "panic",
+                                 "start-limit", "exec-failed"));
+}
+
+TEST(Result, OfAnExitStatus) {
+  EXPECT_EQ(result_of(ExitStatus::with_code(0)), Result::success);
+  EXPECT_EQ(result_of(ExitStatus::with_code(3)), Result::exit_code);
+  EXPECT_EQ(result_of(ExitStatus::with_signal(SIGTERM)), Result::signal);
+  EXPECT_EQ(result_of(ExitStatus::with_signal(SIGSEGV, /*core=*/true)), Result::core_dump);
+  EXPECT_EQ(result_of(ExitStatus::exec_failed("exec /x: ENOENT")), Result::exec_failed);
+}
+
+TEST(Result, AStopByAnAdminIsASuccessWhateverTheSignal) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, beat());
+  h.at(h.now + 100ms, ev::Stop{});
+  h.at(h.now + 100ms, exit_signal(SIGTERM));
+  EXPECT_EQ(h.wd.state(), State::stopped);
+  EXPECT_EQ(h.wd.result(), Result::success);
+}
+
+TEST(Result, ACoreDumpIsAFailureUnderOnFailure) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, beat());
+  h.at(h.now + 100ms, ev::Exited{ExitStatus::with_signal(SIGSEGV, true)});
+  EXPECT_EQ(h.wd.state(), State::backoff);
+  EXPECT_EQ(h.wd.result(), Result::core_dump);
+  EXPECT_EQ(h.wd.reason(), "killed by SIGSEGV");
+}
+
+TEST(Result, TheStartLimitIsItsOwnResult) {
+  AppConfig c = base_config();
+  c.start_limit = {2, 60s};
+  Harness h(c);
+  h.start();
+  h.at(h.now + 100ms, exit_code(1));
+  h.restart();
+  h.at(h.now + 100ms, exit_code(1));
+  h.fire_restart();
+  ASSERT_EQ(h.wd.state(), State::failed);
+  EXPECT_EQ(h.wd.result(), Result::start_limit);
+  h.on(ev::Start{}); // an admin start: the next run has its own result
+  h.spawned();
+  h.at(h.now + 100ms, exit_code(0));
+  EXPECT_EQ(h.wd.result(), Result::success);
+}
+
+// --- restarts: the watchdog says when one is due, the caller when it runs -----
+
+TEST(RestartDue, ARestartThatLostItsRaceDoesNothing) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, exit_code(1));
+  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  h.at(h.now + 1ms, ev::Stop{}); // an admin stop while it waited its turn
+  ASSERT_EQ(h.wd.state(), State::stopped);
+  EXPECT_FALSE(h.wd.restart_due());
+  EXPECT_THAT(h.on(ev::Restart{}), IsEmpty());
+  EXPECT_EQ(h.wd.state(), State::stopped);
+}
+
+TEST(RestartDue, AnAdminStartTakesTheRestartsPlace) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, exit_code(1));
+  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  ASSERT_EQ(kinds(h.on(ev::Start{})), "Spawn");
+  h.spawned(43);
+  EXPECT_THAT(kinds(h.on(ev::Restart{})), IsEmpty()); // no second process
+  EXPECT_EQ(h.wd.pid(), 43);
+  EXPECT_EQ(h.wd.restarts(), 0u); // an admin start is a fresh beginning
+}
+
+TEST(RestartDue, ItWaitsAsLongAsTheCallerSays) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, exit_code(1));
+  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  EXPECT_FALSE(h.wd.deadline()); // nothing of its own left to time
+  h.now += 50ms;                 // the start scheduler held it back
+  ASSERT_EQ(kinds(h.on(ev::Restart{})), "Spawn");
+  h.spawned(44);
+  EXPECT_EQ(h.wd.restarts(), 1u);
+  EXPECT_EQ(h.wd.started_at(), h.now);
 }
 
 } // namespace
