@@ -4,6 +4,7 @@
 #include "core/control_protocol.hpp"
 #include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
+#include "sys/config_file.hpp"
 #include "sys/users.hpp"
 
 #include <csignal>
