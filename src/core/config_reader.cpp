@@ -1,9 +1,11 @@
 #include "core/config_reader.hpp"
 
+#include "core/log_level.hpp"
 #include "core/signal_names.hpp"
 #include "core/small_number.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -24,8 +26,6 @@ constexpr std::string_view app_keys[] = {
     "group",       "cwd",         "env",         "enabled"};
 constexpr std::string_view heartbeat_keys[] = {"endpoint", "interval", "misses", "grace"};
 constexpr std::string_view start_limit_keys[] = {"burst", "interval"};
-constexpr std::string_view restart_values[] = {"on-failure", "always", "never"};
-constexpr std::string_view log_levels[] = {"debug", "info", "warning", "error"};
 
 constexpr double day = 86400;
 
@@ -47,11 +47,9 @@ public:
       endpoint(*v, "control", cfg.control);
     if (auto *v = field(root, "events"))
       endpoint(*v, "events", cfg.events);
-    if (auto *v = field(root, "log_level")) {
-      std::string level;
-      if (choice(*v, "log_level", log_levels, level))
-        cfg.log_level = level;
-    }
+    if (auto *v = field(root, "log_level"))
+      if (auto level = choice(*v, "log_level", log_level_names))
+        cfg.log_level = std::string(to_string(*level));
 
     const json *list = field(root, "apps");
     if (!list) {
@@ -128,13 +126,9 @@ private:
         app.endpoint_ok = app.endpoint_defaulted = true;
     }
 
-    if (auto *r = field(v, "restart")) {
-      std::string policy;
-      if (choice(*r, member(place, "restart"), restart_values, policy))
-        a.restart = policy == "always"  ? RestartPolicy::always
-                    : policy == "never" ? RestartPolicy::never
-                                        : RestartPolicy::on_failure;
-    }
+    if (auto *r = field(v, "restart"))
+      if (auto policy = choice(*r, member(place, "restart"), restart_policy_names))
+        a.restart = *policy;
     if (auto *d = field(v, "restart_delay"))
       app.restart_delay_ok =
           duration(*d, member(place, "restart_delay"), 0, false, day, a.restart_delay);
@@ -411,6 +405,16 @@ private:
     }
     add(place, fmt::format("must be one of {}, got {}", join_quoted(choices), describe(v)));
     return false;
+  }
+
+  // One of the names in `table` (core/names.hpp), as its value.
+  template <typename E, std::size_t N>
+  std::optional<E> choice(const json &v, const std::string &place, const Names<E, N> &table) {
+    const std::array<std::string_view, N> names = table.names();
+    std::string name;
+    if (!choice(v, place, names, name))
+      return std::nullopt;
+    return table.parse(name);
   }
 
   bool endpoint(const json &v, const std::string &place, std::string &out) {
