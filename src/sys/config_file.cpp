@@ -17,18 +17,16 @@ namespace hbmon {
 namespace {
 
 std::string_view file_kind(mode_t mode) {
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISFIFO(mode))
-    return "a FIFO";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  if (S_ISCHR(mode))
-    return "a character device";
-  if (S_ISBLK(mode))
-    return "a block device";
-  if (S_ISLNK(mode))
-    return "a symbolic link";
+  static constexpr struct {
+    mode_t type;
+    std::string_view kind;
+  } kinds[] = {
+      {S_IFDIR, "a directory"},        {S_IFIFO, "a FIFO"},         {S_IFSOCK, "a socket"},
+      {S_IFCHR, "a character device"}, {S_IFBLK, "a block device"}, {S_IFLNK, "a symbolic link"},
+  };
+  for (const auto &k : kinds)
+    if ((mode & S_IFMT) == k.type)
+      return k.kind;
   return "not a file";
 }
 
