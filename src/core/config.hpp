@@ -1,10 +1,15 @@
 // The configuration: JSON -> plain structs -> one verify pass.
 //
-// Contract: load_config() either returns a Config where every field is valid
-// and every name/user/group is resolved, or throws ConfigError whose what()
-// lists every problem found, one per line, each naming the file, the place
-// (`apps[2].heartbeat.interval`) and what is wrong. Nothing here knows the
-// event loop: a reload is "build a new Config, diff, apply".
+// Contract: parse_config() either returns a Config where every field is
+// valid and every name/user/group is resolved, or throws ConfigError whose
+// what() lists every problem found, one per line, each naming the file, the
+// place (`apps[2].heartbeat.interval`) and what is wrong. It makes no system
+// call: accounts are looked up through the Accounts it is given, and the file
+// is read by sys/config_file.hpp (load_config). Nothing here knows the event
+// loop: a reload is "build a new Config, diff, apply".
+//
+// The pieces: config_json (strict JSON), config_reader (tree -> structs),
+// config_verify (the verify pass), config_messages (how problems are worded).
 #pragma once
 
 #include "core/names.hpp"
@@ -93,19 +98,12 @@ public:
 // Where default endpoints live (`ipc://<dir>/<name>.hb`).
 inline constexpr std::string_view default_runtime_dir = "/run/hbmond";
 
-// Parse and verify `text` as if read from `path`. Throws ConfigError.
-Config parse_config(std::string_view text, const std::string &path,
+class Accounts; // core/accounts.hpp; sys/accounts.hpp has the system's
+
+// Parse and verify `text` as if read from `path`, resolving users and groups
+// through `accounts`. Throws ConfigError.
+Config parse_config(std::string_view text, const std::string &path, const Accounts &accounts,
                     std::string_view runtime_dir = default_runtime_dir);
-
-// Read `path` (a regular file, at most max_config_bytes) and parse it.
-Config load_config(const std::string &path, std::string_view runtime_dir = default_runtime_dir);
-
-inline constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
-
-// "SIGTERM", "TERM" or a number -> signal number; 0 if unknown.
-int parse_signal(std::string_view name);
-// 15 -> "SIGTERM"; "SIG42" style for unnamed numbers.
-std::string signal_name(int sig);
 
 // Seconds as a double -> Duration, for flags such as --interval.
 Duration seconds(double s);

@@ -40,6 +40,13 @@ template <typename E, std::size_t N> struct Names {
         return entry.value;
     return std::nullopt;
   }
+  // The names alone, in order: the choices offered to users.
+  constexpr std::array<std::string_view, N> names() const {
+    std::array<std::string_view, N> out{};
+    for (std::size_t i = 0; i < N; ++i)
+      out[i] = entries[i].name;
+    return out;
+  }
   static constexpr std::size_t size() { return N; }
 };
 

@@ -1,5 +1,7 @@
 #include "core/status.hpp"
 
+#include "core/signal_names.hpp"
+
 #include <fmt/format.h>
 
 namespace hbmon {

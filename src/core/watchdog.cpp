@@ -1,5 +1,7 @@
 #include "core/watchdog.hpp"
 
+#include "core/signal_names.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <utility>

@@ -4,7 +4,8 @@
 #include "core/control_protocol.hpp"
 #include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
-#include "sys/users.hpp"
+#include "sys/accounts.hpp"
+#include "sys/config_file.hpp"
 
 #include <csignal>
 #include <fmt/format.h>

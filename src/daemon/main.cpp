@@ -3,6 +3,8 @@
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
+#include "sys/accounts.hpp"
+#include "sys/config_file.hpp"
 #include "sys/loop.hpp"
 #include "sys/spawn.hpp"
 
@@ -202,7 +204,7 @@ Config exec_config(const Flags &f) {
   if (const char *cwd = std::getenv("PWD"); cwd && *cwd == '/')
     app["cwd"] = cwd;
   nlohmann::json doc = {{"apps", {app}}};
-  return parse_config(doc.dump(), "--exec");
+  return parse_config(doc.dump(), "--exec", system_accounts());
 }
 
 // Many apps mean many fds; apps themselves get the usual soft limit back.

@@ -5,6 +5,7 @@
 #include "core/log_limit.hpp"
 #include "core/sender_check.hpp"
 #include "daemon/log.hpp"
+#include "sys/accounts.hpp"
 #include "sys/proc.hpp"
 
 #include <cerrno>
@@ -12,7 +13,6 @@
 #include <cstring>
 #include <dirent.h>
 #include <fmt/format.h>
-#include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -399,13 +399,9 @@ SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
 
   // The account's name, also when the config gave a number.
   std::string account = c.user.value_or("");
-  if (c.user && c.uid) {
-    std::vector<char> buf(4096);
-    struct passwd pw {
-    }, *found = nullptr;
-    if (::getpwuid_r(*c.uid, &pw, buf.data(), buf.size(), &found) == 0 && found)
-      account = found->pw_name;
-  }
+  if (c.user && c.uid)
+    if (auto name = name_of_uid(*c.uid))
+      account = *name;
   AppEnv env = app_env(c, base_env_, account);
   r.env = std::move(env.env);
   const std::string &path_var = env.path;

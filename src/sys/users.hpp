@@ -1,4 +1,5 @@
-// Account facts for authorization.
+// Who owns a unix socket: the pid behind a socket path. (Accounts, users
+// and groups, are sys/accounts.hpp.)
 #pragma once
 
 #include <optional>
@@ -6,10 +7,6 @@
 #include <sys/types.h>
 
 namespace hbmon {
-
-// True when `uid`'s account has `group` as its primary or a supplementary
-// group. False when either does not exist.
-bool uid_in_group(uid_t uid, const std::string &group);
 
 // Who serves the unix stream socket at `path`: nullopt when nothing does
 // (absent or stale file), else the pid that listens on it (its

@@ -1,15 +1,18 @@
 // libFuzzer target: the config parser and verifier must turn any bytes into
-// a Config or a ConfigError, nothing else (no crash, leak or hang).
+// a Config or a ConfigError, nothing else (no crash, leak or hang). Accounts
+// come from a fake, so no input waits on NSS.
 #include "core/config.hpp"
+#include "fake_accounts.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  static const hbtest::FakeAccounts accounts;
   std::string_view text(reinterpret_cast<const char *>(data), size);
   try {
-    hbmon::Config c = hbmon::parse_config(text, "fuzz.json", "/run/hbmond");
+    hbmon::Config c = hbmon::parse_config(text, "fuzz.json", accounts, "/run/hbmond");
     // A config that passed verification must hold what verify promised.
     for (const auto &app : c.apps)
       if (app.name.empty() || app.command.empty() || (app.heartbeat && app.heartbeat->misses == 0))

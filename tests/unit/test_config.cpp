@@ -1,18 +1,17 @@
 // Config: bad inputs are refused with a message naming the place; good inputs
-// get their defaults; load_config refuses what is not a small regular file.
+// get their defaults. Users and groups come from a fake (fake_accounts.hpp):
+// no test here reads a file or the system's accounts (test_config_file.cpp
+// does).
 #include "core/config.hpp"
+#include "core/signal_names.hpp"
+#include "fake_accounts.hpp"
 
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
-#include <fcntl.h>
-#include <filesystem>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <limits>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace hbmon;
 using namespace std::chrono_literals;
@@ -21,6 +20,7 @@ using ::testing::HasSubstr;
 namespace {
 
 const std::string path = "/etc/hbmond/apps.json";
+const hbtest::FakeAccounts accounts;
 
 // A config with one app whose body is `name`, `command` and `extra`.
 std::string one_app(const std::string &extra) {
@@ -31,7 +31,7 @@ std::string one_app(const std::string &extra) {
 // The message of the ConfigError that parsing `text` throws ("" if none).
 std::string error_of(const std::string &text, std::string_view runtime_dir = "/run/hbmond") {
   try {
-    parse_config(text, path, runtime_dir);
+    parse_config(text, path, accounts, runtime_dir);
   } catch (const ConfigError &e) {
     return e.what();
   }
@@ -276,7 +276,7 @@ TEST(Config, OneBadValueIsReportedOnce) {
 // --- good inputs ---------------------------------------------------------------
 
 TEST(Config, EmptyAppsIsValid) {
-  Config cfg = parse_config(R"({"apps": []})", path);
+  Config cfg = parse_config(R"({"apps": []})", path, accounts);
   EXPECT_TRUE(cfg.apps.empty());
   EXPECT_EQ(cfg.path, path);
   EXPECT_EQ(cfg.control, "ipc:///run/hbmond/control");
@@ -285,7 +285,7 @@ TEST(Config, EmptyAppsIsValid) {
 }
 
 TEST(Config, DefaultsAreFilledIn) {
-  Config cfg = parse_config(one_app(""), path, "/tmp/rt");
+  Config cfg = parse_config(one_app(""), path, accounts, "/tmp/rt");
   ASSERT_EQ(cfg.apps.size(), 1u);
   const AppConfig &a = cfg.apps[0];
   EXPECT_EQ(a.name, "web");
@@ -316,7 +316,7 @@ TEST(Config, DefaultsAreFilledIn) {
 }
 
 TEST(Config, GraceDefaultsToTwiceTheInterval) {
-  Config cfg = parse_config(one_app(R"("heartbeat": {"interval": 0.25})"), path);
+  Config cfg = parse_config(one_app(R"("heartbeat": {"interval": 0.25})"), path, accounts);
   ASSERT_TRUE(cfg.apps[0].heartbeat);
   EXPECT_EQ(cfg.apps[0].heartbeat->interval, 250ms);
   EXPECT_EQ(cfg.apps[0].heartbeat->grace, 500ms);
@@ -343,7 +343,7 @@ TEST(Config, EveryKeyIsRead) {
       "enabled": false
     }]
   })",
-                            path);
+                            path, accounts);
   EXPECT_EQ(cfg.control, "tcp://127.0.0.1:7000");
   EXPECT_EQ(cfg.events, "ipc:///tmp/hbmond-events");
   EXPECT_EQ(cfg.log_level, "debug");
@@ -369,10 +369,10 @@ TEST(Config, EveryKeyIsRead) {
 
 TEST(Config, HeartbeatNullOrFalseDisablesIt) {
   for (const char *off : {"null", "false"}) {
-    Config cfg = parse_config(one_app(std::string(R"("heartbeat": )") + off), path);
+    Config cfg = parse_config(one_app(std::string(R"("heartbeat": )") + off), path, accounts);
     EXPECT_FALSE(cfg.apps[0].heartbeat) << off;
   }
-  Config cfg = parse_config(one_app(R"("heartbeat": true)"), path);
+  Config cfg = parse_config(one_app(R"("heartbeat": true)"), path, accounts);
   ASSERT_TRUE(cfg.apps[0].heartbeat);
   EXPECT_EQ(cfg.apps[0].heartbeat->endpoint, "ipc:///run/hbmond/web.hb");
   EXPECT_EQ(cfg.apps[0].heartbeat->grace, 2s);
@@ -382,7 +382,7 @@ TEST(Config, AppsWithoutHeartbeatNeedNoEndpoint) {
   Config cfg = parse_config(R"({"apps": [
       {"name": "a", "command": ["x"], "heartbeat": false},
       {"name": "b", "command": ["x"], "heartbeat": null}]})",
-                            path);
+                            path, accounts);
   EXPECT_EQ(cfg.apps.size(), 2u);
 }
 
@@ -398,13 +398,13 @@ TEST(Config, SignalsByNameOrNumber) {
       {"64", 64},
   };
   for (const auto &[text, sig] : cases) {
-    Config cfg = parse_config(one_app(std::string(R"("stop_signal": )") + text), path);
+    Config cfg = parse_config(one_app(std::string(R"("stop_signal": )") + text), path, accounts);
     EXPECT_EQ(cfg.apps[0].stop_signal, sig) << text;
   }
 }
 
 TEST(Config, UserRootResolves) {
-  Config cfg = parse_config(one_app(R"("user": "root")"), path);
+  Config cfg = parse_config(one_app(R"("user": "root")"), path, accounts);
   const AppConfig &a = cfg.apps[0];
   EXPECT_EQ(a.user, "root");
   EXPECT_EQ(a.uid, 0u);
@@ -414,7 +414,7 @@ TEST(Config, UserRootResolves) {
 }
 
 TEST(Config, NumericUserResolves) {
-  Config cfg = parse_config(one_app(R"("user": 0)"), path);
+  Config cfg = parse_config(one_app(R"("user": 0)"), path, accounts);
   EXPECT_EQ(cfg.apps[0].user, "0");
   EXPECT_EQ(cfg.apps[0].uid, 0u);
   EXPECT_EQ(cfg.apps[0].gid, 0u);
@@ -422,35 +422,35 @@ TEST(Config, NumericUserResolves) {
 }
 
 TEST(Config, GroupAloneSetsOnlyTheGid) {
-  Config cfg = parse_config(one_app(R"("group": "root")"), path);
+  Config cfg = parse_config(one_app(R"("group": "root")"), path, accounts);
   EXPECT_FALSE(cfg.apps[0].uid);
   EXPECT_EQ(cfg.apps[0].gid, 0u);
   EXPECT_TRUE(cfg.apps[0].supplementary_groups.empty());
 }
 
 TEST(Config, GroupOverridesTheUsersPrimaryGroup) {
-  Config cfg = parse_config(one_app(R"("user": "root", "group": 1)"), path);
+  Config cfg = parse_config(one_app(R"("user": "root", "group": 1)"), path, accounts);
   EXPECT_EQ(cfg.apps[0].uid, 0u);
   EXPECT_EQ(cfg.apps[0].gid, 1u);
 }
 
-TEST(Config, UnicodeInStringsIsKept) {
-  Config cfg = parse_config(one_app(R"("env": {"GREETING": "h\u00e9llo"})"), path);
-  EXPECT_EQ(cfg.apps[0].env.at("GREETING"), "h\xc3\xa9llo");
+TEST(Config, AccountsResolveThroughTheResolverGiven) {
+  Config cfg = parse_config(one_app(R"("user": "daemon")"), path, accounts);
+  EXPECT_EQ(cfg.apps[0].uid, 1u);
+  EXPECT_EQ(cfg.apps[0].gid, 1u);
+  EXPECT_EQ(cfg.apps[0].home, "/usr/sbin");
+  EXPECT_EQ(cfg.apps[0].supplementary_groups, (std::vector<gid_t>{1, 0}));
 }
 
-TEST(Config, TheShippedConfigsParse) {
-  for (const char *file : {"/config/demo.json", "/config/apps.json"}) {
-    const std::string p = std::string(HBMON_SOURCE_ROOT) + file;
-    EXPECT_NO_THROW({
-      try {
-        load_config(p);
-      } catch (const ConfigError &e) {
-        ADD_FAILURE() << e.what();
-        throw;
-      }
-    }) << p;
-  }
+TEST(Config, AFailedAccountLookupIsReported) {
+  EXPECT_EQ(error_of(one_app(R"("user": "ldap-user", "group": "ldap-user")")),
+            path + ": apps[0].group: cannot look up group \"ldap-user\": Input/output error\n" +
+                path + ": apps[0].user: cannot look up user \"ldap-user\": Input/output error");
+}
+
+TEST(Config, UnicodeInStringsIsKept) {
+  Config cfg = parse_config(one_app(R"("env": {"GREETING": "h\u00e9llo"})"), path, accounts);
+  EXPECT_EQ(cfg.apps[0].env.at("GREETING"), "h\xc3\xa9llo");
 }
 
 // --- signals and durations ----------------------------------------------------------
@@ -488,99 +488,6 @@ TEST(Durations, SecondsConvertBothWays) {
   EXPECT_EQ(to_string(RestartPolicy::on_failure), "on-failure");
   EXPECT_EQ(to_string(RestartPolicy::always), "always");
   EXPECT_EQ(to_string(RestartPolicy::never), "never");
-}
-
-// --- load_config --------------------------------------------------------------------
-
-class LoadConfig : public ::testing::Test {
-protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "hbmond-config-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string file(const std::string &name) const { return (dir_ / name).string(); }
-
-  static std::string error_loading(const std::string &p) {
-    try {
-      load_config(p);
-    } catch (const ConfigError &e) {
-      return e.what();
-    }
-    return "";
-  }
-
-  std::filesystem::path dir_;
-};
-
-TEST_F(LoadConfig, ReadsARegularFile) {
-  const std::string p = file("apps.json");
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  const std::string text = one_app("");
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-  Config cfg = load_config(p, "/tmp/rt");
-  EXPECT_EQ(cfg.path, p);
-  ASSERT_EQ(cfg.apps.size(), 1u);
-  EXPECT_EQ(cfg.apps[0].heartbeat->endpoint, "ipc:///tmp/rt/web.hb");
-}
-
-TEST_F(LoadConfig, ErrorsNameTheFile) {
-  const std::string p = file("apps.json");
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  const std::string text = "{\"apps\": 3}";
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-  EXPECT_EQ(error_loading(p), p + ": apps: must be an array of app objects, got number 3");
-}
-
-TEST_F(LoadConfig, RefusesADirectory) {
-  EXPECT_EQ(error_loading(dir_.string()),
-            dir_.string() +
-                ": not a regular file (it is a directory); give the path of a JSON file");
-}
-
-TEST_F(LoadConfig, RefusesAFifoWithoutBlocking) {
-  const std::string p = file("fifo");
-  ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
-  EXPECT_THAT(error_loading(p), HasSubstr(p + ": not a regular file (it is a FIFO)"));
-}
-
-TEST_F(LoadConfig, RefusesADevice) {
-  EXPECT_THAT(error_loading("/dev/null"),
-              HasSubstr("/dev/null: not a regular file (it is a character device)"));
-}
-
-TEST_F(LoadConfig, RefusesAMissingFile) {
-  const std::string p = file("missing.json");
-  EXPECT_EQ(error_loading(p), p + ": cannot read: No such file or directory");
-}
-
-TEST_F(LoadConfig, RefusesAnOversizedFile) {
-  const std::string p = file("big.json");
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(max_config_bytes + 1)), 0);
-  ::close(fd);
-  EXPECT_THAT(error_loading(p), HasSubstr(p + ": too large (16777217 bytes)"));
-}
-
-TEST_F(LoadConfig, AcceptsAFileOfExactlyTheMaximumSize) {
-  const std::string p = file("max.json");
-  std::string text = R"({"apps": []})";
-  text.resize(max_config_bytes, ' ');
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-  EXPECT_NO_THROW(load_config(p));
 }
 
 } // namespace
