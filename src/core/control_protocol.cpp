@@ -65,7 +65,7 @@ Request parse_request(std::string_view body) {
     if (auto why = j.find("reason"); why != j.end() && !why->is_null()) {
       if (!why->is_string())
         bad("\"reason\" must be a string");
-      r.reason = printable(why->get_ref<const std::string &>(), max_reason_chars);
+      r.reason = printable(why->get_ref<const std::string &>(), {.limit = max_reason_chars});
     }
     if (r.reason.empty())
       r.reason = "no reason given";
