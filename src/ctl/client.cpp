@@ -6,6 +6,7 @@
 #include "ctl/error.hpp"
 #include "ctl/render.hpp"
 #include "ctl/text.hpp"
+#include "protocol/protocol.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -95,10 +96,10 @@ json parse_reply(const std::string &raw, const std::string &endpoint) {
     throw CtlError(exit_unreachable,
                    fmt::format("the reply from {} is not a JSON object", endpoint));
   auto v = reply.find("v");
-  if (v == reply.end() || *v != 1)
+  if (v == reply.end() || *v != protocol_version)
     throw CtlError(exit_unreachable,
-                   fmt::format("the reply from {} is not protocol version 1 (\"v\": {})", endpoint,
-                               v == reply.end() ? "missing" : v->dump()));
+                   fmt::format("the reply from {} is not protocol version {} (\"v\": {})", endpoint,
+                               protocol_version, v == reply.end() ? "missing" : v->dump()));
   auto ok = reply.find("ok");
   if (ok == reply.end() || !ok->is_boolean())
     throw CtlError(exit_unreachable, fmt::format("the reply from {} has no \"ok\"", endpoint));

@@ -1,7 +1,7 @@
 #include "daemon/control.hpp"
 
-#include "core/control_protocol.hpp"
 #include "daemon/endpoint.hpp"
+#include "protocol/protocol.hpp"
 
 #include <stdexcept>
 #include <sys/epoll.h>
