@@ -108,16 +108,18 @@ json parse_reply(const std::string &raw, const std::string &endpoint) {
 
 // The daemon's own words; a config error keeps its lines, each naming a place.
 CtlError refusal(const json &reply) {
+  PrintableOptions with_lines = for_terminal;
+  with_lines.keep_newlines = true;
   std::string code = text_field(reply, "error");
   auto it = reply.find("message");
   std::string message = it != reply.end() && it->is_string()
-                            ? sanitize(it->get_ref<const std::string &>(), true)
+                            ? printable(it->get_ref<const std::string &>(), with_lines)
                             : std::string();
   if (code == "invalid-config")
     return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message};
   if (message.empty())
     message = code.empty() ? "hbmond refused the request" : "hbmond refused the request: " + code;
-  return {exit_refused, sanitize(message)};
+  return {exit_refused, printable(message, for_terminal)};
 }
 
 } // namespace
