@@ -1,7 +1,7 @@
 #include "daemon/endpoint.hpp"
 
+#include "protocol/socket_probe.hpp"
 #include "sys/proc.hpp"
-#include "sys/users.hpp"
 
 #include <fmt/format.h>
 #include <stdexcept>
@@ -29,11 +29,11 @@ std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode
   if (endpoint.rfind("ipc://", 0) == 0) {
     path = endpoint.substr(6);
     // libzmq would silently take over the file of a daemon still running.
-    if (auto server = unix_socket_server(path))
+    if (auto probe = probe_unix_socket(path); probe && probe->served())
       throw std::runtime_error(fmt::format(
           "bind {}: {} is serving it (is another hbmond running on this runtime dir?)", endpoint,
-          *server > 0 ? fmt::format("pid {} ({})", *server, process_name(*server))
-                      : std::string("another process")));
+          probe->server > 0 ? fmt::format("pid {} ({})", probe->server, process_name(probe->server))
+                            : std::string("another process")));
   }
   try {
     UmaskGuard mask(static_cast<mode_t>(~mode & 0777));
