@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace hbmon {
 
@@ -22,8 +23,7 @@ private:
   mode_t old_;
 };
 
-} // namespace
-
+// Bind `sock` at `endpoint`; the ipc path ("" for other transports).
 std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode) {
   std::string path;
   if (endpoint.rfind("ipc://", 0) == 0) {
@@ -42,6 +42,24 @@ std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode
     throw std::runtime_error("bind " + endpoint + ": " + e.what());
   }
   return path;
+}
+
+} // namespace
+
+BoundSocket::BoundSocket(zmq::context_t &ctx, zmq::socket_type type, const std::string &endpoint,
+                         const Options &options)
+    : sock_(ctx, type) {
+  sock_.set(zmq::sockopt::linger, 0);
+  sock_.set(zmq::sockopt::maxmsgsize, options.maxmsgsize);
+  sock_.set(zmq::sockopt::sndhwm, options.sndhwm);
+  sock_.set(zmq::sockopt::rcvhwm, options.rcvhwm);
+  ipc_path_ = bind_endpoint(sock_, endpoint, options.mode);
+}
+
+BoundSocket::~BoundSocket() {
+  sock_.close();
+  if (!ipc_path_.empty())
+    ::unlink(ipc_path_.c_str());
 }
 
 } // namespace hbmon
