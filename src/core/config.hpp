@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/names.hpp"
+#include "protocol/endpoints.hpp"
 
 #include <chrono>
 #include <map>
@@ -83,8 +84,8 @@ struct AppConfig {
 struct Config {
   std::string path; // where it was read from, for messages
   std::vector<AppConfig> apps;
-  std::string control = "ipc:///run/hbmond/control";
-  std::string events = "ipc:///run/hbmond/events";
+  std::string control = default_control;
+  std::string events = default_events;
   std::optional<std::string> log_level;
 
   const AppConfig *find(std::string_view name) const;

@@ -5,6 +5,8 @@
 // does not understand are counted, not fatal.
 #pragma once
 
+#include "protocol/text.hpp" // printable(), which STATUS= text goes through
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -25,9 +27,5 @@ struct HeartbeatMsg {
 };
 
 HeartbeatMsg parse_heartbeat(std::string_view data);
-
-// Replace control characters and invalid UTF-8 with \xNN escapes; stop
-// before the first character or escape that would go past `limit` bytes.
-std::string printable(std::string_view s, std::size_t limit = std::string::npos);
 
 } // namespace hbmon

@@ -1,11 +1,13 @@
 // The control transport. Before ZeroMQ gets the endpoint, an ipc:// socket file is
-// probed with a plain connect(): ZeroMQ would retry a missing or dead socket in
+// probed with a plain connect() (probe_unix_socket): ZeroMQ would retry a missing or dead socket in
 // silence until the timeout, while the probe tells at once and says why.
 #include "ctl/client.hpp"
 
 #include "ctl/error.hpp"
 #include "ctl/render.hpp"
 #include "ctl/text.hpp"
+#include "protocol/protocol.hpp"
+#include "protocol/socket_probe.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -14,10 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <zmq.hpp>
 
 namespace hbmon::ctl {
@@ -39,23 +37,6 @@ std::string why_unreachable(int err) {
   default:
     return std::strerror(err);
   }
-}
-
-// 0 when connected (or the listener is merely busy), else errno.
-int try_connect_unix(const std::string &path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return 0; // cannot probe: leave the verdict to ZeroMQ
-  int rc = ::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr);
-  int err = rc == 0 || errno == EAGAIN ? 0 : errno;
-  ::close(fd);
-  struct stat st {};
-  if (err == ECONNREFUSED && ::stat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
-    return ENOTSOCK;
-  return err;
 }
 
 int timeout_ms(double seconds) {
@@ -95,10 +76,10 @@ json parse_reply(const std::string &raw, const std::string &endpoint) {
     throw CtlError(exit_unreachable,
                    fmt::format("the reply from {} is not a JSON object", endpoint));
   auto v = reply.find("v");
-  if (v == reply.end() || *v != 1)
+  if (v == reply.end() || *v != protocol_version)
     throw CtlError(exit_unreachable,
-                   fmt::format("the reply from {} is not protocol version 1 (\"v\": {})", endpoint,
-                               v == reply.end() ? "missing" : v->dump()));
+                   fmt::format("the reply from {} is not protocol version {} (\"v\": {})", endpoint,
+                               protocol_version, v == reply.end() ? "missing" : v->dump()));
   auto ok = reply.find("ok");
   if (ok == reply.end() || !ok->is_boolean())
     throw CtlError(exit_unreachable, fmt::format("the reply from {} has no \"ok\"", endpoint));
@@ -107,16 +88,18 @@ json parse_reply(const std::string &raw, const std::string &endpoint) {
 
 // The daemon's own words; a config error keeps its lines, each naming a place.
 CtlError refusal(const json &reply) {
+  PrintableOptions with_lines = for_terminal;
+  with_lines.keep_newlines = true;
   std::string code = text_field(reply, "error");
   auto it = reply.find("message");
   std::string message = it != reply.end() && it->is_string()
-                            ? sanitize(it->get_ref<const std::string &>(), true)
+                            ? printable(it->get_ref<const std::string &>(), with_lines)
                             : std::string();
   if (code == "invalid-config")
     return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message};
   if (message.empty())
     message = code.empty() ? "hbmond refused the request" : "hbmond refused the request: " + code;
-  return {exit_refused, sanitize(message)};
+  return {exit_refused, printable(message, for_terminal)};
 }
 
 } // namespace
@@ -133,12 +116,13 @@ void check_listening(const std::string &endpoint) {
   if (!endpoint.starts_with(scheme))
     return;
   std::string path = endpoint.substr(scheme.size());
-  // Abstract sockets (@name) and over-long paths: left to ZeroMQ.
-  if (path.empty() || path.front() == '@' || path.size() >= sizeof(sockaddr_un::sun_path))
+  // Abstract sockets (@name), and what cannot be probed (an over-long
+  // path): left to ZeroMQ.
+  if (path.empty() || path.front() == '@')
     return;
-  if (int err = try_connect_unix(path))
-    throw CtlError(exit_unreachable,
-                   fmt::format("cannot reach hbmond at {}: {}", endpoint, why_unreachable(err)));
+  if (auto probe = probe_unix_socket(path); probe && !probe->served())
+    throw CtlError(exit_unreachable, fmt::format("cannot reach hbmond at {}: {}", endpoint,
+                                                 why_unreachable(probe->error)));
 }
 
 json call(const ControlTarget &target, const json &request) {

@@ -5,13 +5,13 @@
 // the endpoint itself is malformed.
 #pragma once
 
+#include "protocol/endpoints.hpp"
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
 namespace hbmon::ctl {
-
-inline constexpr const char *default_control = "ipc:///run/hbmond/control";
 
 struct ControlTarget {
   std::string endpoint;

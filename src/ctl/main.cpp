@@ -8,11 +8,13 @@
 #include "ctl/options.hpp"
 #include "ctl/render.hpp"
 #include "ctl/watch.hpp"
+#include "protocol/protocol.hpp"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fmt/format.h>
+#include <stdexcept>
 #include <zmq.hpp>
 
 namespace {
@@ -20,28 +22,23 @@ namespace {
 using namespace hbmon::ctl;
 using nlohmann::json;
 
+// The protocol command a verb sends: the one of the same name (`watch` sends
+// `info` first, and is no command).
+hbmon::Command command_of(Verb verb) {
+  auto cmd = hbmon::command_names.parse(verb_name(verb));
+  if (!cmd)
+    throw std::logic_error("hbmonctl verb without a protocol command: " + verb_name(verb));
+  return *cmd;
+}
+
 json request_for(const Invocation &inv) {
-  json request = {{"v", 1}, {"cmd", verb_name(*inv.verb)}};
-  switch (*inv.verb) {
-  case Verb::status:
-    if (!inv.apps.empty())
-      request["apps"] = inv.apps;
-    break;
-  case Verb::panic:
-    if (inv.reason)
-      request["reason"] = *inv.reason;
-    [[fallthrough]];
-  case Verb::start:
-  case Verb::stop:
-  case Verb::restart:
-    request["app"] = inv.apps.front();
-    break;
-  case Verb::reload:
-  case Verb::watch:
-  case Verb::info:
-    break;
-  }
-  return request;
+  hbmon::Request r{.cmd = command_of(*inv.verb)};
+  if (*inv.verb == Verb::status)
+    r.apps = inv.apps;
+  else if (!inv.apps.empty())
+    r.app = inv.apps.front();
+  r.reason = inv.reason.value_or("");
+  return hbmon::build_request(r);
 }
 
 std::string render_text(Verb verb, const json &reply) {
@@ -63,7 +60,7 @@ std::string render_text(Verb verb, const json &reply) {
 }
 
 int watch(const ControlTarget &target, bool json_lines) {
-  json info = call(target, {{"v", 1}, {"cmd", "info"}});
+  json info = call(target, hbmon::build_request({.cmd = hbmon::Command::info}));
   auto events = info.find("events");
   if (events == info.end() || !events->is_string() || events->get<std::string>().empty())
     throw CtlError(exit_refused, "hbmond names no events endpoint in its info reply");

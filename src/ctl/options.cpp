@@ -3,6 +3,7 @@
 #include "ctl/options.hpp"
 
 #include "ctl/error.hpp"
+#include "protocol/endpoints.hpp"
 
 #include <array>
 #include <cctype>
@@ -57,14 +58,17 @@ std::optional<Verb> find_verb(std::string_view name) {
 }
 
 constexpr std::string_view options_heading = "Options:\n";
-constexpr std::string_view options_help =
-    R"(      --control ENDPOINT  hbmond's control socket (default: $HBMON_CONTROL,
-                          else ipc:///run/hbmond/control)
+std::string options_help() {
+  return fmt::format(
+      R"(      --control ENDPOINT  hbmond's control socket (default: $HBMON_CONTROL,
+                          else {})
       --json              machine-readable output on stdout
       --timeout S         seconds to wait for hbmond's reply (default 5)
   -h, --help              print this help; COMMAND --help: that command's
   -V, --version           print the version
-)";
+)",
+      default_control);
+}
 
 constexpr std::string_view footer =
     "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hbmond unreachable.\n"
@@ -177,7 +181,7 @@ std::string overview() {
                      "\nControl hbmond, the supervisor that also catches hangs.\n\nCommands:\n";
   for (const auto &info : verbs)
     text += fmt::format("  {:<28}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
-  return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help, footer);
+  return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help(), footer);
 }
 
 std::string verb_help(const VerbInfo &info) {
@@ -191,7 +195,7 @@ std::string verb_help(const VerbInfo &info) {
   text += fmt::format("\n{}", options_heading);
   if (info.verb == Verb::panic)
     text += "      --reason TEXT       why the button was pressed; hbmond logs it\n";
-  return fmt::format("{}{}\n{}", text, options_help, footer);
+  return fmt::format("{}{}\n{}", text, options_help(), footer);
 }
 
 } // namespace

@@ -131,7 +131,8 @@ std::string name_list(const json &reply, const char *key) {
   if (it != reply.end() && it->is_array())
     for (const json &name : *it)
       if (name.is_string())
-        out += (out.empty() ? "" : ", ") + sanitize(name.get_ref<const std::string &>());
+        out += (out.empty() ? "" : ", ") +
+               printable(name.get_ref<const std::string &>(), for_terminal);
   return out.empty() ? "-" : out;
 }
 

@@ -7,27 +7,6 @@
 
 namespace hbmon::ctl {
 
-std::string sanitize(std::string_view text, bool keep_newlines) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
-    if (c == '\n' && keep_newlines)
-      out += '\n';
-    else if (c == '\t')
-      out += ' ';
-    else if (c < 0x20 || c == 0x7f)
-      out += '?';
-    else if (c == 0xc2 && next >= 0x80 && next <= 0x9f) { // UTF-8 C1 controls, e.g. CSI
-      out += '?';
-      ++i;
-    } else
-      out += static_cast<char>(c);
-  }
-  return out;
-}
-
 std::string format_duration(double seconds) {
   if (!(seconds >= 0)) // also NaN
     seconds = 0;
@@ -63,7 +42,9 @@ std::string format_timestamp(double unix_seconds) {
 
 std::string text_field(const nlohmann::json &obj, const char *key) {
   auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? sanitize(it->get_ref<const std::string &>()) : "";
+  return it != obj.end() && it->is_string()
+             ? printable(it->get_ref<const std::string &>(), for_terminal)
+             : "";
 }
 
 std::optional<double> number_field(const nlohmann::json &obj, const char *key) {

@@ -1,7 +1,6 @@
 #include "daemon/control.hpp"
 
-#include "core/control_protocol.hpp"
-#include "daemon/endpoint.hpp"
+#include "protocol/protocol.hpp"
 
 #include <stdexcept>
 #include <sys/epoll.h>
@@ -19,23 +18,13 @@ constexpr std::size_t request_budget = 64; // per loop iteration
 } // namespace
 
 ControlServer::ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler)
-    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::router),
+    : endpoint_(std::move(endpoint)),
+      sock_(ctx, zmq::socket_type::router, endpoint_,
+            {.mode = 0666, .maxmsgsize = (1 << 20) + 4096, .sndhwm = 100, .rcvhwm = 1000}),
       handler_(std::move(handler)) {
-  sock_.set(zmq::sockopt::linger, 0);
-  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(1 << 20) + 4096);
-  sock_.set(zmq::sockopt::sndhwm, 100);
-  sock_.set(zmq::sockopt::rcvhwm, 1000);
-  ipc_path_ = bind_endpoint(sock_, endpoint_, 0666);
   watch_ =
-      loop.watch(sock_.get(zmq::sockopt::fd), EPOLLIN, [this](std::uint32_t) { pending_ = true; });
+      loop.watch(sock_->get(zmq::sockopt::fd), EPOLLIN, [this](std::uint32_t) { pending_ = true; });
   loop.add_prepare([this] { return pending_ && drain(request_budget); });
-}
-
-ControlServer::~ControlServer() {
-  watch_.reset();
-  sock_.close();
-  if (!ipc_path_.empty())
-    ::unlink(ipc_path_.c_str());
 }
 
 bool ControlServer::drain(std::size_t budget) {
@@ -48,7 +37,7 @@ bool ControlServer::drain(std::size_t budget) {
       zmq::message_t part;
       zmq::recv_result_t r;
       try {
-        r = sock_.recv(part, zmq::recv_flags::dontwait);
+        r = sock_->recv(part, zmq::recv_flags::dontwait);
       } catch (const zmq::error_t &) {
         return false;
       }
@@ -77,8 +66,8 @@ bool ControlServer::drain(std::size_t budget) {
     // clients); a full or vanished peer just loses its reply.
     try {
       for (std::size_t i = 0; i + 1 < frames.size(); ++i)
-        sock_.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      sock_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+        sock_->send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      sock_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
     } catch (const zmq::error_t &) {
       ++dropped_;
     }
@@ -88,27 +77,17 @@ bool ControlServer::drain(std::size_t budget) {
 }
 
 EventPublisher::EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint)
-    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pub) {
-  sock_.set(zmq::sockopt::linger, 0);
-  sock_.set(zmq::sockopt::sndhwm, 10000);
-  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(256));
-  ipc_path_ = bind_endpoint(sock_, endpoint_, 0666);
+    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pub, endpoint_,
+                                            {.mode = 0666, .maxmsgsize = 256, .sndhwm = 10000}) {
   // Subscriptions and new connections are commands the socket processes
   // when asked: ask whenever its fd says there are some.
-  watch_ = loop.watch(sock_.get(zmq::sockopt::fd), EPOLLIN,
-                      [this](std::uint32_t) { (void)sock_.get(zmq::sockopt::events); });
-}
-
-EventPublisher::~EventPublisher() {
-  watch_.reset();
-  sock_.close();
-  if (!ipc_path_.empty())
-    ::unlink(ipc_path_.c_str());
+  watch_ = loop.watch(sock_->get(zmq::sockopt::fd), EPOLLIN,
+                      [this](std::uint32_t) { (void)sock_->get(zmq::sockopt::events); });
 }
 
 void EventPublisher::publish(const std::string &json) {
   try {
-    sock_.send(zmq::buffer(json), zmq::send_flags::dontwait);
+    sock_->send(zmq::buffer(json), zmq::send_flags::dontwait);
   } catch (const zmq::error_t &) {
     // nobody is hurt by a lost event
   }

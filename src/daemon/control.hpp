@@ -13,6 +13,7 @@
 // events (ZeroMQ's high-water mark), they never slow the daemon.
 #pragma once
 
+#include "daemon/endpoint.hpp"
 #include "sys/loop.hpp"
 #include "sys/proc.hpp"
 
@@ -32,7 +33,6 @@ public:
   ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler);
   ControlServer(const ControlServer &) = delete;
   ControlServer &operator=(const ControlServer &) = delete;
-  ~ControlServer();
 
   const std::string &endpoint() const { return endpoint_; }
   std::uint64_t requests() const { return requests_; }
@@ -41,10 +41,10 @@ public:
 private:
   bool drain(std::size_t budget);
 
-  std::string endpoint_, ipc_path_;
-  zmq::socket_t sock_;
+  std::string endpoint_;
+  BoundSocket sock_;
   Handler handler_;
-  Loop::Watch watch_;
+  Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
   bool pending_ = true;
   std::uint64_t requests_ = 0, dropped_ = 0;
 };
@@ -54,15 +54,14 @@ public:
   EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint);
   EventPublisher(const EventPublisher &) = delete;
   EventPublisher &operator=(const EventPublisher &) = delete;
-  ~EventPublisher();
 
   void publish(const std::string &json);
   const std::string &endpoint() const { return endpoint_; }
 
 private:
-  std::string endpoint_, ipc_path_;
-  zmq::socket_t sock_;
-  Loop::Watch watch_;
+  std::string endpoint_;
+  BoundSocket sock_;
+  Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
 };
 
 } // namespace hbmon

@@ -1,9 +1,9 @@
 #include "daemon/daemon.hpp"
 
 #include "build_config.hpp"
-#include "core/control_protocol.hpp"
 #include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
+#include "protocol/protocol.hpp"
 #include "sys/accounts.hpp"
 #include "sys/config_file.hpp"
 

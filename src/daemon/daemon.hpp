@@ -3,10 +3,10 @@
 #pragma once
 
 #include "core/config.hpp"
-#include "core/control_protocol.hpp"
 #include "daemon/control.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
+#include "protocol/protocol.hpp"
 #include "sys/loop.hpp"
 #include "sys/signals.hpp"
 

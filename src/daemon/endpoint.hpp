@@ -1,16 +1,40 @@
-// Binding a ZeroMQ socket at an endpoint hbmond serves.
+// A ZeroMQ socket bound at an endpoint hbmond serves.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <sys/types.h>
 #include <zmq.hpp>
 
 namespace hbmon {
 
-// Bind `sock` at `endpoint`. An ipc:// socket file is created with `mode`
-// from the start (no window with wider permissions) and is never taken over
-// from a process still serving it. Returns the ipc path ("" for other
-// transports). Throws std::runtime_error naming the endpoint.
-std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode);
+// Contract: the socket is made with linger 0 and `Options`, then bound at
+// `endpoint`. An ipc:// socket file is created with `mode` from the start (no
+// window with wider permissions), is never taken over from a process still
+// serving it, and is removed when the socket closes. The constructor throws
+// std::runtime_error naming the endpoint.
+class BoundSocket {
+public:
+  struct Options {
+    mode_t mode = 0600;           // of an ipc:// socket file
+    std::int64_t maxmsgsize = -1; // ZMQ_MAXMSGSIZE: larger messages drop the peer
+    int sndhwm = 1000;            // ZeroMQ's own defaults
+    int rcvhwm = 1000;
+  };
+
+  BoundSocket(zmq::context_t &ctx, zmq::socket_type type, const std::string &endpoint,
+              const Options &options);
+  BoundSocket(const BoundSocket &) = delete;
+  BoundSocket &operator=(const BoundSocket &) = delete;
+  ~BoundSocket();
+
+  zmq::socket_t *operator->() { return &sock_; }
+  // The socket file's path; "" for other transports.
+  const std::string &ipc_path() const { return ipc_path_; }
+
+private:
+  zmq::socket_t sock_;
+  std::string ipc_path_;
+};
 
 } // namespace hbmon

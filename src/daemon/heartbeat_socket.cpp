@@ -1,7 +1,6 @@
 #include "daemon/heartbeat_socket.hpp"
 
 #include "core/heartbeat.hpp"
-#include "daemon/endpoint.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -15,32 +14,25 @@ namespace hbmon {
 HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint,
                                  std::optional<uid_t> owner, std::optional<gid_t> group,
                                  Handler handler, std::function<void()> on_wake)
-    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pull),
+    : endpoint_(std::move(endpoint)),
+      // The socket file is born 0600: no window in which another user could
+      // connect and keep a hung app alive.
+      sock_(ctx, zmq::socket_type::pull, endpoint_,
+            {.mode = 0600,
+             .maxmsgsize = static_cast<std::int64_t>(max_heartbeat_bytes),
+             .rcvhwm = 1000}),
       handler_(std::move(handler)), on_wake_(std::move(on_wake)) {
-  sock_.set(zmq::sockopt::linger, 0);
-  sock_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(max_heartbeat_bytes));
-  sock_.set(zmq::sockopt::rcvhwm, 1000);
-  // The socket file is born 0600: no window in which another user could
-  // connect and keep a hung app alive.
-  ipc_path_ = bind_endpoint(sock_, endpoint_, 0600);
-  if (!ipc_path_.empty() && (owner || group)) {
-    if (::chown(ipc_path_.c_str(), owner ? *owner : static_cast<uid_t>(-1),
+  const std::string &path = sock_.ipc_path();
+  if (!path.empty() && (owner || group)) {
+    if (::chown(path.c_str(), owner ? *owner : static_cast<uid_t>(-1),
                 group ? *group : static_cast<gid_t>(-1)) < 0) {
-      int err = errno;
-      ::unlink(ipc_path_.c_str());
-      throw std::runtime_error("chown " + ipc_path_ + ": " + std::strerror(err));
+      int err = errno; // the socket file goes with sock_
+      throw std::runtime_error("chown " + path + ": " + std::strerror(err));
     }
   }
-  int fd = sock_.get(zmq::sockopt::fd);
+  int fd = sock_->get(zmq::sockopt::fd);
   watch_ = loop.watch(fd, EPOLLIN, [this](std::uint32_t) { on_wake_(); });
   on_wake_(); // libzmq may have queued commands already
-}
-
-HeartbeatSocket::~HeartbeatSocket() {
-  watch_.reset();
-  sock_.close();
-  if (!ipc_path_.empty())
-    ::unlink(ipc_path_.c_str());
 }
 
 bool HeartbeatSocket::drain(std::size_t budget) {
@@ -48,7 +40,7 @@ bool HeartbeatSocket::drain(std::size_t budget) {
   for (std::size_t n = 0; n < budget; ++n) {
     zmq::recv_result_t r;
     try {
-      r = sock_.recv(msg, zmq::recv_flags::dontwait);
+      r = sock_->recv(msg, zmq::recv_flags::dontwait);
     } catch (const zmq::error_t &) {
       return false; // EINTR or a closing context: the next wake-up retries
     }
@@ -62,7 +54,7 @@ bool HeartbeatSocket::drain(std::size_t budget) {
     if (multipart) {
       // Discard the rest of a multi-part message: one message, one verdict.
       while (msg.more()) {
-        auto rr = sock_.recv(msg, zmq::recv_flags::dontwait);
+        auto rr = sock_->recv(msg, zmq::recv_flags::dontwait);
         if (!rr)
           break;
       }

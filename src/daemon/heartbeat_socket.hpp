@@ -9,6 +9,7 @@
 // libzmq (ZMQ_MAXMSGSIZE) before they reach us.
 #pragma once
 
+#include "daemon/endpoint.hpp"
 #include "sys/loop.hpp"
 #include "sys/proc.hpp"
 
@@ -30,7 +31,6 @@ public:
                   std::optional<gid_t> group, Handler handler, std::function<void()> on_wake);
   HeartbeatSocket(const HeartbeatSocket &) = delete;
   HeartbeatSocket &operator=(const HeartbeatSocket &) = delete;
-  ~HeartbeatSocket();
 
   // Receive up to `budget` messages; true if more may be waiting.
   bool drain(std::size_t budget);
@@ -38,11 +38,10 @@ public:
 
 private:
   std::string endpoint_;
-  std::string ipc_path_;
-  zmq::socket_t sock_;
+  BoundSocket sock_;
   Handler handler_;
   std::function<void()> on_wake_;
-  Loop::Watch watch_;
+  Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
 };
 
 } // namespace hbmon

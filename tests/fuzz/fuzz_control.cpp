@@ -1,6 +1,6 @@
 // libFuzzer target: any control request gets a Request or a ProtocolError,
 // and every reply built from it serializes.
-#include "core/control_protocol.hpp"
+#include "protocol/protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     check_printable(*m.status);
   }
   check_printable(hbmon::printable(text));
-  const std::string cut = hbmon::printable(text, 100);
+  const std::string cut = hbmon::printable(text, {.limit = 100});
   if (cut.size() > 100)
     __builtin_trap();
   check_printable(cut);

@@ -1,4 +1,6 @@
-#include "core/control_protocol.hpp"
+#include "protocol/protocol.hpp"
+
+#include <map>
 
 #include <gtest/gtest.h>
 
@@ -99,4 +101,41 @@ TEST(ControlProtocol, RepliesAreVersioned) {
                                         "b")}};
   EXPECT_EQ(dump(j), "{\"s\":\"a\xef\xbf\xbd"
                      "b\"}");
+}
+
+// Every command hbmonctl can send comes back from parse_request() as built:
+// one sample per entry of command_names, so a command added without a sample
+// (and a builder that writes its fields) fails here.
+TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
+  const std::map<Command, std::vector<Request>> samples = {
+      {Command::status, {{.cmd = Command::status}, {.cmd = Command::status, .apps = {"a", "b"}}}},
+      {Command::info, {{.cmd = Command::info}}},
+      {Command::panic,
+       {{.cmd = Command::panic, .app = "web", .reason = "stuck in a loop"},
+        {.cmd = Command::panic, .app = "web", .reason = "no reason given"}}},
+      {Command::start, {{.cmd = Command::start, .app = "web"}}},
+      {Command::stop, {{.cmd = Command::stop, .app = "web"}}},
+      {Command::restart, {{.cmd = Command::restart, .app = "web"}}},
+      {Command::reload, {{.cmd = Command::reload}}},
+  };
+  for (const auto &entry : command_names.entries) {
+    auto it = samples.find(entry.value);
+    ASSERT_NE(it, samples.end()) << "no sample request for \"" << entry.name << "\"";
+    for (const Request &r : it->second) {
+      const nlohmann::json built = build_request(r);
+      EXPECT_EQ(built["v"], protocol_version);
+      EXPECT_EQ(built["cmd"], entry.name);
+      Request back;
+      ASSERT_NO_THROW(back = parse_request(dump(built))) << dump(built);
+      EXPECT_EQ(back, r) << dump(built);
+    }
+  }
+}
+
+TEST(ControlProtocol, BuiltRequestsCarryOnlyTheirCommandsFields) {
+  EXPECT_EQ(dump(build_request({.cmd = Command::info})), R"({"cmd":"info","v":1})");
+  EXPECT_EQ(dump(build_request({.cmd = Command::stop, .app = "web", .reason = "x"})),
+            R"({"app":"web","cmd":"stop","v":1})");
+  EXPECT_EQ(dump(build_request({.cmd = Command::panic, .app = "web"})),
+            R"({"app":"web","cmd":"panic","v":1})");
 }

@@ -1,6 +1,6 @@
-#include "core/control_protocol.hpp"
+#include "protocol/protocol.hpp"
 
-#include "core/heartbeat.hpp"
+#include "protocol/text.hpp"
 
 #include <fmt/format.h>
 
@@ -23,6 +23,29 @@ std::string app_name(const nlohmann::json &j, const char *field) {
 } // namespace
 
 bool is_mutating(Command c) { return c != Command::status && c != Command::info; }
+
+nlohmann::json build_request(const Request &r) {
+  nlohmann::json j = {{"v", protocol_version}, {"cmd", to_string(r.cmd)}};
+  switch (r.cmd) {
+  case Command::status:
+    if (!r.apps.empty())
+      j["apps"] = r.apps;
+    break;
+  case Command::panic:
+    if (!r.reason.empty())
+      j["reason"] = r.reason;
+    [[fallthrough]];
+  case Command::start:
+  case Command::stop:
+  case Command::restart:
+    j["app"] = r.app;
+    break;
+  case Command::info:
+  case Command::reload:
+    break;
+  }
+  return j;
+}
 
 Request parse_request(std::string_view body) {
   if (body.size() > max_request_bytes)
@@ -65,7 +88,7 @@ Request parse_request(std::string_view body) {
     if (auto why = j.find("reason"); why != j.end() && !why->is_null()) {
       if (!why->is_string())
         bad("\"reason\" must be a string");
-      r.reason = printable(why->get_ref<const std::string &>(), max_reason_chars);
+      r.reason = printable(why->get_ref<const std::string &>(), {.limit = max_reason_chars});
     }
     if (r.reason.empty())
       r.reason = "no reason given";

@@ -1,12 +1,16 @@
-// The control protocol, version 1: one JSON request, one JSON reply.
+// The control protocol, version 1: one JSON request, one JSON reply. Both
+// ends use this file: hbmonctl builds requests, hbmond parses them.
 //
 // Contract: parse_request() accepts any bytes and either returns a Request
 // whose fields are valid for its command, or throws ProtocolError with the
 // error code and message to send back. Unknown fields are ignored (newer
-// clients may send more); an unknown "v" is refused. See hbmonctl(8).
+// clients may send more); an unknown "v" is refused. build_request() writes
+// every field its command needs, so parse_request(build_request(r)) gives r
+// back for any valid r. See hbmonctl(8).
 #pragma once
 
 #include "core/names.hpp"
+#include "protocol/endpoints.hpp"
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -37,9 +41,11 @@ bool is_mutating(Command c);
 
 struct Request {
   Command cmd = Command::status;
-  std::vector<std::string> apps; // status: a filter (empty: all)
-  std::string app;               // panic, start, stop, restart
-  std::string reason;            // panic (printable, bounded)
+  std::vector<std::string> apps{}; // status: a filter (empty: all)
+  std::string app{};               // panic, start, stop, restart
+  std::string reason{};            // panic (printable, bounded)
+
+  bool operator==(const Request &) const = default;
 };
 
 class ProtocolError : public std::runtime_error {
@@ -52,6 +58,9 @@ private:
   std::string code_;
 };
 
+// The request as hbmonctl sends it: only the fields `r.cmd` takes; an empty
+// reason or app filter is left out.
+nlohmann::json build_request(const Request &r);
 Request parse_request(std::string_view body);
 
 nlohmann::json ok_reply();
