@@ -2,6 +2,7 @@
 
 #include "core/heartbeat.hpp"
 
+#include <cassert>
 #include <cstdlib>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
@@ -77,6 +78,11 @@ std::optional<LogLevel> parse_level(std::string_view s) {
   if (s == "warn")
     return LogLevel::warning; // as spdlog and syslog spell it
   return log_level_names.parse(s);
+}
+
+void invariant(std::string_view what) {
+  daemon(LogLevel::error, fmt::format("internal error: {}", what));
+  assert(!"a can't-happen branch was taken; see the log line before");
 }
 
 void daemon(LogLevel level, std::string_view text) {

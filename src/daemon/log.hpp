@@ -22,5 +22,9 @@ void app_event(std::string_view app, LogLevel level, std::string_view text);
 // `pid`: the app's current process (0: none), for the journal's SYSLOG_PID.
 void app_output(std::string_view app, pid_t pid, std::string_view line);
 bool enabled(LogLevel level);
+// A "can't happen" that happened: logged at error as "internal error: ..."
+// and, in builds with assertions (debug, sanitizers: the soak and the
+// fuzzers), an abort, so that a logic slip is caught instead of skipped.
+void invariant(std::string_view what);
 
 } // namespace hbmon::logging

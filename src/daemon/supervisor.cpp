@@ -18,39 +18,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 namespace hbmon {
 
-namespace {
-
-constexpr std::size_t drain_budget = 512; // messages per socket per wake-up
-constexpr auto refusal_log_every = std::chrono::seconds(10);
-constexpr auto beat_log_every = std::chrono::seconds(1); // at debug level
-constexpr auto negative_cache_for = std::chrono::seconds(1);
-} // namespace
-
 struct Supervisor::App {
-  App(Loop &loop, const AppConfig &c) : cfg(c), wd(c), output(loop, c.name) {}
+  using Beat = std::function<void(App &, const HeartbeatMsg &)>;
+  App(Loop &loop, IntakeSet &intakes, const AppConfig &c, const Beat &beat)
+      : cfg(c), wd(c), output(loop, c.name),
+        intake(c.name, intakes, [this, beat](const HeartbeatMsg &m) { beat(*this, m); }) {}
 
   AppConfig cfg;
   Watchdog wd;
-  AppCounters counters;
   OutputPipe output;
-  std::unique_ptr<HeartbeatSocket> hb;
+  HeartbeatIntake intake;
   Loop::Timer timer;
 
-  // The current child, while there is one.
-  pid_t pid = 0;
-  UniqueFd pidfd;
-  Loop::Watch pid_watch;
-
-  // Heartbeat intake: who may beat for it (core/sender_check.hpp), and
-  // how often its refusals and beats are logged (core/log_limit.hpp).
-  SenderCheck<TimePoint> senders{negative_cache_for};
-  LogLimit<TimePoint> refusal_log{refusal_log_every};
-  LogLimit<TimePoint> beat_log{beat_log_every};
-  bool woken = false; // listed in Supervisor::woken_
+  pid_t pid = 0; // the current child (ProcessRunner has it), while there is one
 
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;
@@ -61,14 +43,12 @@ struct Supervisor::App {
 };
 
 Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
-    : loop_(loop), reports_(reports), opts_(opts), zmq_(1) {
+    : loop_(loop), reports_(reports), runner_(loop, {opts.child_nofile, opts.guardian}), zmq_(1) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
-  for (char **e = environ; e && *e; ++e)
-    base_env_.emplace_back(*e); // app_env() leaves out what is not the apps
   loop_.add_prepare([this] {
     finish_retired();
-    bool busy = drain_sockets();
+    bool busy = intakes_.drain();
     busy |= run_start_queue();
     if (status_dirty_) {
       status_dirty_ = false;
@@ -78,56 +58,21 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
   });
 }
 
-Supervisor::~Supervisor() {
-  for (auto &[name, a] : apps_) {
-    // Last resort (normally shutdown() has stopped everything): never leave
-    // an app behind.
-    if (a->pid > 0)
-      kill_group(a->pid, SIGKILL);
-  }
-}
+Supervisor::~Supervisor() = default; // the runner kills what is left
 
 Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
-  auto app = std::make_unique<App>(loop_, ac);
+  auto app = std::make_unique<App>(
+      loop_, intakes_, ac, [this](App &a, const HeartbeatMsg &m) { deliver(a, ev::Heartbeat{m}); });
   App &a = *app;
   a.timer = loop_.timer([this, &a] {
-    // A heartbeat already queued on the socket beats the deadline.
-    if (a.hb)
-      while (a.hb->drain(drain_budget)) {
-      }
+    a.intake.drain_all(); // a heartbeat already queued on the socket beats the deadline
     deliver(a, ev::Deadline{});
   });
   ++counts_[static_cast<std::size_t>(a.wd.state())];
   apps_.emplace(ac.name, std::move(app));
-  if (auto err = bind_heartbeat(a); !err.empty())
+  if (auto err = a.intake.bind(zmq_, loop_, a.cfg); !err.empty())
     logging::app_event(ac.name, LogLevel::error, err);
-  else if (ac.heartbeat && ac.heartbeat->endpoint.rfind("tcp://", 0) == 0)
-    logging::app_event(ac.name, LogLevel::warning,
-                       "heartbeats over tcp:// cannot be checked for their sender");
   return a;
-}
-
-// Bind the app's heartbeat socket unless it is bound already; the error
-// text, or "" when bound (or when the app has no heartbeat).
-std::string Supervisor::bind_heartbeat(App &a) {
-  if (!a.cfg.heartbeat || a.hb)
-    return {};
-  try {
-    a.hb = std::make_unique<HeartbeatSocket>(
-        zmq_, loop_, a.cfg.heartbeat->endpoint, a.cfg.uid, a.cfg.gid,
-        [this, &a](std::string_view d, std::optional<PeerCred> p, bool mp) {
-          on_message(a, d, p, mp);
-        },
-        [this, &a] {
-          if (!a.woken) {
-            a.woken = true;
-            woken_.push_back(&a);
-          }
-        });
-  } catch (const std::exception &e) {
-    return e.what();
-  }
-  return {};
 }
 
 void Supervisor::start(const Config &cfg) {
@@ -274,31 +219,23 @@ Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::st
   });
 }
 
-Supervisor::ReloadReport Supervisor::reload(const Config &next) {
-  ReloadReport rep;
-  for (auto &[name, app] : apps_) {
-    App &a = *app;
-    const AppConfig *nc = next.find(name);
-    if (!nc) {
-      rep.removed.push_back(name);
-      retire(a, std::nullopt);
-    } else if (a.retiring ? (a.successor && *a.successor == *nc) : a.cfg == *nc) {
-      rep.unchanged.push_back(name);
-    } else {
-      rep.changed.push_back(name);
-      retire(a, *nc);
-    }
-  }
-  for (const auto &ac : next.apps) {
-    if (apps_.count(ac.name))
-      continue;
-    rep.added.push_back(ac.name);
+ReloadPlan Supervisor::reload(const Config &next) {
+  std::map<std::string, const AppConfig *> headed_for;
+  for (const auto &[name, a] : apps_)
+    headed_for[name] = !a->retiring ? &a->cfg : a->successor ? &*a->successor : nullptr;
+  ReloadPlan plan = plan_reload(headed_for, next);
+  for (const auto &name : plan.removed)
+    retire(*apps_.at(name), std::nullopt);
+  for (const auto &name : plan.changed)
+    retire(*apps_.at(name), *next.find(name));
+  for (const auto &name : plan.added) {
+    const AppConfig &ac = *next.find(name);
     App &a = add_app(ac);
     if (ac.enabled && !shutting_down_)
       starts_.push(&a, Starts::Kind::start, Loop::now());
   }
   status_dirty_ = true;
-  return rep;
+  return plan;
 }
 
 // Stop `a` (gracefully) and drop it once its process is gone.
@@ -321,7 +258,6 @@ void Supervisor::finish_retired() {
     std::unique_ptr<App> old = std::move(it->second);
     apps_.erase(it);
     --counts_[static_cast<std::size_t>(old->wd.state())];
-    std::erase(woken_, old.get());
     starts_.remove(old.get());
     starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
@@ -366,12 +302,11 @@ void Supervisor::execute(App &a, const Actions &acts) {
       if (hook_)
         hook_(a.cfg.name, *ch);
     } else if (auto *k = std::get_if<act::Kill>(&action)) {
-      if (a.pid > 0) {
-        // The group reaches the app's children; the pidfd reaches the leader
-        // even if it left its group.
-        kill_group(a.pid, k->signal);
-        pidfd_send_signal(a.pidfd.get(), k->signal);
-      }
+      if (a.pid > 0)
+        runner_.signal(a.pid, k->signal);
+      else
+        logging::invariant(
+            fmt::format("{}: told to send signal {} with no process", a.cfg.name, k->signal));
     } else if (std::holds_alternative<act::Spawn>(action)) {
       do_spawn(a);
     } else if (auto *t = std::get_if<act::Timer>(&action)) {
@@ -386,146 +321,32 @@ void Supervisor::execute(App &a, const Actions &acts) {
   }
 }
 
-SpawnRequest Supervisor::make_request(const App &a, std::string &error) const {
-  const AppConfig &c = a.cfg;
-  SpawnRequest r;
-  r.argv = c.command;
-  r.cwd = c.cwd;
-  r.uid = c.uid;
-  r.gid = c.gid;
-  r.groups = c.supplementary_groups;
-  r.output_fd = a.output.write_fd();
-  r.nofile_soft = opts_.child_nofile;
-
-  // The account's name, also when the config gave a number.
-  std::string account = c.user.value_or("");
-  if (c.user && c.uid)
-    if (auto name = name_of_uid(*c.uid))
-      account = *name;
-  AppEnv env = app_env(c, base_env_, account);
-  r.env = std::move(env.env);
-  const std::string &path_var = env.path;
-  if (auto p = resolve_program(c.command[0], path_var))
-    r.path = *p;
-  else
-    error = fmt::format("exec {}: command not found in PATH ({})", c.command[0], path_var);
-  return r;
-}
-
 void Supervisor::do_spawn(App &a) {
   // Without its socket the app could never prove it is alive: a start that
   // cannot bind fails like one that cannot exec, and is retried likewise.
-  std::string error = bind_heartbeat(a);
+  const std::string error = a.intake.bind(zmq_, loop_, a.cfg);
   if (!error.empty()) {
     deliver(a, ev::SpawnFailed{error});
     return;
   }
-  SpawnRequest request = make_request(a, error);
-  if (!error.empty()) {
-    deliver(a, ev::SpawnFailed{error});
-    return;
-  }
-  auto result = spawn(request);
-  if (auto *err = std::get_if<std::string>(&result)) {
+  auto started = runner_.start(a.cfg, a.output.write_fd(),
+                               [this, &a](const ExitStatus &st) { on_exit(a, st); });
+  if (auto *err = std::get_if<std::string>(&started)) {
     deliver(a, ev::SpawnFailed{*err});
     return;
   }
-  Child &c = std::get<Child>(result);
-  a.pid = c.pid;
-  a.pidfd = std::move(c.pidfd);
-  if (opts_.guardian)
-    opts_.guardian->watch(a.pid);
-  a.output.set_pid(c.pid);
-  a.senders.reset();
-  by_pid_[a.pid] = &a;
-  a.pid_watch = loop_.watch(a.pidfd.get(), EPOLLIN, [this, &a](std::uint32_t) { on_exit(a); });
+  a.pid = std::get<pid_t>(started);
+  a.output.set_pid(a.pid);
+  a.intake.set_process(a.pid);
   deliver(a, ev::Spawned{a.pid});
 }
 
-void Supervisor::on_exit(App &a) {
-  if (a.pid <= 0)
-    return;
-  // While the leader is a zombie its pid cannot be reused, so the group
-  // signal cannot reach a stranger: take the rest of the group down with it.
-  kill_group(a.pid, SIGKILL);
-  siginfo_t si{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(a.pidfd.get()), &si,
-               WEXITED | WNOHANG) < 0 ||
-      si.si_pid == 0)
-    return; // not exited yet (spurious wake-up)
-  ExitStatus st;
-  if (si.si_code == CLD_EXITED)
-    st = ExitStatus::with_code(si.si_status);
-  else
-    st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);
+void Supervisor::on_exit(App &a, const ExitStatus &st) {
   a.output.end_of_run(); // its last words come before the news of its exit
   a.output.set_pid(0);
-  if (opts_.guardian)
-    opts_.guardian->forget(a.pid);
-  by_pid_.erase(a.pid);
   a.pid = 0;
-  a.pid_watch.reset();
-  a.pidfd.reset();
   deliver(a, ev::Exited{st});
   check_shutdown_done();
-}
-
-void Supervisor::reap() {
-  while (true) {
-    siginfo_t si{};
-    if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
-      return;
-    if (auto it = by_pid_.find(si.si_pid); it != by_pid_.end()) {
-      on_exit(*it->second);
-      continue;
-    }
-    if (opts_.guardian && si.si_pid == opts_.guardian->pid()) {
-      opts_.guardian->on_exit();
-      continue;
-    }
-    // An orphan of some app, inherited because we are a subreaper.
-    ::waitpid(si.si_pid, nullptr, WNOHANG);
-    logging::daemon(LogLevel::debug, fmt::format("reaped stray process {}", si.si_pid));
-  }
-}
-
-void Supervisor::on_message(App &a, std::string_view data, std::optional<PeerCred> peer,
-                            bool multipart) {
-  const bool ipc = a.cfg.heartbeat && a.cfg.heartbeat->endpoint.rfind("ipc://", 0) == 0;
-  if (multipart) {
-    ++a.counters.messages_dropped;
-    return;
-  }
-  const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
-  if (ipc && !(peer && a.senders.accept(a.pid, peer->pid, &Loop::now, walk))) {
-    ++a.counters.heartbeats_refused;
-    if (auto held = a.refusal_log.occurred(Loop::now()))
-      logging::app_event(
-          a.cfg.name, LogLevel::warning,
-          fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
-                      peer ? peer->pid : 0, peer ? peer->uid : 0, a.pid,
-                      *held ? fmt::format(" ({} more since the last report)", *held) : ""));
-    return;
-  }
-  if (logging::enabled(LogLevel::debug))
-    if (auto held = a.beat_log.occurred(Loop::now()))
-      logging::app_event(a.cfg.name, LogLevel::debug,
-                         *held ? fmt::format("{} heartbeats", *held + 1) : "heartbeat");
-  deliver(a, ev::Heartbeat{parse_heartbeat(data)});
-}
-
-bool Supervisor::drain_sockets() {
-  // Only sockets that woke (or ran out of budget) are drained: no O(n) scan.
-  std::vector<App *> todo;
-  todo.swap(woken_);
-  for (App *a : todo) {
-    a->woken = false;
-    if (a->hb && a->hb->drain(drain_budget) && !a->woken) {
-      a->woken = true;
-      woken_.push_back(a);
-    }
-  }
-  return !woken_.empty();
 }
 
 void Supervisor::shutdown(std::string why) {
@@ -554,37 +375,15 @@ void Supervisor::check_shutdown_done() {
   for (auto &[name, a] : apps_)
     if (a->pid > 0)
       return;
-  kill_strays();
+  runner_.kill_strays();
   loop_.quit();
-}
-
-// Processes that left their app's process group (double-forked daemons)
-// were re-parented to us as subreaper: they go too.
-void Supervisor::kill_strays() {
-  DIR *d = ::opendir("/proc");
-  if (!d)
-    return;
-  const pid_t self = ::getpid();
-  const pid_t guardian = opts_.guardian ? opts_.guardian->pid() : 0;
-  while (dirent *e = ::readdir(d)) {
-    char *end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (pid <= 0 || *end != '\0')
-      continue;
-    if (pid != guardian && parent_of(static_cast<pid_t>(pid)) == self) {
-      logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
-      ::kill(static_cast<pid_t>(pid), SIGKILL);
-    }
-  }
-  ::closedir(d);
-  reap();
 }
 
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();
   for (const auto &[name, a] : apps_)
-    out.push_back(snapshot(name, a->wd, a->counters, now));
+    out.push_back(snapshot(name, a->wd, a->intake.counters(), now));
   return out;
 }
 

@@ -2,18 +2,22 @@
 //
 // Contract: everything happens on the loop's thread. For each app it holds
 // the watchdog, the heartbeat socket, the output pipe, the one deadline
-// timer and the current child (pid + pidfd). Events from the kernel (pidfd,
-// signalfd, timer, ZMQ_FD) become watchdog events; the watchdog's actions
-// become system calls here and nowhere else.
+// timer and the current child's pid. Events from the kernel (a child's exit
+// from the ProcessRunner, timers, ZMQ_FD) become watchdog events, delivered
+// one at a time; the watchdog's actions are carried out here: spawns and
+// signals through the ProcessRunner, starts and restarts when the
+// StartQueue allows, logs and events through Reports.
 #pragma once
 
 #include "core/config.hpp"
+#include "core/reload_plan.hpp"
 #include "core/start_queue.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
 #include "daemon/guardian.hpp"
-#include "daemon/heartbeat_socket.hpp"
+#include "daemon/heartbeat_intake.hpp"
 #include "daemon/output.hpp"
+#include "daemon/process_runner.hpp"
 #include "daemon/reports.hpp"
 #include "sys/loop.hpp"
 #include "sys/spawn.hpp"
@@ -47,9 +51,6 @@ public:
     std::string message; // for the operator
     State state = State::stopped;
   };
-  struct ReloadReport {
-    std::vector<std::string> added, removed, changed, unchanged;
-  };
 
   Supervisor(Loop &loop, Reports &reports, Options opts);
   Supervisor(const Supervisor &) = delete;
@@ -63,7 +64,7 @@ public:
   void shutdown(std::string why);
   // Reap children that are not apps (we are a subreaper) and notice app
   // exits that SIGCHLD reported before their pidfd did.
-  void reap();
+  void reap() { runner_.reap(); }
 
   // Admin commands. `who` names the caller for the log ("uid 0, pid 42").
   Reply panic(const std::string &app, const std::string &reason, const std::string &who);
@@ -73,7 +74,7 @@ public:
   // Apply a verified config: new apps start, removed apps stop and go,
   // changed apps restart with their new settings once the old process is
   // gone, unchanged apps are not touched.
-  ReloadReport reload(const Config &next);
+  ReloadPlan reload(const Config &next);
 
   bool has_app(const std::string &name) const { return apps_.count(name) != 0; }
   std::vector<AppStatus> status() const;
@@ -92,35 +93,28 @@ private:
               Act &&act);
   bool run_start_queue();
   App &add_app(const AppConfig &ac);
-  std::string bind_heartbeat(App &a);
   void deliver(App &a, Event e);
   void handle(App &a, const Event &e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);
-  void on_exit(App &a);
-  void on_message(App &a, std::string_view data, std::optional<PeerCred> peer, bool multipart);
-  bool drain_sockets();
+  void on_exit(App &a, const ExitStatus &st);
   void check_shutdown_done();
-  void kill_strays();
   void retire(App &a, std::optional<AppConfig> successor);
   void finish_retired();
   Reply reply_for(const App &a, std::string message) const;
-  SpawnRequest make_request(const App &a, std::string &error) const;
 
   Loop &loop_;
   Reports &reports_;
-  Options opts_;
+  ProcessRunner runner_;
   zmq::context_t zmq_;
+  IntakeSet intakes_; // heartbeat sockets to drain before the next wait; outlives apps_
   std::map<std::string, std::unique_ptr<App>> apps_;
-  std::unordered_map<pid_t, App *> by_pid_;
-  std::vector<App *> woken_;                    // heartbeat sockets to drain before the next wait
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
   bool delivering_ = false;
   // Starts and restarts waiting their turn; it also knows each app's
   // pending kill, so that no start runs right before one.
   Starts starts_;
   bool booting_ = false; // READY=1 once the boot starts are done
-  std::vector<std::string> base_env_;
   StateCounts counts_{};
   bool status_dirty_ = true;
   bool shutting_down_ = false;

@@ -1,0 +1,81 @@
+// Heartbeat intake: what arrives on an app's heartbeat socket, judged.
+//
+// Contract: one HeartbeatIntake per app. bind() binds the app's socket
+// (daemon/heartbeat_socket.hpp) unless it is bound already. A message
+// becomes a heartbeat (the Beat callback, with the parsed message) only
+// when it is a single part and, over ipc://, comes from the app's current
+// process or one of its descendants (core/sender_check.hpp); anything else
+// is counted (dropped, refused) and refusals are logged at most once per
+// 10 s (core/log_limit.hpp). A socket that wakes joins the IntakeSet, which
+// drains every woken socket, at most drain_budget messages each, before the
+// loop waits again: no scan of idle sockets, and no socket can starve the
+// others.
+#pragma once
+
+#include "core/heartbeat.hpp"
+#include "core/log_limit.hpp"
+#include "core/sender_check.hpp"
+#include "core/status.hpp"
+#include "daemon/heartbeat_socket.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+namespace hbmon {
+
+class IntakeSet;
+
+class HeartbeatIntake {
+public:
+  using Beat = std::function<void(const HeartbeatMsg &)>;
+  static constexpr std::size_t drain_budget = 512; // messages per socket per turn
+
+  HeartbeatIntake(std::string app, IntakeSet &set, Beat beat);
+  HeartbeatIntake(const HeartbeatIntake &) = delete;
+  HeartbeatIntake &operator=(const HeartbeatIntake &) = delete;
+  ~HeartbeatIntake();
+
+  // Bind `app`'s heartbeat endpoint unless bound already (or the app has
+  // no heartbeat): the error text, or "".
+  std::string bind(zmq::context_t &ctx, Loop &loop, const AppConfig &app);
+  // The app's process changed (0: none): heartbeats are its, or its
+  // descendants', from now on; earlier verdicts on senders are forgotten.
+  void set_process(pid_t pid);
+  // Everything already queued on the socket, e.g. before a deadline is judged.
+  void drain_all();
+  const AppCounters &counters() const { return counters_; }
+
+private:
+  friend class IntakeSet;
+  void on_message(std::string_view data, std::optional<PeerCred> peer, bool multipart);
+  bool drain(); // one turn's budget; true: more may be waiting
+
+  std::string app_;
+  IntakeSet &set_;
+  Beat beat_;
+  bool ipc_ = false; // senders can be checked
+  pid_t pid_ = 0;
+  std::unique_ptr<HeartbeatSocket> socket_;
+  AppCounters counters_;
+  SenderCheck<TimePoint> senders_;
+  LogLimit<TimePoint> refusal_log_;
+  LogLimit<TimePoint> beat_log_; // at debug level
+  bool woken_ = false;           // listed in set_
+};
+
+// The sockets that woke (or ran out of budget) since the last drain.
+class IntakeSet {
+public:
+  void wake(HeartbeatIntake *in);
+  void forget(HeartbeatIntake *in);
+  // Drain each woken socket once; true if some still hold messages.
+  bool drain();
+
+private:
+  std::vector<HeartbeatIntake *> woken_;
+};
+
+} // namespace hbmon

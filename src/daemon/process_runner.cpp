@@ -1,0 +1,146 @@
+#include "daemon/process_runner.hpp"
+
+#include "core/app_env.hpp"
+#include "daemon/log.hpp"
+#include "sys/accounts.hpp"
+#include "sys/proc.hpp"
+#include "sys/spawn.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
+#include <fmt/format.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace hbmon {
+
+ProcessRunner::ProcessRunner(Loop &loop, Options opts) : loop_(loop), opts_(opts) {
+  for (char **e = environ; e && *e; ++e)
+    base_env_.emplace_back(*e); // app_env() leaves out what is not the apps
+}
+
+ProcessRunner::~ProcessRunner() {
+  // Last resort (normally a shutdown has stopped everything).
+  for (const auto &[pid, child] : children_)
+    kill_group(pid, SIGKILL);
+}
+
+std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int output_fd,
+                                                      ExitHandler on_exit) {
+  SpawnRequest r;
+  r.argv = c.command;
+  r.cwd = c.cwd;
+  r.uid = c.uid;
+  r.gid = c.gid;
+  r.groups = c.supplementary_groups;
+  r.output_fd = output_fd;
+  r.nofile_soft = opts_.child_nofile;
+
+  // The account's name, also when the config gave a number.
+  std::string account = c.user.value_or("");
+  if (c.user && c.uid)
+    if (auto name = name_of_uid(*c.uid))
+      account = *name;
+  AppEnv env = app_env(c, base_env_, account);
+  r.env = std::move(env.env);
+  if (auto p = resolve_program(c.command[0], env.path))
+    r.path = *p;
+  else
+    return fmt::format("exec {}: command not found in PATH ({})", c.command[0], env.path);
+
+  auto result = spawn(r);
+  if (auto *err = std::get_if<std::string>(&result))
+    return std::move(*err);
+  hbmon::Child &spawned = std::get<hbmon::Child>(result);
+  const pid_t pid = spawned.pid;
+  if (opts_.guardian)
+    opts_.guardian->watch(pid);
+  Child &child = children_[pid];
+  child.pidfd = std::move(spawned.pidfd);
+  child.on_exit = std::move(on_exit);
+  child.watch =
+      loop_.watch(child.pidfd.get(), EPOLLIN, [this, pid](std::uint32_t) { collect(pid); });
+  return pid;
+}
+
+void ProcessRunner::signal(pid_t pid, int sig) {
+  auto it = children_.find(pid);
+  if (it == children_.end()) {
+    logging::invariant(fmt::format("asked to signal pid {}, which is not an app's child", pid));
+    return;
+  }
+  kill_group(pid, sig);
+  pidfd_send_signal(it->second.pidfd.get(), sig);
+}
+
+void ProcessRunner::collect(pid_t pid) {
+  auto it = children_.find(pid);
+  if (it == children_.end())
+    return;
+  // While the leader is a zombie its pid cannot be reused, so the group
+  // signal cannot reach a stranger: take the rest of the group down with it.
+  kill_group(pid, SIGKILL);
+  siginfo_t si{};
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(it->second.pidfd.get()), &si,
+               WEXITED | WNOHANG) < 0 ||
+      si.si_pid == 0)
+    return; // not exited yet (spurious wake-up)
+  ExitStatus st;
+  if (si.si_code == CLD_EXITED)
+    st = ExitStatus::with_code(si.si_status);
+  else
+    st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);
+  if (opts_.guardian)
+    opts_.guardian->forget(pid);
+  ExitHandler on_exit = std::move(it->second.on_exit);
+  children_.erase(it); // drops the watch, also from inside its own callback
+  on_exit(st);
+}
+
+void ProcessRunner::reap() {
+  while (true) {
+    siginfo_t si{};
+    if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+      return;
+    if (children_.count(si.si_pid)) {
+      collect(si.si_pid);
+      continue;
+    }
+    if (opts_.guardian && si.si_pid == opts_.guardian->pid()) {
+      opts_.guardian->on_exit();
+      continue;
+    }
+    // An orphan of some app, inherited because we are a subreaper.
+    ::waitpid(si.si_pid, nullptr, WNOHANG);
+    logging::daemon(LogLevel::debug, fmt::format("reaped stray process {}", si.si_pid));
+  }
+}
+
+// Processes that left their app's process group (double-forked daemons)
+// were re-parented to us as subreaper: they go too.
+void ProcessRunner::kill_strays() {
+  DIR *d = ::opendir("/proc");
+  if (!d)
+    return;
+  const pid_t self = ::getpid();
+  const pid_t guardian = opts_.guardian ? opts_.guardian->pid() : 0;
+  while (dirent *e = ::readdir(d)) {
+    char *end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0')
+      continue;
+    if (pid != guardian && parent_of(static_cast<pid_t>(pid)) == self) {
+      logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+  }
+  ::closedir(d);
+  reap();
+}
+
+} // namespace hbmon

@@ -1,0 +1,69 @@
+// The processes: every app's child, from its spawn to its reaping.
+//
+// Contract: start() builds the app's spawn request (argv, account,
+// environment from core/app_env, RLIMIT_NOFILE), spawns it in its own
+// process group and watches its pidfd on the loop. When the child has
+// exited the rest of its group is SIGKILLed (while the leader is a zombie
+// its pid cannot be reused, so the group signal cannot reach a stranger),
+// the child is reaped and its exit handler runs, once. reap() answers
+// SIGCHLD: an app's exit that SIGCHLD reported before its pidfd did, the
+// guardian's, or an orphan re-parented to hbmond as subreaper.
+// kill_strays() kills every process left re-parented to hbmond (ones that
+// left their app's group). Dropping the runner SIGKILLs every group it
+// still holds: no app is ever left behind.
+#pragma once
+
+#include "core/config.hpp"
+#include "core/watchdog.hpp"
+#include "daemon/guardian.hpp"
+#include "sys/fd.hpp"
+#include "sys/loop.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <sys/resource.h>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace hbmon {
+
+class ProcessRunner {
+public:
+  struct Options {
+    std::optional<rlim_t> child_nofile; // RLIMIT_NOFILE soft limit for apps
+    Guardian *guardian = nullptr;       // told of every app's process group
+  };
+  using ExitHandler = std::function<void(const ExitStatus &)>;
+
+  ProcessRunner(Loop &loop, Options opts);
+  ProcessRunner(const ProcessRunner &) = delete;
+  ProcessRunner &operator=(const ProcessRunner &) = delete;
+  ~ProcessRunner();
+
+  // Start `app`'s command with its output to `output_fd`: the child's pid,
+  // or why it could not start.
+  std::variant<pid_t, std::string> start(const AppConfig &app, int output_fd, ExitHandler on_exit);
+  // Signal the child's whole group, and the child itself by its pidfd (it
+  // may have left its group).
+  void signal(pid_t pid, int sig);
+  void reap();
+  void kill_strays();
+  std::size_t running() const { return children_.size(); }
+
+private:
+  struct Child {
+    UniqueFd pidfd;
+    Loop::Watch watch;
+    ExitHandler on_exit;
+  };
+  void collect(pid_t pid);
+
+  Loop &loop_;
+  Options opts_;
+  std::vector<std::string> base_env_; // hbmond's own, as apps inherit it
+  std::unordered_map<pid_t, Child> children_;
+};
+
+} // namespace hbmon
