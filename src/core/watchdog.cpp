@@ -3,6 +3,7 @@
 #include "core/signal_names.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <fmt/format.h>
 #include <utility>
 
@@ -45,6 +46,11 @@ Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_de
 
 void Watchdog::log(Actions &out, LogLevel level, std::string text, std::string_view event) {
   out.emplace_back(act::Log{level, std::move(text), event});
+}
+
+void Watchdog::broken(Actions &out, std::string_view what) {
+  log(out, LogLevel::error, fmt::format("internal error: {}", what));
+  assert(!"a watchdog invariant broke; see the log line it gave");
 }
 
 void Watchdog::enter(State to, std::string reason, Actions &out) {
@@ -236,8 +242,10 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
   switch (state_) {
   case State::starting:
   case State::running: {
-    if (!cfg_.heartbeat)
+    if (!cfg_.heartbeat) {
+      broken(out, "a deadline while up, for an app without heartbeats");
       return;
+    }
     // Every due time that has passed is a miss, even several at once after
     // a stall; the loop drains heartbeat sockets before it runs deadlines,
     // so beats that did arrive are never counted as missed.

@@ -186,6 +186,9 @@ public:
 private:
   void enter(State to, std::string reason, Actions &out);
   void log(Actions &out, LogLevel level, std::string text, std::string_view event = {});
+  // "Can't happen", said loudly: an error line, and an abort where
+  // assertions are on (debug and sanitizer builds, the soak, the fuzzers).
+  void broken(Actions &out, std::string_view what);
   void spawn(TimePoint now, Actions &out, bool restart = false);
   void kill_now(std::string why, Result result, Actions &out);
   void after_exit(const ExitStatus &st, TimePoint now, Actions &out);

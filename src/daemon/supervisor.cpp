@@ -43,7 +43,7 @@ struct Supervisor::App {
 };
 
 Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
-    : loop_(loop), reports_(reports), runner_(loop, {opts.child_nofile, opts.guardian}), zmq_(1) {
+    : loop_(loop), reports_(reports), runner_(loop, opts), zmq_(1) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   loop_.add_prepare([this] {

@@ -37,10 +37,7 @@ namespace hbmon {
 
 class Supervisor {
 public:
-  struct Options {
-    std::optional<rlim_t> child_nofile; // RLIMIT_NOFILE soft limit for apps
-    Guardian *guardian = nullptr;       // told of every app's process group
-  };
+  using Options = ProcessRunner::Options; // all it needs is for the processes
   // Called on every state change (after the watchdog's own log lines).
   using StateHook = std::function<void(const std::string &app, const act::Changed &)>;
 

@@ -39,7 +39,7 @@ Loop::Watch Loop::watch(int fd, std::uint32_t events, FdCallback cb) {
   if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
     throw_errno("epoll_ctl(ADD)");
   fds_.emplace(id, FdEntry{fd, std::move(cb)});
-  return Watch(this, id);
+  return Watch(this, id, &Loop::unwatch);
 }
 
 void Loop::unwatch(std::uint64_t id) {
@@ -51,21 +51,23 @@ void Loop::unwatch(std::uint64_t id) {
   fds_.erase(it);
 }
 
-Loop::Watch::Watch(Watch &&o) noexcept
-    : loop_(std::exchange(o.loop_, nullptr)), id_(std::exchange(o.id_, 0)) {}
+Loop::Handle::Handle(Handle &&o) noexcept
+    : loop_(std::exchange(o.loop_, nullptr)), id_(std::exchange(o.id_, 0)),
+      drop_(std::exchange(o.drop_, nullptr)) {}
 
-Loop::Watch &Loop::Watch::operator=(Watch &&o) noexcept {
+Loop::Handle &Loop::Handle::operator=(Handle &&o) noexcept {
   if (this != &o) {
     reset();
     loop_ = std::exchange(o.loop_, nullptr);
     id_ = std::exchange(o.id_, 0);
+    drop_ = std::exchange(o.drop_, nullptr);
   }
   return *this;
 }
 
-void Loop::Watch::reset() {
+void Loop::Handle::reset() {
   if (loop_)
-    loop_->unwatch(id_);
+    (loop_->*drop_)(id_);
   loop_ = nullptr;
   id_ = 0;
 }
@@ -73,19 +75,7 @@ void Loop::Watch::reset() {
 Loop::Timer Loop::timer(TimerCallback cb) {
   std::uint64_t id = next_id_++;
   timer_cbs_.emplace(id, std::move(cb));
-  return Timer(this, id);
-}
-
-Loop::Timer::Timer(Timer &&o) noexcept
-    : loop_(std::exchange(o.loop_, nullptr)), id_(std::exchange(o.id_, 0)) {}
-
-Loop::Timer &Loop::Timer::operator=(Timer &&o) noexcept {
-  if (this != &o) {
-    reset();
-    loop_ = std::exchange(o.loop_, nullptr);
-    id_ = std::exchange(o.id_, 0);
-  }
-  return *this;
+  return Timer(this, id, &Loop::drop_timer);
 }
 
 void Loop::Timer::arm(TimePoint when) {
@@ -99,13 +89,6 @@ void Loop::Timer::disarm() {
 }
 
 bool Loop::Timer::armed() const { return loop_ && loop_->timers_.when(id_).has_value(); }
-
-void Loop::Timer::reset() {
-  if (loop_)
-    loop_->drop_timer(id_);
-  loop_ = nullptr;
-  id_ = 0;
-}
 
 void Loop::arm_timer(std::uint64_t id, TimePoint when) {
   timers_.arm(id, when);

@@ -33,39 +33,43 @@ public:
   Loop &operator=(const Loop &) = delete;
   ~Loop();
 
-  class Watch {
+  // One registration in the loop (an fd watch or a timer): moving the
+  // handle moves the registration, dropping or reset() ends it.
+  class Handle {
   public:
-    Watch() = default;
-    Watch(Watch &&o) noexcept;
-    Watch &operator=(Watch &&o) noexcept;
-    ~Watch() { reset(); }
+    Handle() = default;
+    Handle(Handle &&o) noexcept;
+    Handle &operator=(Handle &&o) noexcept;
+    ~Handle() { reset(); }
     void reset();
     explicit operator bool() const { return loop_ != nullptr; }
 
-  private:
+  protected:
     friend class Loop;
-    Watch(Loop *l, std::uint64_t id) : loop_(l), id_(id) {}
+    using Drop = void (Loop::*)(std::uint64_t id);
+    Handle(Loop *l, std::uint64_t id, Drop drop) : loop_(l), id_(id), drop_(drop) {}
     Loop *loop_ = nullptr;
     std::uint64_t id_ = 0;
+    Drop drop_ = nullptr;
   };
 
-  class Timer {
+  class Watch : public Handle {
+    friend class Loop;
+    using Handle::Handle;
+
+  public:
+    Watch() = default;
+  };
+
+  class Timer : public Handle {
+    friend class Loop;
+    using Handle::Handle;
+
   public:
     Timer() = default;
-    Timer(Timer &&o) noexcept;
-    Timer &operator=(Timer &&o) noexcept;
-    ~Timer() { reset(); }
     void arm(TimePoint when);
     void disarm();
     bool armed() const;
-    void reset();
-    explicit operator bool() const { return loop_ != nullptr; }
-
-  private:
-    friend class Loop;
-    Timer(Loop *l, std::uint64_t id) : loop_(l), id_(id) {}
-    Loop *loop_ = nullptr;
-    std::uint64_t id_ = 0;
   };
 
   // Watch `fd` (not owned) for `events` (EPOLLIN, ...). Throws on failure.
