@@ -1,46 +1,11 @@
 #include "daemon/supervisor.hpp"
 
-#include "core/app_env.hpp"
 #include "core/heartbeat.hpp"
-#include "core/log_limit.hpp"
-#include "core/sender_check.hpp"
 #include "daemon/log.hpp"
-#include "sys/accounts.hpp"
-#include "sys/proc.hpp"
 
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <dirent.h>
 #include <fmt/format.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace hbmon {
-
-struct Supervisor::App {
-  using Beat = std::function<void(App &, const HeartbeatMsg &)>;
-  App(Loop &loop, IntakeSet &intakes, const AppConfig &c, const Beat &beat)
-      : cfg(c), wd(c), output(loop, c.name),
-        intake(c.name, intakes, [this, beat](const HeartbeatMsg &m) { beat(*this, m); }) {}
-
-  AppConfig cfg;
-  Watchdog wd;
-  OutputPipe output;
-  HeartbeatIntake intake;
-  Loop::Timer timer;
-
-  pid_t pid = 0; // the current child (ProcessRunner has it), while there is one
-
-  // Admin intent that outlives a reload of this app's settings.
-  bool admin_down = false;
-  // Leaving (removed or changed by a reload): once its process is gone the
-  // app is dropped, and replaced by `successor` when there is one.
-  bool retiring = false;
-  std::optional<AppConfig> successor;
-};
 
 Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
     : loop_(loop), reports_(reports), runner_(loop, opts), zmq_(1) {
@@ -52,7 +17,7 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
     busy |= run_start_queue();
     if (status_dirty_) {
       status_dirty_ = false;
-      reports_.status(hbmon::summary(counts_));
+      reports_.status(summary());
     }
     return busy;
   });
@@ -60,26 +25,24 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
 
 Supervisor::~Supervisor() = default; // the runner kills what is left
 
-Supervisor::App &Supervisor::add_app(const AppConfig &ac) {
-  auto app = std::make_unique<App>(
-      loop_, intakes_, ac, [this](App &a, const HeartbeatMsg &m) { deliver(a, ev::Heartbeat{m}); });
-  App &a = *app;
+App &Supervisor::add_app(const AppConfig &ac) {
+  App &a =
+      apps_.add(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, const HeartbeatMsg &m) {
+        deliver(a, ev::Heartbeat{m});
+      }));
   a.timer = loop_.timer([this, &a] {
     a.intake.drain_all(); // a heartbeat already queued on the socket beats the deadline
     deliver(a, ev::Deadline{});
   });
-  ++counts_[static_cast<std::size_t>(a.wd.state())];
-  apps_.emplace(ac.name, std::move(app));
   if (auto err = a.intake.bind(zmq_, loop_, a.cfg); !err.empty())
     logging::app_event(ac.name, LogLevel::error, err);
   return a;
 }
 
 void Supervisor::start(const Config &cfg) {
-  counts_.fill(0);
   for (const auto &ac : cfg.apps)
     add_app(ac);
-  for (auto &[name, a] : apps_) {
+  for (const auto &[name, a] : apps_.all()) {
     if (a->cfg.enabled)
       starts_.push(a.get(), Starts::Kind::start, Loop::now());
     else
@@ -105,8 +68,8 @@ bool Supervisor::run_start_queue() {
     // Every enabled app has been spawned (or has failed to be).
     booting_ = false;
     status_dirty_ = false;
-    reports_.booted(hbmon::summary(counts_));
-    logging::daemon(LogLevel::info, fmt::format("supervising {}", hbmon::summary(counts_)));
+    reports_.booted(summary());
+    logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
   }
   return !starts_.empty() && !starts_.held_for_kill();
 }
@@ -134,16 +97,15 @@ void Supervisor::deliver(App &a, Event e) {
 
 void Supervisor::handle(App &a, const Event &e) {
   execute(a, a.wd.on(e, Loop::now()));
-  if (a.retiring && a.pid == 0)
-    retired_.push_back(a.cfg.name);
+  apps_.settle(a);
 }
 
 void Supervisor::publish(const std::string &app, std::string_view event,
                          const std::string &message) {
   EventRecord e{app, event, std::nullopt, 0, message};
-  if (auto it = apps_.find(app); it != apps_.end()) {
-    e.state = it->second->wd.state();
-    e.pid = it->second->wd.pid();
+  if (const App *a = apps_.find(app)) {
+    e.state = a->wd.state();
+    e.pid = a->wd.pid();
   }
   reports_.event(e);
 }
@@ -164,10 +126,10 @@ Supervisor::Reply unknown_app(const std::string &name) {
 
 Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &reason,
                                     const std::string &who) {
-  auto it = apps_.find(name);
-  if (it == apps_.end())
+  App *found = apps_.find(name);
+  if (!found)
     return unknown_app(name);
-  App &a = *it->second;
+  App &a = *found;
   if (a.pid <= 0)
     return {false, "not-running",
             fmt::format("{} is not running ({})", name, to_string(a.wd.state())), a.wd.state()};
@@ -181,10 +143,10 @@ Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &
 template <typename Act>
 Supervisor::Reply Supervisor::admin(const std::string &name, std::string_view verb,
                                     const std::string &who, bool down, Act &&act) {
-  auto it = apps_.find(name);
-  if (it == apps_.end())
+  App *found = apps_.find(name);
+  if (!found)
     return unknown_app(name);
-  App &a = *it->second;
+  App &a = *found;
   a.admin_down = down;
   starts_.remove(&a);
   logging::app_event(name, LogLevel::info, fmt::format("{} requested by {}", verb, who));
@@ -220,14 +182,11 @@ Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::st
 }
 
 ReloadPlan Supervisor::reload(const Config &next) {
-  std::map<std::string, const AppConfig *> headed_for;
-  for (const auto &[name, a] : apps_)
-    headed_for[name] = !a->retiring ? &a->cfg : a->successor ? &*a->successor : nullptr;
-  ReloadPlan plan = plan_reload(headed_for, next);
+  ReloadPlan plan = plan_reload(apps_.headed_for(), next);
   for (const auto &name : plan.removed)
-    retire(*apps_.at(name), std::nullopt);
+    retire(*apps_.find(name), std::nullopt);
   for (const auto &name : plan.changed)
-    retire(*apps_.at(name), *next.find(name));
+    retire(*apps_.find(name), *next.find(name));
   for (const auto &name : plan.added) {
     const AppConfig &ac = *next.find(name);
     App &a = add_app(ac);
@@ -240,24 +199,14 @@ ReloadPlan Supervisor::reload(const Config &next) {
 
 // Stop `a` (gracefully) and drop it once its process is gone.
 void Supervisor::retire(App &a, std::optional<AppConfig> successor) {
-  a.successor = std::move(successor);
-  if (a.retiring)
-    return; // already on its way out; only the successor changed
-  a.retiring = true;
-  deliver(a, ev::Stop{a.successor ? "config changed" : "removed from the config"});
+  if (apps_.retire(a, std::move(successor))) // else only the successor changed
+    deliver(a, ev::Stop{a.successor ? "config changed" : "removed from the config"});
 }
 
 // Runs outside every callback (a prepare hook), so an App may be destroyed.
 void Supervisor::finish_retired() {
-  std::vector<std::string> names;
-  names.swap(retired_);
-  for (const auto &name : names) {
-    auto it = apps_.find(name);
-    if (it == apps_.end() || !it->second->retiring || it->second->pid > 0)
-      continue;
-    std::unique_ptr<App> old = std::move(it->second);
-    apps_.erase(it);
-    --counts_[static_cast<std::size_t>(old->wd.state())];
+  for (std::unique_ptr<App> &old : apps_.take_gone()) {
+    const std::string name = old->cfg.name;
     starts_.remove(old.get());
     starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
@@ -285,8 +234,7 @@ void Supervisor::execute(App &a, const Actions &acts) {
       if (!log->event.empty())
         publish(a.cfg.name, log->event, log->text);
     } else if (auto *ch = std::get_if<act::Changed>(&action)) {
-      --counts_[static_cast<std::size_t>(ch->from)];
-      ++counts_[static_cast<std::size_t>(ch->to)];
+      apps_.moved(ch->from, ch->to);
       status_dirty_ = true;
       if (ch->from != ch->to) {
         logging::app_event(a.cfg.name, LogLevel::debug,
@@ -356,7 +304,7 @@ void Supervisor::shutdown(std::string why) {
   reports_.stopping();
   logging::daemon(LogLevel::info, fmt::format("{}: stopping every app", why));
   Duration longest{};
-  for (auto &[name, a] : apps_) {
+  for (const auto &[name, a] : apps_.all()) {
     longest = std::max(longest, a->cfg.stop_timeout);
     deliver(*a, ev::Stop{why});
   }
@@ -372,9 +320,8 @@ void Supervisor::shutdown(std::string why) {
 void Supervisor::check_shutdown_done() {
   if (!shutting_down_)
     return;
-  for (auto &[name, a] : apps_)
-    if (a->pid > 0)
-      return;
+  if (apps_.with_process() > 0)
+    return;
   runner_.kill_strays();
   loop_.quit();
 }
@@ -382,7 +329,7 @@ void Supervisor::check_shutdown_done() {
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();
-  for (const auto &[name, a] : apps_)
+  for (const auto &[name, a] : apps_.all())
     out.push_back(snapshot(name, a->wd, a->intake.counters(), now));
   return out;
 }

@@ -14,6 +14,7 @@
 #include "core/start_queue.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
+#include "daemon/app_registry.hpp"
 #include "daemon/guardian.hpp"
 #include "daemon/heartbeat_intake.hpp"
 #include "daemon/output.hpp"
@@ -73,9 +74,9 @@ public:
   // gone, unchanged apps are not touched.
   ReloadPlan reload(const Config &next);
 
-  bool has_app(const std::string &name) const { return apps_.count(name) != 0; }
+  bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   std::vector<AppStatus> status() const;
-  std::string summary() const { return hbmon::summary(counts_); }
+  std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.
   void publish(const std::string &app, std::string_view event, const std::string &message);
   void set_state_hook(StateHook h) { hook_ = std::move(h); }
@@ -83,7 +84,6 @@ public:
   zmq::context_t &zmq() { return zmq_; }
 
 private:
-  struct App;
   using Starts = StartQueue<App *, TimePoint>;
   template <typename Act>
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
@@ -105,19 +105,17 @@ private:
   ProcessRunner runner_;
   zmq::context_t zmq_;
   IntakeSet intakes_; // heartbeat sockets to drain before the next wait; outlives apps_
-  std::map<std::string, std::unique_ptr<App>> apps_;
+  AppRegistry apps_;
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
   bool delivering_ = false;
   // Starts and restarts waiting their turn; it also knows each app's
   // pending kill, so that no start runs right before one.
   Starts starts_;
   bool booting_ = false; // READY=1 once the boot starts are done
-  StateCounts counts_{};
   bool status_dirty_ = true;
   bool shutting_down_ = false;
   Loop::Timer shutdown_timer_;
   StateHook hook_;
-  std::vector<std::string> retired_; // apps whose process is gone, to replace or drop
 };
 
 } // namespace hbmon

@@ -1,0 +1,44 @@
+// One supervised app: everything hbmond holds for it, in one place.
+//
+// Contract: an App lives at a fixed address from its creation by the
+// registry until the registry hands it back as gone (callbacks capture it).
+// `cfg` is the settings it runs with; `wd` decides, the supervisor carries
+// out. `pid` mirrors the ProcessRunner's child while there is one.
+#pragma once
+
+#include "core/config.hpp"
+#include "core/watchdog.hpp"
+#include "daemon/heartbeat_intake.hpp"
+#include "daemon/output.hpp"
+#include "sys/loop.hpp"
+
+#include <functional>
+#include <optional>
+
+namespace hbmon {
+
+struct App {
+  using Beat = std::function<void(App &, const HeartbeatMsg &)>;
+  App(Loop &loop, IntakeSet &intakes, const AppConfig &c, const Beat &beat)
+      : cfg(c), wd(c), output(loop, c.name),
+        intake(c.name, intakes, [this, beat](const HeartbeatMsg &m) { beat(*this, m); }) {}
+  App(const App &) = delete;
+  App &operator=(const App &) = delete;
+
+  AppConfig cfg;
+  Watchdog wd;
+  OutputPipe output;
+  HeartbeatIntake intake;
+  Loop::Timer timer; // the watchdog's one deadline
+
+  pid_t pid = 0; // the current child, while there is one
+
+  // Admin intent that outlives a reload of this app's settings.
+  bool admin_down = false;
+  // Leaving (removed or changed by a reload): once its process is gone the
+  // app is dropped, and replaced by `successor` when there is one.
+  bool retiring = false;
+  std::optional<AppConfig> successor;
+};
+
+} // namespace hbmon
