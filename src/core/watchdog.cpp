@@ -66,6 +66,11 @@ void Watchdog::enter(State to, std::string reason, Actions &out) {
 
 Actions Watchdog::on(const Event &e, TimePoint now) {
   Actions out;
+  on(e, now, out);
+  return out;
+}
+
+void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
   const std::optional<TimePoint> before = deadline_;
   std::visit(
       [&](const auto &ev) {
@@ -98,7 +103,6 @@ Actions Watchdog::on(const Event &e, TimePoint now) {
     announced_kills_ = kills;
     out.emplace_back(act::Timer{deadline_, kills});
   }
-  return out;
 }
 
 // Start a process now, unless the start limit forbids it.

@@ -160,6 +160,9 @@ public:
   explicit Watchdog(AppConfig cfg);
 
   Actions on(const Event &e, TimePoint now);
+  // The same, appending to `out`: a caller that reuses one buffer pays no
+  // allocation per event (a heartbeat's only action is its Timer).
+  void on(const Event &e, TimePoint now, Actions &out);
 
   State state() const { return state_; }
   bool wants_up() const { return want_up_; }

@@ -18,10 +18,10 @@
 namespace hbmon {
 
 struct App {
-  using Beat = std::function<void(App &, const HeartbeatMsg &)>;
+  using Beat = std::function<void(App &, HeartbeatMsg)>;
   App(Loop &loop, IntakeSet &intakes, const AppConfig &c, const Beat &beat)
       : cfg(c), wd(c), output(loop, c.name),
-        intake(c.name, intakes, [this, beat](const HeartbeatMsg &m) { beat(*this, m); }) {}
+        intake(c.name, intakes, [this, beat](HeartbeatMsg m) { beat(*this, std::move(m)); }) {}
   App(const App &) = delete;
   App &operator=(const App &) = delete;
 

@@ -30,7 +30,7 @@ class IntakeSet;
 
 class HeartbeatIntake {
 public:
-  using Beat = std::function<void(const HeartbeatMsg &)>;
+  using Beat = std::function<void(HeartbeatMsg)>;
   static constexpr std::size_t drain_budget = 512; // messages per socket per turn
 
   HeartbeatIntake(std::string app, IntakeSet &set, Beat beat);

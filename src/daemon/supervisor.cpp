@@ -26,10 +26,9 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
 Supervisor::~Supervisor() = default; // the runner kills what is left
 
 App &Supervisor::add_app(const AppConfig &ac) {
-  App &a =
-      apps_.add(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, const HeartbeatMsg &m) {
-        deliver(a, ev::Heartbeat{m});
-      }));
+  App &a = apps_.add(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
+    deliver(a, ev::Heartbeat{std::move(m)});
+  }));
   a.timer = loop_.timer([this, &a] {
     a.intake.drain_all(); // a heartbeat already queued on the socket beats the deadline
     deliver(a, ev::Deadline{});
@@ -96,7 +95,11 @@ void Supervisor::deliver(App &a, Event e) {
 }
 
 void Supervisor::handle(App &a, const Event &e) {
-  execute(a, a.wd.on(e, Loop::now()));
+  // One buffer for every event: handle() never runs inside execute() (a
+  // follow-up event waits in pending_), so nothing reads it while it refills.
+  actions_.clear();
+  a.wd.on(e, Loop::now(), actions_);
+  execute(a, actions_);
   apps_.settle(a);
 }
 

@@ -107,6 +107,7 @@ private:
   IntakeSet intakes_; // heartbeat sockets to drain before the next wait; outlives apps_
   AppRegistry apps_;
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
+  Actions actions_;                             // the watchdog's answer to the current one
   bool delivering_ = false;
   // Starts and restarts waiting their turn; it also knows each app's
   // pending kill, so that no start runs right before one.
