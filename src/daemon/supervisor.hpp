@@ -1,12 +1,13 @@
-// The supervisor: owns every app and carries out what its watchdog decides.
+// The supervisor: carries out what each app's watchdog decides.
 //
-// Contract: everything happens on the loop's thread. For each app it holds
-// the watchdog, the heartbeat socket, the output pipe, the one deadline
-// timer and the current child's pid. Events from the kernel (a child's exit
-// from the ProcessRunner, timers, ZMQ_FD) become watchdog events, delivered
-// one at a time; the watchdog's actions are carried out here: spawns and
-// signals through the ProcessRunner, starts and restarts when the
-// StartQueue allows, logs and events through Reports.
+// Contract: everything happens on the loop's thread. The apps (daemon/app.hpp)
+// live in its AppRegistry. Events from the kernel (a child's exit from the
+// ProcessRunner, a deadline's timer, a heartbeat from HeartbeatIntake) and
+// from admins become watchdog events, handled one at a time in the order
+// they arise (one raised while another is handled waits its turn). The
+// watchdog's actions are carried out here: spawns and signals through the
+// ProcessRunner, starts and restarts when the StartQueue allows, logs and
+// events through Reports.
 #pragma once
 
 #include "core/config.hpp"
