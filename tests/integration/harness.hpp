@@ -387,7 +387,8 @@ inline constexpr double status_bound = 0.1;
 #endif
 
 // One request on hbmond's control socket: the parsed reply (null when none
-// came within 2 s) and how long it took.
+// came within 2 s) and how long hbmond took to answer (up to the reply's
+// arrival: parsing it here is the test's time, not hbmond's).
 struct Answer {
   nlohmann::json reply;
   double seconds = 0;
@@ -402,9 +403,10 @@ inline Answer ask(const std::string &control, const std::string &body) {
   req.send(zmq::buffer(body));
   zmq::message_t reply;
   Answer a;
-  if (req.recv(reply))
-    a.reply = nlohmann::json::parse(reply.to_string(), nullptr, false);
+  const bool answered = req.recv(reply).has_value();
   a.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (answered)
+    a.reply = nlohmann::json::parse(reply.to_string(), nullptr, false);
   return a;
 }
 
