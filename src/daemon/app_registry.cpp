@@ -25,13 +25,6 @@ void AppRegistry::moved(State from, State to) {
   ++counts_[static_cast<std::size_t>(to)];
 }
 
-std::size_t AppRegistry::with_process() const {
-  std::size_t n = 0;
-  for (const auto &[name, a] : apps_)
-    n += a->pid > 0;
-  return n;
-}
-
 bool AppRegistry::retire(App &a, std::optional<AppConfig> successor) {
   a.successor = std::move(successor);
   return !std::exchange(a.retiring, true);

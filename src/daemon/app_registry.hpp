@@ -31,7 +31,6 @@ public:
   // `a` moved between states (its watchdog's Changed action).
   void moved(State from, State to);
   const StateCounts &counts() const { return counts_; }
-  std::size_t with_process() const;
 
   // Mark `a` as leaving, to be replaced by `successor` (or to go). False
   // when it was leaving already (only its successor changed).

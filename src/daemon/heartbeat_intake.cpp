@@ -86,9 +86,10 @@ void IntakeSet::wake(HeartbeatIntake *in) {
 void IntakeSet::forget(HeartbeatIntake *in) { std::erase(woken_, in); }
 
 bool IntakeSet::drain() {
-  std::vector<HeartbeatIntake *> todo;
-  todo.swap(woken_);
-  for (HeartbeatIntake *in : todo) {
+  // Two lists that trade places each turn: no allocation once they have grown.
+  todo_.clear();
+  todo_.swap(woken_);
+  for (HeartbeatIntake *in : todo_) {
     in->woken_ = false;
     if (in->drain())
       wake(in);

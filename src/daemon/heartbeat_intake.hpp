@@ -75,7 +75,7 @@ public:
   bool drain();
 
 private:
-  std::vector<HeartbeatIntake *> woken_;
+  std::vector<HeartbeatIntake *> woken_, todo_;
 };
 
 } // namespace hbmon

@@ -323,7 +323,7 @@ void Supervisor::shutdown(std::string why) {
 void Supervisor::check_shutdown_done() {
   if (!shutting_down_)
     return;
-  if (apps_.with_process() > 0)
+  if (runner_.running() > 0) // every app's process, counted where they are kept
     return;
   runner_.kill_strays();
   loop_.quit();

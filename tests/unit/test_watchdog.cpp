@@ -146,6 +146,12 @@ public:
     EXPECT_TRUE(wd.restart_due());
     return on(ev::Restart{});
   }
+  // Started, crashed, backoff over: a restart is due and not yet run.
+  void crash_until_restart_due() {
+    start();
+    at(now + 100ms, exit_code(1));
+    ASSERT_EQ(kinds(fire()), "RestartDue");
+  }
   void restart(pid_t pid = kPid) {
     ASSERT_EQ(kinds(fire_restart()), "Spawn");
     spawned(pid);
@@ -1437,9 +1443,7 @@ TEST(Result, TheStartLimitIsItsOwnResult) {
 
 TEST(RestartDue, ARestartThatLostItsRaceDoesNothing) {
   Harness h;
-  h.start();
-  h.at(h.now + 100ms, exit_code(1));
-  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  h.crash_until_restart_due();
   h.at(h.now + 1ms, ev::Stop{}); // an admin stop while it waited its turn
   ASSERT_EQ(h.wd.state(), State::stopped);
   EXPECT_FALSE(h.wd.restart_due());
@@ -1449,9 +1453,7 @@ TEST(RestartDue, ARestartThatLostItsRaceDoesNothing) {
 
 TEST(RestartDue, AnAdminStartTakesTheRestartsPlace) {
   Harness h;
-  h.start();
-  h.at(h.now + 100ms, exit_code(1));
-  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  h.crash_until_restart_due();
   ASSERT_EQ(kinds(h.on(ev::Start{})), "Spawn");
   h.spawned(43);
   EXPECT_THAT(kinds(h.on(ev::Restart{})), IsEmpty()); // no second process
@@ -1461,9 +1463,7 @@ TEST(RestartDue, AnAdminStartTakesTheRestartsPlace) {
 
 TEST(RestartDue, ItWaitsAsLongAsTheCallerSays) {
   Harness h;
-  h.start();
-  h.at(h.now + 100ms, exit_code(1));
-  ASSERT_EQ(kinds(h.fire()), "RestartDue");
+  h.crash_until_restart_due();
   EXPECT_FALSE(h.wd.deadline()); // nothing of its own left to time
   h.now += 50ms;                 // the start scheduler held it back
   ASSERT_EQ(kinds(h.on(ev::Restart{})), "Spawn");
