@@ -54,6 +54,7 @@ nlohmann::json to_json(const AppStatus &s) {
   j["heartbeats"] = s.heartbeats;
   j["heartbeats_refused"] = s.counters.heartbeats_refused;
   j["messages_dropped"] = s.counters.messages_dropped;
+  j["connections_refused"] = s.counters.connections_refused;
   j["misses"] = s.misses;
   return j;
 }

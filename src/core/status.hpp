@@ -12,8 +12,9 @@
 namespace hbmon {
 
 struct AppCounters {
-  std::uint64_t heartbeats_refused = 0; // from a process that is not the app
-  std::uint64_t messages_dropped = 0;   // malformed or multi-part
+  std::uint64_t heartbeats_refused = 0;  // from a process that is not the app
+  std::uint64_t messages_dropped = 0;    // malformed or multi-part
+  std::uint64_t connections_refused = 0; // over a user's budget
 };
 
 struct AppStatus {

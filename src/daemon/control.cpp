@@ -17,10 +17,18 @@ constexpr std::size_t request_budget = 64; // per loop iteration
 
 } // namespace
 
-ControlServer::ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler)
+ControlServer::ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler,
+                             ConnectionBudget::Pool &pool)
     : endpoint_(std::move(endpoint)),
       sock_(ctx, zmq::socket_type::router, endpoint_,
-            {.mode = 0666, .maxmsgsize = (1 << 20) + 4096, .sndhwm = 100, .rcvhwm = 1000}),
+            {.mode = 0666,
+             .maxmsgsize = (1 << 20) + 4096,
+             .sndhwm = replies_per_peer,
+             .rcvhwm = 1000,
+             .router_mandatory = true,
+             .guard =
+                 BoundSocket::Guard{
+                     loop, "the control socket", {.per_uid = connections_per_user}, pool}}),
       handler_(std::move(handler)) {
   watch_ =
       loop.watch(sock_->get(zmq::sockopt::fd), EPOLLIN, [this](std::uint32_t) { pending_ = true; });
@@ -63,22 +71,35 @@ bool ControlServer::drain(std::size_t budget) {
                                               frames.back().size()),
                              peer);
     // Same envelope back (identity, and the empty delimiter of REQ
-    // clients); a full or vanished peer just loses its reply.
+    // clients). A peer with replies_per_peer unread replies, or gone, just
+    // loses this one: ROUTER_MANDATORY fails the first frame (EAGAIN,
+    // EHOSTUNREACH) before anything is queued.
     try {
-      for (std::size_t i = 0; i + 1 < frames.size(); ++i)
-        sock_->send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      sock_->send(zmq::buffer(reply), zmq::send_flags::dontwait);
+      bool sent = true;
+      for (std::size_t i = 0; sent && i + 1 < frames.size(); ++i)
+        sent = sock_->send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                   .has_value();
+      if (sent)
+        sent = sock_->send(zmq::buffer(reply), zmq::send_flags::dontwait).has_value();
+      if (!sent)
+        ++replies_dropped_;
     } catch (const zmq::error_t &) {
-      ++dropped_;
+      ++replies_dropped_;
     }
   }
   pending_ = true;
   return true;
 }
 
-EventPublisher::EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint)
-    : endpoint_(std::move(endpoint)), sock_(ctx, zmq::socket_type::pub, endpoint_,
-                                            {.mode = 0666, .maxmsgsize = 256, .sndhwm = 10000}) {
+EventPublisher::EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint,
+                               ConnectionBudget::Pool &pool)
+    : endpoint_(std::move(endpoint)),
+      sock_(ctx, zmq::socket_type::pub, endpoint_,
+            {.mode = 0666,
+             .maxmsgsize = 256,
+             .sndhwm = events_per_peer,
+             .guard = BoundSocket::Guard{
+                 loop, "the events socket", {.per_uid = connections_per_user}, pool}}) {
   // Subscriptions and new connections are commands the socket processes
   // when asked: ask whenever its fd says there are some.
   watch_ = loop.watch(sock_->get(zmq::sockopt::fd), EPOLLIN,

@@ -3,14 +3,20 @@
 //
 // Contract (ControlServer): each request is one multi-part message whose
 // last frame is the body; the handler's reply goes back with the same
-// envelope. Replies are sent without waiting: a client that never reads
-// loses its replies once its queue is full and harms no one else. Requests
-// above max_request_bytes get an error reply; above 1 MiB libzmq drops the
-// connection before they reach us. The socket file is mode 0666: anyone who
-// can reach it may ask, and authorization is by the caller's uid.
+// envelope. Replies are sent without waiting: hbmond holds at most
+// `replies_per_peer` unread replies for a connection (its other replies are
+// dropped and counted), and each user may hold at most
+// `connections_per_user` connections (daemon/connection_guard.hpp), so a
+// client that never reads costs a bounded amount of memory and harms no one
+// else. Requests above max_request_bytes get an error reply; above 1 MiB
+// libzmq drops the connection before they reach us. The socket file is mode
+// 0666: anyone who can reach it may ask, and authorization is by the
+// caller's uid.
 //
-// Contract (EventPublisher): publish() never blocks; slow subscribers drop
-// events (ZeroMQ's high-water mark), they never slow the daemon.
+// Contract (EventPublisher): publish() never blocks; a subscriber that
+// does not read loses events beyond `events_per_peer` (ZeroMQ's high-water
+// mark), never slows the daemon, and each user may hold at most
+// `connections_per_user` subscriptions.
 #pragma once
 
 #include "daemon/endpoint.hpp"
@@ -24,19 +30,28 @@
 
 namespace hbmon {
 
+// Connections one local user may hold to the control or events socket:
+// hbmonctl needs one per command, `watch` two.
+inline constexpr std::size_t connections_per_user = 64;
+
 class ControlServer {
 public:
   using Handler = std::function<std::string(std::string_view body, std::optional<PeerCred> peer)>;
+  // A well-behaved client (REQ) reads each reply before it asks again.
+  static constexpr int replies_per_peer = 2;
 
   // Throws std::runtime_error naming the endpoint when it cannot bind, also
   // when another live hbmond already serves it.
-  ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler);
+  ControlServer(zmq::context_t &ctx, Loop &loop, std::string endpoint, Handler handler,
+                ConnectionBudget::Pool &pool);
   ControlServer(const ControlServer &) = delete;
   ControlServer &operator=(const ControlServer &) = delete;
 
   const std::string &endpoint() const { return endpoint_; }
   std::uint64_t requests() const { return requests_; }
   std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t replies_dropped() const { return replies_dropped_; }
+  std::uint64_t connections_refused() const { return sock_.connections_refused(); }
 
 private:
   bool drain(std::size_t budget);
@@ -46,17 +61,21 @@ private:
   Handler handler_;
   Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
   bool pending_ = true;
-  std::uint64_t requests_ = 0, dropped_ = 0;
+  std::uint64_t requests_ = 0, dropped_ = 0, replies_dropped_ = 0;
 };
 
 class EventPublisher {
 public:
-  EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint);
+  static constexpr int events_per_peer = 1000;
+
+  EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint,
+                 ConnectionBudget::Pool &pool);
   EventPublisher(const EventPublisher &) = delete;
   EventPublisher &operator=(const EventPublisher &) = delete;
 
   void publish(const std::string &json);
   const std::string &endpoint() const { return endpoint_; }
+  std::uint64_t connections_refused() const { return sock_.connections_refused(); }
 
 private:
   std::string endpoint_;

@@ -45,12 +45,15 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
           break;
         }
       }) {
+  sup_.connections().limit = settings_.connection_limit;
   if (settings_.control_plane) {
-    events_ = std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events);
+    events_ =
+        std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events, sup_.connections());
     reports_.set_sink([this](const std::string &json) { events_->publish(json); });
     control_ = std::make_unique<ControlServer>(
         sup_.zmq(), loop_, config_.control,
-        [this](std::string_view body, std::optional<PeerCred> peer) { return handle(body, peer); });
+        [this](std::string_view body, std::optional<PeerCred> peer) { return handle(body, peer); },
+        sup_.connections());
   }
 }
 
@@ -113,6 +116,16 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
     reply["control"] = config_.control;
     reply["events"] = config_.events;
     reply["summary"] = sup_.summary();
+    if (control_) {
+      reply["counters"] = {
+          {"control_requests", control_->requests()},
+          {"control_replies_dropped", control_->replies_dropped()},
+          {"control_connections_refused", control_->connections_refused()},
+          {"events_connections_refused", events_->connections_refused()},
+          {"connections_open", sup_.connections().open},
+          {"connections_limit", sup_.connections().limit},
+      };
+    }
     return reply;
   case Command::panic:
     return admin(sup_.panic(req.app, req.reason, who));

@@ -23,6 +23,9 @@ public:
     std::string runtime_dir;
     std::optional<LogLevel> cli_log_level; // --log-level wins over the config
     bool control_plane = true;             // false in --exec mode
+    // Connections all untrusted peers together may hold (fds kept free for
+    // hbmond's own work: libzmq aborts when an accept finds none).
+    std::size_t connection_limit = 256;
     Supervisor::Options supervisor;
   };
 

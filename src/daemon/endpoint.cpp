@@ -1,5 +1,6 @@
 #include "daemon/endpoint.hpp"
 
+#include "daemon/connection_guard.hpp"
 #include "protocol/socket_probe.hpp"
 #include "sys/proc.hpp"
 
@@ -23,11 +24,14 @@ private:
   mode_t old_;
 };
 
-// Bind `sock` at `endpoint`; the ipc path ("" for other transports).
-std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode_t mode) {
-  std::string path;
-  if (endpoint.rfind("ipc://", 0) == 0) {
-    path = endpoint.substr(6);
+std::string ipc_path_of(const std::string &endpoint) {
+  return endpoint.rfind("ipc://", 0) == 0 ? endpoint.substr(6) : std::string();
+}
+
+// Bind `sock` at `endpoint`, whose socket file is `path` ("" for other transports).
+void bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, const std::string &path,
+                   mode_t mode) {
+  if (!path.empty()) {
     // libzmq would silently take over the file of a daemon still running.
     if (auto probe = probe_unix_socket(path); probe && probe->served())
       throw std::runtime_error(fmt::format(
@@ -41,7 +45,6 @@ std::string bind_endpoint(zmq::socket_t &sock, const std::string &endpoint, mode
   } catch (const zmq::error_t &e) {
     throw std::runtime_error("bind " + endpoint + ": " + e.what());
   }
-  return path;
 }
 
 } // namespace
@@ -53,10 +56,20 @@ BoundSocket::BoundSocket(zmq::context_t &ctx, zmq::socket_type type, const std::
   sock_.set(zmq::sockopt::maxmsgsize, options.maxmsgsize);
   sock_.set(zmq::sockopt::sndhwm, options.sndhwm);
   sock_.set(zmq::sockopt::rcvhwm, options.rcvhwm);
-  ipc_path_ = bind_endpoint(sock_, endpoint, options.mode);
+  if (options.router_mandatory)
+    sock_.set(zmq::sockopt::router_mandatory, true);
+  const std::string path = ipc_path_of(endpoint);
+  if (options.guard)
+    guard_ = std::make_unique<ConnectionGuard>(ctx, options.guard->loop, sock_, options.guard->what,
+                                               path, options.guard->limits, options.guard->pool);
+  bind_endpoint(sock_, endpoint, path, options.mode);
+  ipc_path_ = path; // bound: the file is ours to remove
 }
 
+std::uint64_t BoundSocket::connections_refused() const { return guard_ ? guard_->refused() : 0; }
+
 BoundSocket::~BoundSocket() {
+  guard_.reset(); // stops watching before the socket goes
   sock_.close();
   if (!ipc_path_.empty())
     ::unlink(ipc_path_.c_str());

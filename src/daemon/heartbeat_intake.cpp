@@ -26,8 +26,12 @@ std::string HeartbeatIntake::bind(zmq::context_t &ctx, Loop &loop, const AppConf
     return {};
   const std::string &endpoint = app.heartbeat->endpoint;
   try {
+    const BoundSocket::Guard guard{loop,
+                                   fmt::format("{}'s heartbeat socket", app_),
+                                   {.per_uid = connections_per_user},
+                                   set_.connections()};
     socket_ = std::make_unique<HeartbeatSocket>(
-        ctx, loop, endpoint, app.uid, app.gid,
+        ctx, loop, endpoint, app.uid, app.gid, guard,
         [this](std::string_view d, std::optional<PeerCred> p, bool mp) { on_message(d, p, mp); },
         [this] { set_.wake(this); });
   } catch (const std::exception &e) {
@@ -38,6 +42,13 @@ std::string HeartbeatIntake::bind(zmq::context_t &ctx, Loop &loop, const AppConf
     logging::app_event(app_, LogLevel::warning,
                        "heartbeats over tcp:// cannot be checked for their sender");
   return {};
+}
+
+AppCounters HeartbeatIntake::counters() const {
+  AppCounters c = counters_;
+  if (socket_)
+    c.connections_refused = socket_->connections_refused();
+  return c;
 }
 
 void HeartbeatIntake::set_process(pid_t pid) {

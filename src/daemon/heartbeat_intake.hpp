@@ -12,6 +12,7 @@
 // others.
 #pragma once
 
+#include "core/connection_budget.hpp"
 #include "core/heartbeat.hpp"
 #include "core/log_limit.hpp"
 #include "core/sender_check.hpp"
@@ -32,6 +33,9 @@ class HeartbeatIntake {
 public:
   using Beat = std::function<void(HeartbeatMsg)>;
   static constexpr std::size_t drain_budget = 512; // messages per socket per turn
+  // Connections one user may hold to an app's socket (the app's processes
+  // each need one; every connection costs hbmond an fd and ~23 KiB).
+  static constexpr std::size_t connections_per_user = 64;
 
   HeartbeatIntake(std::string app, IntakeSet &set, Beat beat);
   HeartbeatIntake(const HeartbeatIntake &) = delete;
@@ -46,7 +50,7 @@ public:
   void set_process(pid_t pid);
   // Everything already queued on the socket, e.g. before a deadline is judged.
   void drain_all();
-  const AppCounters &counters() const { return counters_; }
+  AppCounters counters() const;
 
 private:
   friend class IntakeSet;
@@ -69,6 +73,8 @@ private:
 // The sockets that woke (or ran out of budget) since the last drain.
 class IntakeSet {
 public:
+  // Connections to every socket hbmond binds draw from this pool.
+  ConnectionBudget::Pool &connections() { return connections_; }
   void wake(HeartbeatIntake *in);
   void forget(HeartbeatIntake *in);
   // Drain each woken socket once; true if some still hold messages.
@@ -76,6 +82,7 @@ public:
 
 private:
   std::vector<HeartbeatIntake *> woken_, todo_;
+  ConnectionBudget::Pool connections_;
 };
 
 } // namespace hbmon

@@ -13,14 +13,16 @@ namespace hbmon {
 
 HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint,
                                  std::optional<uid_t> owner, std::optional<gid_t> group,
-                                 Handler handler, std::function<void()> on_wake)
+                                 const BoundSocket::Guard &guard, Handler handler,
+                                 std::function<void()> on_wake)
     : endpoint_(std::move(endpoint)),
       // The socket file is born 0600: no window in which another user could
       // connect and keep a hung app alive.
       sock_(ctx, zmq::socket_type::pull, endpoint_,
             {.mode = 0600,
              .maxmsgsize = static_cast<std::int64_t>(max_heartbeat_bytes),
-             .rcvhwm = 1000}),
+             .rcvhwm = 1000,
+             .guard = guard}),
       handler_(std::move(handler)), on_wake_(std::move(on_wake)) {
   const std::string &path = sock_.ipc_path();
   if (!path.empty() && (owner || group)) {

@@ -28,13 +28,15 @@ public:
 
   // Throws std::runtime_error with the endpoint and the reason on failure.
   HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string endpoint, std::optional<uid_t> owner,
-                  std::optional<gid_t> group, Handler handler, std::function<void()> on_wake);
+                  std::optional<gid_t> group, const BoundSocket::Guard &guard, Handler handler,
+                  std::function<void()> on_wake);
   HeartbeatSocket(const HeartbeatSocket &) = delete;
   HeartbeatSocket &operator=(const HeartbeatSocket &) = delete;
 
   // Receive up to `budget` messages; true if more may be waiting.
   bool drain(std::size_t budget);
   const std::string &endpoint() const { return endpoint_; }
+  std::uint64_t connections_refused() const { return sock_.connections_refused(); }
 
 private:
   std::string endpoint_;

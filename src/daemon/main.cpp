@@ -219,6 +219,16 @@ std::optional<rlim_t> raise_nofile() {
   return original;
 }
 
+// Connections every untrusted peer together may hold to hbmond's sockets:
+// at most half the fds (libzmq aborts when an accept finds none, apis.md),
+// and at most 16,384 (each costs ~23 KiB in libzmq: 370 MiB at most).
+std::size_t connection_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+    return 16384;
+  return std::min<std::size_t>(rl.rlim_cur / 2, 16384);
+}
+
 int run(const Flags &f) {
   // Before any other fd: the lowest numbers make every spawn cheap.
   if (!f.check)
@@ -254,6 +264,7 @@ int run(const Flags &f) {
   settings.cli_log_level = f.log_level;
   settings.control_plane = !f.exec;
   settings.supervisor.child_nofile = raise_nofile();
+  settings.connection_limit = connection_limit();
   logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
                                               settings.config_path));
   Guardian guardian(loop);

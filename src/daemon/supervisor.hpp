@@ -83,6 +83,7 @@ public:
   void set_state_hook(StateHook h) { hook_ = std::move(h); }
   bool shutting_down() const { return shutting_down_; }
   zmq::context_t &zmq() { return zmq_; }
+  ConnectionBudget::Pool &connections() { return intakes_.connections(); }
 
 private:
   using Starts = StartQueue<App *, TimePoint>;
