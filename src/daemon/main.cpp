@@ -42,8 +42,9 @@ Options:
   -l, --log-level LEVEL  debug, info, warning or error (default: the config's
                          log_level, else info)
       --runtime-dir DIR  where the default heartbeat, control and events
-                         endpoints are bound (default: /run/hbmond); it
-                         must be writable only by root or hbmond's user
+                         endpoints are bound (default: /run/hbmond; made
+                         with mode 0755 when missing); it must be writable
+                         only by root or hbmond's user
   -t, --check            validate the config and exit: 0 valid, 1 invalid
       --exec             run CMD alone in the foreground with heartbeat
                          supervision; exit 0 when CMD exits 0
@@ -234,8 +235,7 @@ int run(const Flags &f) {
   if (!f.check)
     reserve_spawn_fds();
   // Before the config check, which judges the directory as it will be used.
-  const int runtime_dir_error =
-      f.exec || f.check || ::mkdir(f.runtime_dir.c_str(), 0755) == 0 || errno == EEXIST ? 0 : errno;
+  const int runtime_dir_error = f.exec || f.check ? 0 : make_runtime_dir(f.runtime_dir);
   const std::optional<PrivateDir> private_dir = exec_dir(f);
   Config cfg;
   try {

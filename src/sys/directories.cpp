@@ -169,6 +169,17 @@ int give_socket_file(const std::string &path, std::optional<uid_t> uid, std::opt
   return 0;
 }
 
+int make_runtime_dir(const std::string &dir) {
+  if (::mkdir(dir.c_str(), 0755) < 0)
+    return errno == EEXIST ? 0 : errno;
+  // mkdir() applied our umask: under `umask 077` other users could not
+  // reach their endpoints. The mode we mean, on the directory just made.
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd || ::fchmod(fd.get(), 0755) < 0)
+    return errno;
+  return 0;
+}
+
 PrivateDir::PrivateDir(const std::string &parent, const std::string &prefix) {
   std::string tmpl = join(parent, prefix + "XXXXXX");
   if (!::mkdtemp(tmpl.data()))

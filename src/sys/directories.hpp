@@ -13,6 +13,7 @@
 // - give_socket_file() changes the owner of the socket file at `path`,
 //   never of a file a symbolic link (or a hard link) points to: anything but
 //   a socket at `path` is refused and left untouched.
+// - make_runtime_dir() creates a directory with mode 0755 whatever the umask.
 // - PrivateDir is a fresh directory only its owner may enter (mode 0700),
 //   removed when it goes, if it is empty by then.
 #pragma once
@@ -31,6 +32,9 @@ std::optional<std::string> unsafe_directory(const std::string &dir, uid_t euid);
 
 // 0, or the errno value of what failed (ELOOP: a symbolic link, ENOTSOCK: not a socket).
 int give_socket_file(const std::string &path, std::optional<uid_t> uid, std::optional<gid_t> gid);
+
+// 0 when `dir` was made or already exists, else the errno value; its parent must exist.
+int make_runtime_dir(const std::string &dir);
 
 class PrivateDir {
 public:

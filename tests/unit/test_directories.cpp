@@ -149,6 +149,19 @@ TEST_F(SocketDirs, LinksAreFollowedAndMustBelongToRootOrHbmondsUser) {
             link + " is a symbolic link that belongs to uid 65534 (nobody), not to root");
 }
 
+TEST_F(SocketDirs, TheRuntimeDirIsMadeWithMode0755WhateverTheUmask) {
+  const mode_t old = ::umask(077);
+  const std::string rt = at("rt");
+  const int err = make_runtime_dir(rt);
+  ::umask(old);
+  ASSERT_EQ(err, 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(rt.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  EXPECT_EQ(make_runtime_dir(rt), 0) << "one that exists is fine";
+  EXPECT_EQ(make_runtime_dir(at("no/such/parent")), ENOENT);
+}
+
 TEST_F(SocketDirs, APrivateDirIsFreshOnlyItsOwnersAndGoesWithIt) {
   std::string path;
   {
