@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <getopt.h>
 #include <iostream>
@@ -291,9 +292,29 @@ int run(const Flags &f) {
   return exit_code;
 }
 
+// Started with fd 0, 1 or 2 closed, hbmond's own files and sockets would
+// take those numbers: its log would go into one of them, and the spawn slots
+// would end up at 0-2, leaving an app without its stderr. Like systemd and
+// s6, which give every service all three, hold each closed one with
+// /dev/null before anything else opens a file.
+void hold_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+      continue;
+    // The lower ones are open by now: open() takes the lowest free number.
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null != fd) {
+      static constexpr char msg[] = "hbmond: fatal: cannot open /dev/null for fds 0-2\n";
+      [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      std::_Exit(1);
+    }
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  hold_standard_fds();
   Flags f = parse_flags(argc, argv);
   try {
     return run(f);

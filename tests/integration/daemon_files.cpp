@@ -57,6 +57,71 @@ TEST_F(Files, UnderUmask077TheRuntimeDirStillLetsOtherUsersIn) {
   EXPECT_EQ(hbmonctl_as("nobody", "ipc://" + rt + "/control"), 0) << d.log();
 }
 
+namespace {
+
+std::string link_of(pid_t pid, int fd) {
+  std::error_code ec;
+  auto target = fs::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec);
+  return ec ? "(closed)" : target.string();
+}
+
+} // namespace
+
+TEST_F(Files, StartedWithFds0To2ClosedAnAppStillGetsItsOwnOutput) {
+  const std::string rt = work / "rt", config = work / "apps.json";
+  std::ofstream(config) << config_of(
+      {app_json("web", "--warn to-stderr --then beat", R"("heartbeat": {"interval": 0.2})")});
+  // hbmond as `hbmond ... <&- >&- 2>&-` would start it.
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (int fd = 0; fd <= 2; ++fd)
+    posix_spawn_file_actions_addclose(&fa, fd);
+  std::vector<std::string> args = {hbmond_path, "--config", config, "--runtime-dir", rt};
+  std::vector<char *> argv, envp;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env;
+  for (char **e = environ; *e; ++e)
+    if (std::string kv = *e; kv.rfind("NOTIFY_SOCKET=", 0) != 0 && kv.rfind("WATCHDOG_", 0) != 0)
+      env.push_back(kv);
+  for (auto &e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+
+  const std::string control = "ipc://" + rt + "/control";
+  nlohmann::json st;
+  EXPECT_TRUE(wait_until([&] {
+    st = app_status(control, "web");
+    return st.is_object() && st["state"] == "running";
+  })) << st;
+  if (st.is_object() && st["pid"].is_number()) {
+    const pid_t app = st["pid"].get<pid_t>();
+    // Its stdout and stderr are the one pipe hbmond reads, not one of
+    // hbmond's own files, and not whatever the app opened first.
+    const std::string out = link_of(app, 1), err = link_of(app, 2);
+    EXPECT_EQ(out.rfind("pipe:", 0), 0u) << out;
+    EXPECT_EQ(err, out);
+    EXPECT_EQ(link_of(app, 0), "/dev/null");
+  }
+  for (int fd = 0; fd <= 2; ++fd)
+    EXPECT_EQ(link_of(pid, fd), "/dev/null") << "hbmond's fd " << fd;
+
+  ::kill(pid, SIGTERM);
+  const int pfd = pidfd_open(pid);
+  EXPECT_TRUE(wait_pidfd(pfd, 15s)) << "hbmond did not stop";
+  ::close(pfd);
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 TEST_F(Files, ExecBindsInAPrivateDirectoryRemovedAtExit) {
   // What the command sees: its endpoint, and the mode and owner of the
   // directory that holds it.
