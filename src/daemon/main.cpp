@@ -167,14 +167,21 @@ Flags parse_flags(int argc, char **argv) {
   return f;
 }
 
+// The working directory as the kernel knows it; $PWD is only what whoever
+// started us says it is, and may be stale.
+std::optional<std::string> working_dir() {
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd))
+    return std::nullopt;
+  return std::string(cwd);
+}
+
 // The config is re-read on reload: keep a path that does not depend on cwd.
 std::string absolute(const std::string &path) {
   if (path.empty() || path.front() == '/')
     return path;
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd))
-    return path;
-  return std::string(cwd) + "/" + path;
+  const auto cwd = working_dir();
+  return cwd ? *cwd + "/" + path : path;
 }
 
 // The single app of --exec mode, named after its program. Its default
@@ -204,8 +211,8 @@ Config exec_config(const Flags &f, const std::string &private_dir) {
       {"command", command},
       {"heartbeat", {{"endpoint", endpoint}, {"interval", f.interval}, {"misses", f.misses}}},
   };
-  if (const char *cwd = std::getenv("PWD"); cwd && *cwd == '/')
-    app["cwd"] = cwd;
+  if (const auto cwd = working_dir())
+    app["cwd"] = *cwd;
   nlohmann::json doc = {{"apps", {app}}};
   return parse_config(doc.dump(), "--exec", system_accounts(), system_directories());
 }

@@ -2,6 +2,7 @@
 // its umask, its fds 0-2) must not decide where or how its apps run.
 #include "harness.hpp"
 
+#include <climits>
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -23,6 +24,20 @@ std::string read_file(const std::string &path) {
 }
 
 } // namespace
+
+TEST_F(Files, ExecRunsTheCommandWhereHbmondRunsNotWherePWDSays) {
+  char here[PATH_MAX];
+  ASSERT_NE(::realpath(".", here), nullptr);
+  const std::string out = work / "cwd";
+  Daemon::Options o;
+  // PWD is whatever the caller's environment says: here it is stale.
+  o.env = {"PWD=" + work.path()};
+  o.args = {"--exec", "--endpoint",     "ipc://" + work / "exec.hb", "--", "/bin/sh",
+            "-c",     "pwd -P > " + out};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(read_file(out), std::string(here) + "\n") << d.log();
+}
 
 namespace {
 
