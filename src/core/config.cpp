@@ -37,7 +37,7 @@ Duration seconds(double s) {
 double to_seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 Config parse_config(std::string_view text, const std::string &path, const Accounts &accounts,
-                    std::string_view runtime_dir) {
+                    const Directories &directories, std::string_view runtime_dir) {
   using namespace config_detail;
   std::vector<Problem> problems;
   const json root = read_json(text, path, problems);
@@ -46,7 +46,7 @@ Config parse_config(std::string_view text, const std::string &path, const Accoun
   cfg.path = path;
   std::vector<ReadApp> apps;
   read_config(root, runtime_dir, cfg, apps, problems);
-  verify_config(cfg, apps, accounts, problems);
+  verify_config(cfg, apps, accounts, directories, problems);
   if (!problems.empty())
     throw_problems(path, problems);
 

@@ -4,7 +4,8 @@
 // valid and every name/user/group is resolved, or throws ConfigError whose
 // what() lists every problem found, one per line, each naming the file, the
 // place (`apps[2].heartbeat.interval`) and what is wrong. It makes no system
-// call: accounts are looked up through the Accounts it is given, and the file
+// call: accounts are looked up through the Accounts it is given, the
+// endpoints' directories judged by the Directories it is given, and the file
 // is read by sys/config_file.hpp (load_config). Nothing here knows the event
 // loop: a reload is "build a new Config, diff, apply".
 //
@@ -99,11 +100,14 @@ public:
 // Where default endpoints live (`ipc://<dir>/<name>.hb`).
 inline constexpr std::string_view default_runtime_dir = "/run/hbmond";
 
-class Accounts; // core/accounts.hpp; sys/accounts.hpp has the system's
+class Accounts;    // core/accounts.hpp; sys/accounts.hpp has the system's
+class Directories; // core/directories.hpp; sys/directories.hpp has the system's
 
 // Parse and verify `text` as if read from `path`, resolving users and groups
-// through `accounts`. Throws ConfigError.
+// through `accounts` and judging the endpoints' directories through
+// `directories`. Throws ConfigError.
 Config parse_config(std::string_view text, const std::string &path, const Accounts &accounts,
+                    const Directories &directories,
                     std::string_view runtime_dir = default_runtime_dir);
 
 // Seconds as a double -> Duration, for flags such as --interval.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -29,8 +30,8 @@ std::optional<std::uint32_t> account_id(std::string_view s) {
 
 class Verifier {
 public:
-  Verifier(const Accounts &accounts, std::vector<Problem> &problems)
-      : accounts_(accounts), problems_(problems) {}
+  Verifier(const Accounts &accounts, const Directories &directories, std::vector<Problem> &problems)
+      : accounts_(accounts), directories_(directories), problems_(problems) {}
 
   void verify(const Config &cfg, std::vector<ReadApp> &apps) {
     std::map<std::string, std::string, std::less<>> endpoints; // endpoint -> place
@@ -39,6 +40,8 @@ public:
       if (!fresh)
         add(place, fmt::format("{} is already used by {}; every socket needs its own endpoint",
                                quote(ep), it->second));
+      else
+        check_directory(ep, place);
     };
     claim(cfg.control, "control");
     claim(cfg.events, "events");
@@ -71,6 +74,25 @@ public:
 private:
   void add(std::string place, std::string what) {
     problems_.push_back({std::move(place), std::move(what)});
+  }
+
+  // An ipc:// endpoint's directory, asked about once: the first place that
+  // uses an unsafe one names it.
+  void check_directory(const std::string &ep, const std::string &place) {
+    constexpr std::string_view ipc = "ipc://";
+    if (ep.rfind(ipc, 0) != 0)
+      return;
+    const auto slash = ep.rfind('/');
+    const std::string dir = slash == ipc.size() ? "/" : ep.substr(ipc.size(), slash - ipc.size());
+    if (!directories_checked_.insert(dir).second)
+      return;
+    if (auto why = directories_.unsafe(dir))
+      add(place, fmt::format("{}: unsafe directory: {}; hbmond binds sockets only where no user "
+                             "but root and its own can change what is there: make {} and every "
+                             "directory above it belong to root (or hbmond's user) and not "
+                             "writable by group or others (a sticky directory such as /tmp is "
+                             "fine above it), or choose another directory",
+                             quote(ep), *why, dir));
   }
 
   void resolve_accounts(const std::string &place, ReadApp &app) {
@@ -118,14 +140,16 @@ private:
   }
 
   const Accounts &accounts_;
+  const Directories &directories_;
   std::vector<Problem> &problems_;
+  std::set<std::string, std::less<>> directories_checked_;
 };
 
 } // namespace
 
 void verify_config(const Config &cfg, std::vector<ReadApp> &apps, const Accounts &accounts,
-                   std::vector<Problem> &problems) {
-  Verifier(accounts, problems).verify(cfg, apps);
+                   const Directories &directories, std::vector<Problem> &problems) {
+  Verifier(accounts, directories, problems).verify(cfg, apps);
 }
 
 } // namespace hbmon::config_detail

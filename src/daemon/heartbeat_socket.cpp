@@ -1,13 +1,12 @@
 #include "daemon/heartbeat_socket.hpp"
 
 #include "core/heartbeat.hpp"
+#include "sys/directories.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <sys/epoll.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace hbmon {
 
@@ -24,14 +23,12 @@ HeartbeatSocket::HeartbeatSocket(zmq::context_t &ctx, Loop &loop, std::string en
              .rcvhwm = 1000,
              .guard = guard}),
       handler_(std::move(handler)), on_wake_(std::move(on_wake)) {
+  // The config check saw to it that no one else can change the directory;
+  // even so, never chown what a link points to.
   const std::string &path = sock_.ipc_path();
-  if (!path.empty() && (owner || group)) {
-    if (::chown(path.c_str(), owner ? *owner : static_cast<uid_t>(-1),
-                group ? *group : static_cast<gid_t>(-1)) < 0) {
-      int err = errno; // the socket file goes with sock_
+  if (!path.empty() && (owner || group))
+    if (int err = give_socket_file(path, owner, group)) // the socket file goes with sock_
       throw std::runtime_error("chown " + path + ": " + std::strerror(err));
-    }
-  }
   int fd = sock_->get(zmq::sockopt::fd);
   watch_ = loop.watch(fd, EPOLLIN, [this](std::uint32_t) { on_wake_(); });
   on_wake_(); // libzmq may have queued commands already

@@ -5,8 +5,9 @@
 // is spent (apis.md: ZMQ_FD is edge-like; a socket not drained to EAGAIN
 // may never wake us again). Each complete message goes to the handler with
 // the sender's credentials. on_wake() tells the owner to drain soon. An ipc:// socket file is
-// created mode 0600 and owned by the app's user; messages above max_heartbeat_bytes are refused by
-// libzmq (ZMQ_MAXMSGSIZE) before they reach us.
+// created mode 0600 and given to the app's user without following a link (sys/directories.hpp;
+// the config check has refused a directory anyone else could change); messages above
+// max_heartbeat_bytes are refused by libzmq (ZMQ_MAXMSGSIZE) before they reach us.
 #pragma once
 
 #include "daemon/endpoint.hpp"

@@ -5,6 +5,7 @@
 #include "daemon/log.hpp"
 #include "sys/accounts.hpp"
 #include "sys/config_file.hpp"
+#include "sys/directories.hpp"
 #include "sys/loop.hpp"
 #include "sys/spawn.hpp"
 
@@ -12,9 +13,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <getopt.h>
 #include <iostream>
+#include <optional>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -40,14 +43,19 @@ Options:
   -l, --log-level LEVEL  debug, info, warning or error (default: the config's
                          log_level, else info)
       --runtime-dir DIR  where the default heartbeat, control and events
-                         endpoints are bound (default: /run/hbmond)
+                         endpoints are bound (default: /run/hbmond; made
+                         with mode 0755 when missing); it must be writable
+                         only by root or hbmond's user
   -t, --check            validate the config and exit: 0 valid, 1 invalid
       --exec             run CMD alone in the foreground with heartbeat
                          supervision; exit 0 when CMD exits 0
       --interval S       --exec: heartbeat interval in seconds (default 1)
       --misses N         --exec: missed heartbeats before the kill (default 2)
-      --endpoint E       --exec: heartbeat endpoint (default
-                         ipc://$XDG_RUNTIME_DIR/hbmond-exec.<pid>.hb, or /tmp)
+      --endpoint E       --exec: heartbeat endpoint (default: ipc://DIR/heartbeat
+                         in a new private DIR under $XDG_RUNTIME_DIR, else
+                         /tmp, removed at exit); an ipc:// endpoint's
+                         directory must be writable only by root or hbmond's
+                         user
   -V, --version          print the version and exit
   -h, --help             print this help and exit
 
@@ -159,18 +167,26 @@ Flags parse_flags(int argc, char **argv) {
   return f;
 }
 
+// The working directory as the kernel knows it; $PWD is only what whoever
+// started us says it is, and may be stale.
+std::optional<std::string> working_dir() {
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd))
+    return std::nullopt;
+  return std::string(cwd);
+}
+
 // The config is re-read on reload: keep a path that does not depend on cwd.
 std::string absolute(const std::string &path) {
   if (path.empty() || path.front() == '/')
     return path;
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd))
-    return path;
-  return std::string(cwd) + "/" + path;
+  const auto cwd = working_dir();
+  return cwd ? *cwd + "/" + path : path;
 }
 
-// The single app of --exec mode, named after its program.
-Config exec_config(const Flags &f) {
+// The single app of --exec mode, named after its program. Its default
+// endpoint is in `private_dir`.
+Config exec_config(const Flags &f, const std::string &private_dir) {
   std::string base = f.command.front();
   if (auto slash = base.rfind('/'); slash != std::string::npos)
     base = base.substr(slash + 1);
@@ -185,13 +201,7 @@ Config exec_config(const Flags &f) {
     name = "app";
   name.resize(std::min<std::size_t>(name.size(), 64));
 
-  std::string endpoint;
-  if (f.endpoint) {
-    endpoint = *f.endpoint;
-  } else {
-    const char *dir = std::getenv("XDG_RUNTIME_DIR");
-    endpoint = fmt::format("ipc://{}/hbmond-exec.{}.hb", dir && *dir ? dir : "/tmp", ::getpid());
-  }
+  const std::string endpoint = f.endpoint ? *f.endpoint : "ipc://" + private_dir + "/heartbeat";
   // Like a shell: ./worker means the one here.
   std::vector<std::string> command = f.command;
   if (command[0].find('/') != std::string::npos)
@@ -201,10 +211,10 @@ Config exec_config(const Flags &f) {
       {"command", command},
       {"heartbeat", {{"endpoint", endpoint}, {"interval", f.interval}, {"misses", f.misses}}},
   };
-  if (const char *cwd = std::getenv("PWD"); cwd && *cwd == '/')
-    app["cwd"] = cwd;
+  if (const auto cwd = working_dir())
+    app["cwd"] = *cwd;
   nlohmann::json doc = {{"apps", {app}}};
-  return parse_config(doc.dump(), "--exec", system_accounts());
+  return parse_config(doc.dump(), "--exec", system_accounts(), system_directories());
 }
 
 // Many apps mean many fds; apps themselves get the usual soft limit back.
@@ -229,13 +239,26 @@ std::size_t connection_limit() {
   return std::min<std::size_t>(rl.rlim_cur / 2, 16384);
 }
 
+// --exec without --endpoint binds in a directory of its own: a name of
+// its own in a shared one (such as /tmp) could be taken first by anyone.
+std::optional<PrivateDir> exec_dir(const Flags &f) {
+  if (!f.exec || f.endpoint)
+    return std::nullopt;
+  const char *dir = std::getenv("XDG_RUNTIME_DIR");
+  return std::make_optional<PrivateDir>(dir && *dir == '/' ? dir : "/tmp", "hbmond-exec.");
+}
+
 int run(const Flags &f) {
   // Before any other fd: the lowest numbers make every spawn cheap.
   if (!f.check)
     reserve_spawn_fds();
+  // Before the config check, which judges the directory as it will be used.
+  const int runtime_dir_error = f.exec || f.check ? 0 : make_runtime_dir(f.runtime_dir);
+  const std::optional<PrivateDir> private_dir = exec_dir(f);
   Config cfg;
   try {
-    cfg = f.exec ? exec_config(f) : load_config(absolute(f.config), f.runtime_dir);
+    cfg = f.exec ? exec_config(f, private_dir ? private_dir->path() : "")
+                 : load_config(absolute(f.config), f.runtime_dir);
   } catch (const ConfigError &e) {
     std::cerr << e.what() << (f.check || f.exec ? "" : "\nhbmond: not started") << "\n";
     return f.exec ? exit_usage : 1; // in --exec mode the flags were wrong
@@ -251,9 +274,9 @@ int run(const Flags &f) {
                     : LogLevel::info);
   logging::setup(level);
 
-  if (!f.exec && ::mkdir(f.runtime_dir.c_str(), 0755) < 0 && errno != EEXIST)
-    logging::daemon(LogLevel::warning,
-                    fmt::format("cannot create {}: {}", f.runtime_dir, std::strerror(errno)));
+  if (runtime_dir_error)
+    logging::daemon(LogLevel::warning, fmt::format("cannot create {}: {}", f.runtime_dir,
+                                                   std::strerror(runtime_dir_error)));
   // Orphans of our apps become our children, so none stay zombies.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
@@ -287,9 +310,29 @@ int run(const Flags &f) {
   return exit_code;
 }
 
+// Started with fd 0, 1 or 2 closed, hbmond's own files and sockets would
+// take those numbers: its log would go into one of them, and the spawn slots
+// would end up at 0-2, leaving an app without its stderr. Like systemd and
+// s6, which give every service all three, hold each closed one with
+// /dev/null before anything else opens a file.
+void hold_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+      continue;
+    // The lower ones are open by now: open() takes the lowest free number.
+    const int null = ::open("/dev/null", O_RDWR);
+    if (null != fd) {
+      static constexpr char msg[] = "hbmond: fatal: cannot open /dev/null for fds 0-2\n";
+      [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      std::_Exit(1);
+    }
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  hold_standard_fds();
   Flags f = parse_flags(argc, argv);
   try {
     return run(f);

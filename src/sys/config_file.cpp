@@ -1,6 +1,7 @@
 #include "sys/config_file.hpp"
 
 #include "sys/accounts.hpp"
+#include "sys/directories.hpp"
 #include "sys/fd.hpp"
 
 #include <algorithm>
@@ -77,7 +78,7 @@ Config load_config(const std::string &path, std::string_view runtime_dir) {
   if (used > max_config_bytes)
     throw too_large(used);
   text.resize(used);
-  return parse_config(text, path, system_accounts(), runtime_dir);
+  return parse_config(text, path, system_accounts(), system_directories(), runtime_dir);
 }
 
 } // namespace hbmon

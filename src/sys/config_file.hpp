@@ -4,8 +4,8 @@
 // Contract: load_config() reads `path`, which must be a regular file of at
 // most max_config_bytes (opened without blocking, so a FIFO is refused
 // rather than waited on), and parses it with parse_config() against the
-// system's accounts (sys/accounts.hpp). Every failure is a ConfigError
-// whose lines start with `path`.
+// system's accounts (sys/accounts.hpp) and directories (sys/directories.hpp).
+// Every failure is a ConfigError whose lines start with `path`.
 #pragma once
 
 #include "core/config.hpp"

@@ -5,6 +5,7 @@
 #include "core/config.hpp"
 #include "core/signal_names.hpp"
 #include "fake_accounts.hpp"
+#include "fake_directories.hpp"
 
 #include <algorithm>
 #include <csignal>
@@ -21,6 +22,7 @@ namespace {
 
 const std::string path = "/etc/hbmond/apps.json";
 const hbtest::FakeAccounts accounts;
+const hbtest::FakeDirectories directories;
 
 // A config with one app whose body is `name`, `command` and `extra`.
 std::string one_app(const std::string &extra) {
@@ -31,7 +33,7 @@ std::string one_app(const std::string &extra) {
 // The message of the ConfigError that parsing `text` throws ("" if none).
 std::string error_of(const std::string &text, std::string_view runtime_dir = "/run/hbmond") {
   try {
-    parse_config(text, path, accounts, runtime_dir);
+    parse_config(text, path, accounts, directories, runtime_dir);
   } catch (const ConfigError &e) {
     return e.what();
   }
@@ -273,10 +275,55 @@ TEST(Config, OneBadValueIsReportedOnce) {
   EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 0) << message;
 }
 
+// --- the directories of ipc:// endpoints ----------------------------------------
+
+// The message parsing `text` throws when `dirs` judges the directories.
+std::string error_with(const std::string &text, const hbtest::FakeDirectories &dirs) {
+  try {
+    parse_config(text, path, accounts, dirs, "/run/hbmond");
+  } catch (const ConfigError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(EndpointDirectories, AnUnsafeOneIsRefusedNamingThePlaceTheReasonAndTheFix) {
+  hbtest::FakeDirectories dirs;
+  dirs.unsafe_dirs["/srv/open"] = "/srv/open belongs to uid 65534 (nobody), not to root";
+  EXPECT_EQ(error_with(one_app(R"("heartbeat": {"endpoint": "ipc:///srv/open/web.hb"})"), dirs),
+            path +
+                R"(: apps[0].heartbeat.endpoint: "ipc:///srv/open/web.hb": unsafe directory: )"
+                "/srv/open belongs to uid 65534 (nobody), not to root; hbmond binds sockets only "
+                "where no user but root and its own can change what is there: make /srv/open and "
+                "every directory above it belong to root (or hbmond's user) and not writable by "
+                "group or others (a sticky directory such as /tmp is fine above it), or choose "
+                "another directory");
+}
+
+TEST(EndpointDirectories, AnUnsafeRuntimeDirIsReportedOnceAtTheFirstPlaceThatUsesIt) {
+  hbtest::FakeDirectories dirs;
+  dirs.unsafe_dirs["/run/hbmond"] = "/run/hbmond is writable by every user (mode 0777)";
+  const std::string message = error_with(R"({"apps": [
+      {"name": "a", "command": ["/bin/true"]}, {"name": "b", "command": ["/bin/true"]}]})",
+                                         dirs);
+  EXPECT_THAT(message, HasSubstr(path + R"(: control: "ipc:///run/hbmond/control": unsafe )"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 0) << message;
+}
+
+TEST(EndpointDirectories, EachIpcDirectoryIsAskedAboutOnceAndTcpNever) {
+  hbtest::FakeDirectories dirs;
+  parse_config(R"({"events": "tcp://127.0.0.1:5555", "apps": [
+      {"name": "a", "command": ["/bin/true"]},
+      {"name": "b", "command": ["/bin/true"], "heartbeat": {"endpoint": "ipc:///b.hb"}},
+      {"name": "c", "command": ["/bin/true"], "heartbeat": {"endpoint": "tcp://127.0.0.1:6"}}]})",
+               path, accounts, dirs);
+  EXPECT_EQ(dirs.asked, (std::vector<std::string>{"/run/hbmond", "/"}));
+}
+
 // --- good inputs ---------------------------------------------------------------
 
 TEST(Config, EmptyAppsIsValid) {
-  Config cfg = parse_config(R"({"apps": []})", path, accounts);
+  Config cfg = parse_config(R"({"apps": []})", path, accounts, directories);
   EXPECT_TRUE(cfg.apps.empty());
   EXPECT_EQ(cfg.path, path);
   EXPECT_EQ(cfg.control, "ipc:///run/hbmond/control");
@@ -285,7 +332,7 @@ TEST(Config, EmptyAppsIsValid) {
 }
 
 TEST(Config, DefaultsAreFilledIn) {
-  Config cfg = parse_config(one_app(""), path, accounts, "/tmp/rt");
+  Config cfg = parse_config(one_app(""), path, accounts, directories, "/tmp/rt");
   ASSERT_EQ(cfg.apps.size(), 1u);
   const AppConfig &a = cfg.apps[0];
   EXPECT_EQ(a.name, "web");
@@ -316,7 +363,8 @@ TEST(Config, DefaultsAreFilledIn) {
 }
 
 TEST(Config, GraceDefaultsToTwiceTheInterval) {
-  Config cfg = parse_config(one_app(R"("heartbeat": {"interval": 0.25})"), path, accounts);
+  Config cfg =
+      parse_config(one_app(R"("heartbeat": {"interval": 0.25})"), path, accounts, directories);
   ASSERT_TRUE(cfg.apps[0].heartbeat);
   EXPECT_EQ(cfg.apps[0].heartbeat->interval, 250ms);
   EXPECT_EQ(cfg.apps[0].heartbeat->grace, 500ms);
@@ -343,7 +391,7 @@ TEST(Config, EveryKeyIsRead) {
       "enabled": false
     }]
   })",
-                            path, accounts);
+                            path, accounts, directories);
   EXPECT_EQ(cfg.control, "tcp://127.0.0.1:7000");
   EXPECT_EQ(cfg.events, "ipc:///tmp/hbmond-events");
   EXPECT_EQ(cfg.log_level, "debug");
@@ -369,10 +417,11 @@ TEST(Config, EveryKeyIsRead) {
 
 TEST(Config, HeartbeatNullOrFalseDisablesIt) {
   for (const char *off : {"null", "false"}) {
-    Config cfg = parse_config(one_app(std::string(R"("heartbeat": )") + off), path, accounts);
+    Config cfg =
+        parse_config(one_app(std::string(R"("heartbeat": )") + off), path, accounts, directories);
     EXPECT_FALSE(cfg.apps[0].heartbeat) << off;
   }
-  Config cfg = parse_config(one_app(R"("heartbeat": true)"), path, accounts);
+  Config cfg = parse_config(one_app(R"("heartbeat": true)"), path, accounts, directories);
   ASSERT_TRUE(cfg.apps[0].heartbeat);
   EXPECT_EQ(cfg.apps[0].heartbeat->endpoint, "ipc:///run/hbmond/web.hb");
   EXPECT_EQ(cfg.apps[0].heartbeat->grace, 2s);
@@ -382,7 +431,7 @@ TEST(Config, AppsWithoutHeartbeatNeedNoEndpoint) {
   Config cfg = parse_config(R"({"apps": [
       {"name": "a", "command": ["x"], "heartbeat": false},
       {"name": "b", "command": ["x"], "heartbeat": null}]})",
-                            path, accounts);
+                            path, accounts, directories);
   EXPECT_EQ(cfg.apps.size(), 2u);
 }
 
@@ -398,13 +447,14 @@ TEST(Config, SignalsByNameOrNumber) {
       {"64", 64},
   };
   for (const auto &[text, sig] : cases) {
-    Config cfg = parse_config(one_app(std::string(R"("stop_signal": )") + text), path, accounts);
+    Config cfg = parse_config(one_app(std::string(R"("stop_signal": )") + text), path, accounts,
+                              directories);
     EXPECT_EQ(cfg.apps[0].stop_signal, sig) << text;
   }
 }
 
 TEST(Config, UserRootResolves) {
-  Config cfg = parse_config(one_app(R"("user": "root")"), path, accounts);
+  Config cfg = parse_config(one_app(R"("user": "root")"), path, accounts, directories);
   const AppConfig &a = cfg.apps[0];
   EXPECT_EQ(a.user, "root");
   EXPECT_EQ(a.uid, 0u);
@@ -414,7 +464,7 @@ TEST(Config, UserRootResolves) {
 }
 
 TEST(Config, NumericUserResolves) {
-  Config cfg = parse_config(one_app(R"("user": 0)"), path, accounts);
+  Config cfg = parse_config(one_app(R"("user": 0)"), path, accounts, directories);
   EXPECT_EQ(cfg.apps[0].user, "0");
   EXPECT_EQ(cfg.apps[0].uid, 0u);
   EXPECT_EQ(cfg.apps[0].gid, 0u);
@@ -422,20 +472,20 @@ TEST(Config, NumericUserResolves) {
 }
 
 TEST(Config, GroupAloneSetsOnlyTheGid) {
-  Config cfg = parse_config(one_app(R"("group": "root")"), path, accounts);
+  Config cfg = parse_config(one_app(R"("group": "root")"), path, accounts, directories);
   EXPECT_FALSE(cfg.apps[0].uid);
   EXPECT_EQ(cfg.apps[0].gid, 0u);
   EXPECT_TRUE(cfg.apps[0].supplementary_groups.empty());
 }
 
 TEST(Config, GroupOverridesTheUsersPrimaryGroup) {
-  Config cfg = parse_config(one_app(R"("user": "root", "group": 1)"), path, accounts);
+  Config cfg = parse_config(one_app(R"("user": "root", "group": 1)"), path, accounts, directories);
   EXPECT_EQ(cfg.apps[0].uid, 0u);
   EXPECT_EQ(cfg.apps[0].gid, 1u);
 }
 
 TEST(Config, AccountsResolveThroughTheResolverGiven) {
-  Config cfg = parse_config(one_app(R"("user": "daemon")"), path, accounts);
+  Config cfg = parse_config(one_app(R"("user": "daemon")"), path, accounts, directories);
   EXPECT_EQ(cfg.apps[0].uid, 1u);
   EXPECT_EQ(cfg.apps[0].gid, 1u);
   EXPECT_EQ(cfg.apps[0].home, "/usr/sbin");
@@ -449,7 +499,8 @@ TEST(Config, AFailedAccountLookupIsReported) {
 }
 
 TEST(Config, UnicodeInStringsIsKept) {
-  Config cfg = parse_config(one_app(R"("env": {"GREETING": "h\u00e9llo"})"), path, accounts);
+  Config cfg =
+      parse_config(one_app(R"("env": {"GREETING": "h\u00e9llo"})"), path, accounts, directories);
   EXPECT_EQ(cfg.apps[0].env.at("GREETING"), "h\xc3\xa9llo");
 }
 

@@ -1,0 +1,160 @@
+// What hbmond finds in its process when it starts (its working directory,
+// its umask, its fds 0-2) must not decide where or how its apps run.
+#include "harness.hpp"
+
+#include <climits>
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+using namespace hbtest;
+
+namespace {
+
+class Files : public ::testing::Test {
+protected:
+  TempDir work;
+};
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace
+
+TEST_F(Files, ExecRunsTheCommandWhereHbmondRunsNotWherePWDSays) {
+  char here[PATH_MAX];
+  ASSERT_NE(::realpath(".", here), nullptr);
+  const std::string out = work / "cwd";
+  Daemon::Options o;
+  // PWD is whatever the caller's environment says: here it is stale.
+  o.env = {"PWD=" + work.path()};
+  o.args = {"--exec", "--endpoint",     "ipc://" + work / "exec.hb", "--", "/bin/sh",
+            "-c",     "pwd -P > " + out};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_EQ(read_file(out), std::string(here) + "\n") << d.log();
+}
+
+namespace {
+
+// `argv` as hbmonctl run by `user`: its exit status.
+int hbmonctl_as(const std::string &user, const std::string &control,
+                const std::string &verb = "status") {
+  const std::string cmd = "/usr/sbin/runuser -u " + user + " -- " + hbmonctl_path + " --control " +
+                          control + " " + verb + " >/dev/null 2>&1";
+  const int status = std::system(cmd.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+TEST_F(Files, UnderUmask077TheRuntimeDirStillLetsOtherUsersIn) {
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0);
+  const std::string rt = work / "rt", config = work / "apps.json";
+  std::ofstream(config) << config_of({app_json(
+      "web", "--then beat", R"("user": "nobody", "heartbeat": {"interval": 0.2, "misses": 5})")});
+  Daemon::Options o;
+  o.args = {"--config", config, "--runtime-dir", rt, "--log-level", "debug"};
+  // hbmond creates rt under the caller's umask 077.
+  const mode_t old = ::umask(077);
+  Daemon d("", o);
+  ::umask(old);
+  // The app, as nobody, reaches its endpoint in rt.
+  EXPECT_TRUE(d.wait_state("web", "running")) << d.log();
+  struct stat st {};
+  ASSERT_EQ(::stat(rt.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  // And so does every local user's hbmonctl status.
+  EXPECT_EQ(hbmonctl_as("nobody", "ipc://" + rt + "/control"), 0) << d.log();
+}
+
+namespace {
+
+std::string link_of(pid_t pid, int fd) {
+  std::error_code ec;
+  auto target = fs::read_symlink("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec);
+  return ec ? "(closed)" : target.string();
+}
+
+} // namespace
+
+TEST_F(Files, StartedWithFds0To2ClosedAnAppStillGetsItsOwnOutput) {
+  const std::string rt = work / "rt", config = work / "apps.json";
+  std::ofstream(config) << config_of(
+      {app_json("web", "--warn to-stderr --then beat", R"("heartbeat": {"interval": 0.2})")});
+  // hbmond as `hbmond ... <&- >&- 2>&-` would start it.
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  for (int fd = 0; fd <= 2; ++fd)
+    posix_spawn_file_actions_addclose(&fa, fd);
+  std::vector<std::string> args = {hbmond_path, "--config", config, "--runtime-dir", rt};
+  std::vector<char *> argv, envp;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env;
+  for (char **e = environ; *e; ++e)
+    if (std::string kv = *e; kv.rfind("NOTIFY_SOCKET=", 0) != 0 && kv.rfind("WATCHDOG_", 0) != 0)
+      env.push_back(kv);
+  for (auto &e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+
+  const std::string control = "ipc://" + rt + "/control";
+  nlohmann::json st;
+  EXPECT_TRUE(wait_until([&] {
+    st = app_status(control, "web");
+    return st.is_object() && st["state"] == "running";
+  })) << st;
+  if (st.is_object() && st["pid"].is_number()) {
+    const pid_t app = st["pid"].get<pid_t>();
+    // Its stdout and stderr are the one pipe hbmond reads, not one of
+    // hbmond's own files, and not whatever the app opened first.
+    const std::string out = link_of(app, 1), err = link_of(app, 2);
+    EXPECT_EQ(out.rfind("pipe:", 0), 0u) << out;
+    EXPECT_EQ(err, out);
+    EXPECT_EQ(link_of(app, 0), "/dev/null");
+  }
+  for (int fd = 0; fd <= 2; ++fd)
+    EXPECT_EQ(link_of(pid, fd), "/dev/null") << "hbmond's fd " << fd;
+
+  ::kill(pid, SIGTERM);
+  const int pfd = pidfd_open(pid);
+  EXPECT_TRUE(wait_pidfd(pfd, 15s)) << "hbmond did not stop";
+  ::close(pfd);
+  int status = 0;
+  if (::waitpid(pid, &status, WNOHANG) != pid) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+TEST_F(Files, ExecBindsInAPrivateDirectoryRemovedAtExit) {
+  // What the command sees: its endpoint, and the mode and owner of the
+  // directory that holds it.
+  const std::string out = work / "endpoint";
+  Daemon::Options o;
+  o.env = {"XDG_RUNTIME_DIR=" + work.path()};
+  o.args = {"--exec", "--", "/bin/sh", "-c",
+            "ep=${HBMON_ENDPOINT#ipc://}; stat -c '%a %u' \"${ep%/*}\" > " + out +
+                "; echo \"$ep\" >> " + out};
+  Daemon d("", o);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  std::istringstream seen(read_file(out));
+  std::string mode, uid, endpoint;
+  seen >> mode >> uid >> endpoint;
+  EXPECT_EQ(mode, "700") << read_file(out);
+  EXPECT_EQ(uid, std::to_string(::geteuid()));
+  const std::string dir = fs::path(endpoint).parent_path().string();
+  EXPECT_EQ(fs::path(dir).parent_path().string(), work.path()) << endpoint;
+  EXPECT_EQ(fs::path(dir).filename().string().rfind("hbmond-exec.", 0), 0u) << endpoint;
+  EXPECT_FALSE(fs::exists(dir)) << dir << " outlived hbmond";
+}
