@@ -1,0 +1,88 @@
+// An app's processes from the outside: the credentials and directory it
+// starts with, and that none of its descendants outlives hbmond.
+#include "harness.hpp"
+
+#include <algorithm>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <map>
+#include <pwd.h>
+#include <sys/stat.h>
+
+using namespace hbtest;
+
+namespace {
+
+class Processes : public ::testing::Test {
+protected:
+  TempDir work; // traces and directories
+  std::string trace(const std::string &name) { return work / (name + ".trace"); }
+  std::string a(const std::string &name, const std::string &args, const std::string &extra) {
+    return app_json(name, args, extra, trace(name));
+  }
+};
+
+// The "Uid:", "Gid:" and "Groups:" lines of /proc/<pid>/status, tabs as spaces.
+std::map<std::string, std::string> credentials(pid_t pid) {
+  std::map<std::string, std::string> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos)
+      continue;
+    std::string key = line.substr(0, colon), value = line.substr(colon + 1);
+    std::replace(value.begin(), value.end(), '\t', ' ');
+    value.erase(0, value.find_first_not_of(' '));
+    value.erase(value.find_last_not_of(' ') + 1);
+    if (key == "Uid" || key == "Gid" || key == "Groups")
+      out[key] = value;
+  }
+  return out;
+}
+
+std::string four_times(unsigned id) {
+  const std::string s = std::to_string(id);
+  return s + " " + s + " " + s + " " + s; // real, effective, saved, filesystem
+}
+
+// The kernel lists the supplementary groups sorted.
+std::string group_list(std::vector<gid_t> groups) {
+  std::sort(groups.begin(), groups.end());
+  std::string s;
+  for (gid_t g : groups)
+    s += (s.empty() ? "" : " ") + std::to_string(g);
+  return s;
+}
+
+} // namespace
+
+// The child sets its ids with the raw system calls (sys/spawn.cpp): each of
+// them must have happened, for every one of the ids.
+TEST_F(Processes, AnAppRunsWithExactlyItsAccountsIds) {
+  const passwd *nobody = ::getpwnam("nobody");
+  const group *daemon_group = ::getgrnam("daemon");
+  ASSERT_TRUE(nobody && daemon_group) << "needs the user nobody and the group daemon";
+  const uid_t uid = nobody->pw_uid;
+  const gid_t gid = daemon_group->gr_gid;
+  std::vector<gid_t> groups(64);
+  int n = static_cast<int>(groups.size());
+  ASSERT_GE(::getgrouplist("nobody", gid, groups.data(), &n), 0);
+  groups.resize(static_cast<std::size_t>(n));
+
+  const std::string sleeper = R"("command": ["/bin/sleep", "60"], "heartbeat": null)";
+  Daemon d(config_of({R"({"name": "both", "user": "nobody", "group": "daemon", )" + sleeper + "}",
+                      R"({"name": "grouponly", "group": "daemon", )" + sleeper + "}"}));
+  auto both = d.wait_started("both");
+  auto group_only = d.wait_started("grouponly");
+  ASSERT_TRUE(both && group_only) << d.log();
+
+  auto c = credentials(*both);
+  EXPECT_EQ(c["Uid"], four_times(uid));
+  EXPECT_EQ(c["Gid"], four_times(gid));
+  EXPECT_EQ(c["Groups"], group_list(groups)) << "the account's groups, not hbmond's";
+  // Without a user: hbmond's uid, the group as gid and as the only group.
+  c = credentials(*group_only);
+  EXPECT_EQ(c["Uid"], four_times(::getuid()));
+  EXPECT_EQ(c["Gid"], four_times(gid));
+  EXPECT_EQ(c["Groups"], std::to_string(gid));
+}
