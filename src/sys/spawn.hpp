@@ -8,7 +8,7 @@
 // and default signal dispositions, only fds 0-2 open, and SIGKILL as its
 // parent-death signal. It takes its groups, gid and uid with the raw system
 // calls (it shares hbmond's memory: glibc's wrappers would signal hbmond's
-// threads).
+// threads), then enters its cwd with those credentials.
 #pragma once
 
 #include "sys/fd.hpp"

@@ -86,3 +86,23 @@ TEST_F(Processes, AnAppRunsWithExactlyItsAccountsIds) {
   EXPECT_EQ(c["Gid"], four_times(gid));
   EXPECT_EQ(c["Groups"], std::to_string(gid));
 }
+
+// The working directory is entered after the switch to the app's user
+// (sys/spawn.cpp), as systemd does: root may enter any directory, the app
+// only its own.
+TEST_F(Processes, TheWorkingDirectoryIsEnteredAsTheAppsUser) {
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0); // nobody may pass through
+  const std::string locked = work / "locked", open = work / "open";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(open.c_str(), 0755), 0);
+  auto pwd_in = [](const std::string &name, const std::string &dir) {
+    return R"({"name": ")" + name + R"(", "command": ["/bin/pwd"], "user": "nobody", "cwd": ")" +
+           dir + R"(", "heartbeat": null, "restart": "never"})";
+  };
+  Daemon d(config_of({pwd_in("locked", locked), pwd_in("open", open)}));
+  EXPECT_TRUE(d.wait_for("locked: failed to start: chdir " + locked + ": Permission denied"))
+      << d.log();
+  EXPECT_TRUE(d.wait_state("locked", "failed")) << d.log();
+  EXPECT_TRUE(d.wait_for("[open] " + open)) << d.log();
+  EXPECT_EQ(d.count("[locked]"), 0u) << d.log();
+}
