@@ -150,6 +150,12 @@ Supervisor::Reply Supervisor::admin(const std::string &name, std::string_view ve
   if (!found)
     return unknown_app(name);
   App &a = *found;
+  if (shutting_down_ && !down) {
+    // It would only be SIGKILLed at the end of the shutdown's stop timeout.
+    logging::app_event(name, LogLevel::info,
+                       fmt::format("refused {} from {}: hbmond is shutting down", verb, who));
+    return {false, "shutting-down", "hbmond is shutting down", a.wd.state()};
+  }
   a.admin_down = down;
   starts_.remove(&a);
   logging::app_event(name, LogLevel::info, fmt::format("{} requested by {}", verb, who));

@@ -66,6 +66,7 @@ public:
   void reap() { runner_.reap(); }
 
   // Admin commands. `who` names the caller for the log ("uid 0, pid 42").
+  // Once the shutdown has begun, start and restart are refused.
   Reply panic(const std::string &app, const std::string &reason, const std::string &who);
   Reply start_app(const std::string &app, const std::string &who);
   Reply stop_app(const std::string &app, const std::string &who);

@@ -8,6 +8,7 @@
 #include <map>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 using namespace hbtest;
 
@@ -21,6 +22,19 @@ protected:
     return app_json(name, args, extra, trace(name));
   }
 };
+
+constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
+
+// hbmonctl's exit status and what it printed on stdout and stderr.
+std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
+  FILE *p = ::popen((hbmonctl_path + " --control " + control + " " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && std::fgets(buf, sizeof buf, p))
+    out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 // The "Uid:", "Gid:" and "Groups:" lines of /proc/<pid>/status, tabs as spaces.
 std::map<std::string, std::string> credentials(pid_t pid) {
@@ -105,4 +119,25 @@ TEST_F(Processes, TheWorkingDirectoryIsEnteredAsTheAppsUser) {
   EXPECT_TRUE(d.wait_state("locked", "failed")) << d.log();
   EXPECT_TRUE(d.wait_for("[open] " + open)) << d.log();
   EXPECT_EQ(d.count("[locked]"), 0u) << d.log();
+}
+
+// A start during the shutdown would only be SIGKILLed at its end, after the
+// full stop timeout: refused, and nothing is spawned.
+TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {
+  Daemon d(config_of(
+      {a("slow", "--ignore-term --then beat", std::string(fast_hb) + R"(, "stop_timeout": 2)"),
+       a("other", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_state("slow", "running")) << d.log();
+  d.signal(SIGTERM);
+  ASSERT_TRUE(d.wait_for("stopping every app")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  for (const std::string verb : {"start", "restart"})
+    for (const std::string app : {"other", "slow"}) {
+      auto [status, out] = hbmonctl(control, verb + " " + app);
+      EXPECT_EQ(status, 1) << verb << " " << app << ": " << out;
+      EXPECT_NE(out.find("hbmond is shutting down"), std::string::npos) << out;
+    }
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  EXPECT_EQ(d.count("other: started, pid"), 0u) << d.log();
+  EXPECT_EQ(d.count("slow: started, pid"), 1u) << d.log();
 }
