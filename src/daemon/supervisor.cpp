@@ -326,13 +326,18 @@ void Supervisor::shutdown(std::string why) {
   check_shutdown_done();
 }
 
+void Supervisor::reap() {
+  runner_.reap();
+  check_shutdown_done(); // a stray's end may hand its children to hbmond
+}
+
 void Supervisor::check_shutdown_done() {
   if (!shutting_down_)
     return;
   if (runner_.running() > 0) // every app's process, counted where they are kept
     return;
-  runner_.kill_strays();
-  loop_.quit();
+  if (runner_.kill_strays()) // else one is dying: its SIGCHLD brings us back
+    loop_.quit();
 }
 
 std::vector<AppStatus> Supervisor::status() const {

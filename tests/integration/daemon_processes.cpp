@@ -121,6 +121,33 @@ TEST_F(Processes, TheWorkingDirectoryIsEnteredAsTheAppsUser) {
   EXPECT_EQ(d.count("[locked]"), 0u) << d.log();
 }
 
+// An escaped process (setsid) whose descendants fork on: each of them
+// becomes hbmond's child only once its parent is dead, so a single sweep at
+// shutdown leaves them under pid 1. hbmond sweeps until none is left.
+TEST_F(Processes, ShutdownLeavesNoDescendantBehindHoweverLateItIsReparented) {
+  Daemon d(config_of({a("forker", "--escape-chain 3 --then beat", fast_hb)}));
+  ASSERT_TRUE(d.wait_state("forker", "running")) << d.log();
+  std::vector<TraceLine> escaped;
+  ASSERT_TRUE(wait_until([&] {
+    escaped = trace_of(read_trace(trace("forker")), "escaped");
+    return escaped.size() == 3;
+  })) << "the chain did not fork";
+  std::vector<std::pair<pid_t, int>> chain; // pid, pidfd
+  for (const auto &t : escaped) {
+    const pid_t pid = static_cast<pid_t>(t.values.at(0));
+    chain.emplace_back(pid, pidfd_open(pid));
+    ASSERT_GE(chain.back().second, 0);
+  }
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  for (auto [pid, fd] : chain) {
+    EXPECT_TRUE(process_gone(pid)) << "pid " << pid << " outlived hbmond\n" << d.log();
+    EXPECT_EQ(d.count("killing stray process " + std::to_string(pid)), 1u) << d.log();
+    kill_pidfd(fd); // in case it did survive: never leak it
+    ::close(fd);
+  }
+}
+
 // A start during the shutdown would only be SIGKILLed at its end, after the
 // full stop timeout: refused, and nothing is spawned.
 TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {

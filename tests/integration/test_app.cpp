@@ -19,6 +19,9 @@
 //   --escape           fork a child that leaves the session (setsid), then
 //                      traces "escaped <pid>" and sleeps forever
 //   --close-output     close stdout and stderr at once
+//   --escape-chain N   fork a chain of N processes, each the child of the one
+//                      before, the first after leaving the session (setsid);
+//                      each traces "escaped <pid>" and sleeps forever
 //   --then flood       send empty heartbeats as fast as possible, forever
 //   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
 //   --once FILE        if FILE does not exist: create it and do --then;
@@ -86,6 +89,7 @@ int main(int argc, char **argv) {
   std::optional<unsigned long long> seed;
   std::string lock;
   bool close_output = false, escape = false;
+  long escape_chain = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -135,6 +139,8 @@ int main(int argc, char **argv) {
       close_output = true;
     else if (a == "--escape")
       escape = true;
+    else if (a == "--escape-chain")
+      escape_chain = std::stol(next());
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -173,6 +179,14 @@ int main(int argc, char **argv) {
       while (true)
         ::pause();
     }
+  }
+  if (escape_chain > 0 && ::fork() == 0) {
+    ::setsid();
+    for (long n = 1; n < escape_chain && ::fork() == 0; ++n) {
+    } // each link forks the next and stays
+    trace("escaped " + std::to_string(::getpid()));
+    while (true)
+      ::pause();
   }
   for (auto &[fd, text] : prints) {
     std::string l = fd < 0 ? text : text + "\n"; // --partial: no newline
