@@ -22,6 +22,9 @@
 //   --escape-chain N   fork a chain of N processes, each the child of the one
 //                      before, the first after leaving the session (setsid);
 //                      each traces "escaped <pid>" and sleeps forever
+//   --child-beats N    fork a child that sends N heartbeats, --period apart,
+//                      and exits a period later; reap it, trace "reaped
+//                      <pid>", go on
 //   --then flood       send empty heartbeats as fast as possible, forever
 //   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
 //   --once FILE        if FILE does not exist: create it and do --then;
@@ -46,6 +49,7 @@
 #include <random>
 #include <string>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <thread>
 #include <time.h>
 #include <unistd.h>
@@ -89,7 +93,7 @@ int main(int argc, char **argv) {
   std::optional<unsigned long long> seed;
   std::string lock;
   bool close_output = false, escape = false;
-  long escape_chain = 0;
+  long escape_chain = 0, child_beats = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -141,6 +145,8 @@ int main(int argc, char **argv) {
       escape = true;
     else if (a == "--escape-chain")
       escape_chain = std::stol(next());
+    else if (a == "--child-beats")
+      child_beats = std::stol(next());
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -187,6 +193,26 @@ int main(int argc, char **argv) {
     trace("escaped " + std::to_string(::getpid()));
     while (true)
       ::pause();
+  }
+  if (child_beats > 0) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      {
+        auto hb = hbmon::Heartbeat::from_env();
+        for (long n = 0; n < child_beats; ++n) {
+          if (n > 0)
+            std::this_thread::sleep_for(std::chrono::duration<double>(period));
+          trace("beat " + std::to_string(mono_ns()));
+          if (hb)
+            hb->beat();
+        }
+        // Alive a little longer: hbmond judges a sender while it lives.
+        std::this_thread::sleep_for(std::chrono::duration<double>(period));
+      }
+      std::_Exit(0);
+    }
+    ::waitpid(pid, nullptr, 0);
+    trace("reaped " + std::to_string(pid));
   }
   for (auto &[fd, text] : prints) {
     std::string l = fd < 0 ? text : text + "\n"; // --partial: no newline
