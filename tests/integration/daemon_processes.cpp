@@ -158,12 +158,12 @@ TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {
   d.signal(SIGTERM);
   ASSERT_TRUE(d.wait_for("stopping every app")) << d.log();
   const std::string control = "ipc://" + d.dir() / "control";
-  for (const std::string verb : {"start", "restart"})
-    for (const std::string app : {"other", "slow"}) {
-      auto [status, out] = hbmonctl(control, verb + " " + app);
-      EXPECT_EQ(status, 1) << verb << " " << app << ": " << out;
-      EXPECT_NE(out.find("hbmond is shutting down"), std::string::npos) << out;
-    }
+  // A stopped app and one still stopping: either would be spawned anew.
+  for (const std::string request : {"start other", "restart slow"}) {
+    auto [status, out] = hbmonctl(control, request);
+    EXPECT_EQ(status, 1) << request << ": " << out;
+    EXPECT_NE(out.find("hbmond is shutting down"), std::string::npos) << request << ": " << out;
+  }
   EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
   EXPECT_EQ(d.count("other: started, pid"), 0u) << d.log();
   EXPECT_EQ(d.count("slow: started, pid"), 1u) << d.log();
