@@ -2,13 +2,22 @@
 // descendants, judged by the sender's pid from the kernel (the ipc://
 // connection's credentials), never by anything the message says.
 //
-// Contract: pure but for the ancestry question, which the caller answers
-// (sys/proc walks /proc). A connection's pid is fixed, so a flood from one
-// sender costs one walk: the last accepted pid is remembered until the app
-// gets a new process (reset()), and the last refused one for
-// `negative_cache` (a pid may become a descendant only by being reused).
+// Contract: pure but for two questions the caller answers: when the
+// process that now has a pid started (sys/proc reads /proc/<pid>/stat),
+// and whether it descends from the app (sys/proc walks /proc). A pid may be
+// reused, but pid and start time together name one process. A connection's
+// pid is fixed, so a flood from one sender costs one walk: the last
+// accepted process is remembered by pid and start time until the app gets
+// a new process (reset()). Its start is asked again for each of its
+// messages: once that process is gone its pid is judged afresh, so neither
+// a connection it left behind nor a stranger that got its pid keeps the app
+// alive. The app's own pid needs no start: the app is hbmond's child, and
+// its pid is not reused before hbmond has reaped it and called reset().
+// The last refused pid is remembered for `negative_cache`.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <sys/types.h>
 
 namespace hbmon {
@@ -26,20 +35,32 @@ public:
   }
 
   // May `sender` beat for the app whose process is `app_pid` (0: none)?
-  // `now()` gives the time and `is_descendant(pid, ancestor)` walks the
-  // process tree; each is called only when the answer is not known yet
-  // (the common case, the app's own pid, costs two comparisons).
-  template <typename Now, typename IsDescendant>
-  bool accept(pid_t app_pid, pid_t sender, Now &&now, IsDescendant &&is_descendant) {
+  // `now()` gives the time, `start_of(pid)` the start time of the process
+  // that has `pid` now (an optional, empty when there is none) and
+  // `is_descendant(pid, ancestor)` walks the process tree; each is called
+  // only when needed (the common case, the app's own pid, costs two
+  // comparisons).
+  template <typename Now, typename StartOf, typename IsDescendant>
+  bool accept(pid_t app_pid, pid_t sender, Now &&now, StartOf &&start_of,
+              IsDescendant &&is_descendant) {
     if (app_pid <= 0 || sender <= 0)
       return false;
-    if (sender == app_pid || sender == accepted_)
+    if (sender == app_pid)
       return true;
+    if (sender == accepted_) {
+      if (start_of(sender) == accepted_start_) // empty when it is gone
+        return true;
+      accepted_ = 0; // that process is gone: whoever has its pid now is judged
+    }
     const TimePoint t = now();
     if (sender == refused_ && t - refused_at_ < negative_cache_)
       return false;
-    if (is_descendant(sender, app_pid)) {
+    // The start before and after the walk: a pid that changed hands
+    // meanwhile is refused.
+    const std::optional<std::uint64_t> start = start_of(sender);
+    if (start && is_descendant(sender, app_pid) && start_of(sender) == start) {
       accepted_ = sender;
+      accepted_start_ = *start;
       return true;
     }
     refused_ = sender;
@@ -50,6 +71,7 @@ public:
 private:
   Duration negative_cache_;
   pid_t accepted_ = 0;
+  std::uint64_t accepted_start_ = 0;
   pid_t refused_ = 0;
   TimePoint refused_at_{};
 };

@@ -70,7 +70,7 @@ void HeartbeatIntake::on_message(std::string_view data, std::optional<PeerCred> 
     return;
   }
   const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
-  if (ipc_ && !(peer && senders_.accept(pid_, peer->pid, &Loop::now, walk))) {
+  if (ipc_ && !(peer && senders_.accept(pid_, peer->pid, &Loop::now, start_times_, walk))) {
     ++counters_.heartbeats_refused;
     if (auto held = refusal_log_.occurred(Loop::now()))
       logging::app_event(

@@ -4,7 +4,8 @@
 // (daemon/heartbeat_socket.hpp) unless it is bound already. A message
 // becomes a heartbeat (the Beat callback, with the parsed message) only
 // when it is a single part and, over ipc://, comes from the app's current
-// process or one of its descendants (core/sender_check.hpp); anything else
+// process or one of its descendants, the very process that was judged, not
+// one that got its pid later (core/sender_check.hpp); anything else
 // is counted (dropped, refused) and refusals are logged at most once per
 // 10 s (core/log_limit.hpp). A socket that wakes joins the IntakeSet, which
 // drains every woken socket, at most drain_budget messages each, before the
@@ -18,6 +19,7 @@
 #include "core/sender_check.hpp"
 #include "core/status.hpp"
 #include "daemon/heartbeat_socket.hpp"
+#include "sys/proc.hpp"
 
 #include <functional>
 #include <memory>
@@ -65,6 +67,7 @@ private:
   std::unique_ptr<HeartbeatSocket> socket_;
   AppCounters counters_;
   SenderCheck<TimePoint> senders_;
+  StartTimes start_times_; // of the senders, for senders_
   LogLimit<TimePoint> refusal_log_;
   LogLimit<TimePoint> beat_log_; // at debug level
   bool woken_ = false;           // listed in set_

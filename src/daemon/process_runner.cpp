@@ -117,16 +117,41 @@ void ProcessRunner::reap() {
     }
     // An orphan of some app, inherited because we are a subreaper.
     ::waitpid(si.si_pid, nullptr, WNOHANG);
+    stray_kills_.erase(si.si_pid);
     logging::daemon(LogLevel::debug, fmt::format("reaped stray process {}", si.si_pid));
   }
 }
 
 // Processes that left their app's process group (double-forked daemons)
-// were re-parented to us as subreaper: they go too.
-void ProcessRunner::kill_strays() {
+// were re-parented to us as subreaper: they go too, and so do their own
+// children, which become ours only once their parent has died.
+bool ProcessRunner::kill_strays() {
+  while (true) {
+    reap();
+    const std::vector<pid_t> found = strays();
+    if (found.empty())
+      return true;
+    for (pid_t pid : found) {
+      if (stray_kills_.insert(pid).second)
+        logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
+      ::kill(pid, SIGKILL);
+    }
+    reap();
+    // One still dying sends SIGCHLD when it is gone: the next sweep runs then.
+    // Once all are reaped, their children are ours already: sweep again now.
+    for (pid_t pid : found) {
+      siginfo_t si{};
+      if (::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+        return false;
+    }
+  }
+}
+
+std::vector<pid_t> ProcessRunner::strays() const {
+  std::vector<pid_t> found;
   DIR *d = ::opendir("/proc");
   if (!d)
-    return;
+    return found;
   const pid_t self = ::getpid();
   const pid_t guardian = opts_.guardian ? opts_.guardian->pid() : 0;
   while (dirent *e = ::readdir(d)) {
@@ -134,13 +159,12 @@ void ProcessRunner::kill_strays() {
     long pid = std::strtol(e->d_name, &end, 10);
     if (pid <= 0 || *end != '\0')
       continue;
-    if (pid != guardian && parent_of(static_cast<pid_t>(pid)) == self) {
-      logging::daemon(LogLevel::info, fmt::format("killing stray process {}", pid));
-      ::kill(static_cast<pid_t>(pid), SIGKILL);
-    }
+    if (pid != guardian && !children_.count(static_cast<pid_t>(pid)) &&
+        parent_of(static_cast<pid_t>(pid)) == self)
+      found.push_back(static_cast<pid_t>(pid));
   }
   ::closedir(d);
-  reap();
+  return found;
 }
 
 } // namespace hbmon

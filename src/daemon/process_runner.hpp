@@ -8,9 +8,11 @@
 // the child is reaped and its exit handler runs, once. reap() answers
 // SIGCHLD: an app's exit that SIGCHLD reported before its pidfd did, the
 // guardian's, or an orphan re-parented to hbmond as subreaper.
-// kill_strays() kills every process left re-parented to hbmond (ones that
-// left their app's group). Dropping the runner SIGKILLs every group it
-// still holds: no app is ever left behind.
+// kill_strays() SIGKILLs every process re-parented to hbmond (ones that
+// left their app's group), sweep after sweep as their children in turn
+// become hbmond's. It says whether none is left; if not, one is still
+// dying, and the SIGCHLD of its end is the time to call it again. Dropping the runner SIGKILLs
+// every group it still holds: no app is ever left behind.
 #pragma once
 
 #include "core/config.hpp"
@@ -24,6 +26,7 @@
 #include <string>
 #include <sys/resource.h>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
@@ -49,7 +52,8 @@ public:
   // may have left its group).
   void signal(pid_t pid, int sig);
   void reap();
-  void kill_strays();
+  // True once hbmond has no child left but the apps' and the guardian.
+  bool kill_strays();
   std::size_t running() const { return children_.size(); }
 
 private:
@@ -59,11 +63,13 @@ private:
     ExitHandler on_exit;
   };
   void collect(pid_t pid);
+  std::vector<pid_t> strays() const; // hbmond's children that are not apps' or the guardian
 
   Loop &loop_;
   Options opts_;
   std::vector<std::string> base_env_; // hbmond's own, as apps inherit it
   std::unordered_map<pid_t, Child> children_;
+  std::unordered_set<pid_t> stray_kills_; // SIGKILLed, not reaped yet: logged once
 };
 
 } // namespace hbmon

@@ -150,6 +150,12 @@ Supervisor::Reply Supervisor::admin(const std::string &name, std::string_view ve
   if (!found)
     return unknown_app(name);
   App &a = *found;
+  if (shutting_down_ && !down) {
+    // It would only be SIGKILLed at the end of the shutdown's stop timeout.
+    logging::app_event(name, LogLevel::info,
+                       fmt::format("refused {} from {}: hbmond is shutting down", verb, who));
+    return {false, "shutting-down", "hbmond is shutting down", a.wd.state()};
+  }
   a.admin_down = down;
   starts_.remove(&a);
   logging::app_event(name, LogLevel::info, fmt::format("{} requested by {}", verb, who));
@@ -320,13 +326,18 @@ void Supervisor::shutdown(std::string why) {
   check_shutdown_done();
 }
 
+void Supervisor::reap() {
+  runner_.reap();
+  check_shutdown_done(); // a stray's end may hand its children to hbmond
+}
+
 void Supervisor::check_shutdown_done() {
   if (!shutting_down_)
     return;
   if (runner_.running() > 0) // every app's process, counted where they are kept
     return;
-  runner_.kill_strays();
-  loop_.quit();
+  if (runner_.kill_strays()) // else one is dying: its SIGCHLD brings us back
+    loop_.quit();
 }
 
 std::vector<AppStatus> Supervisor::status() const {

@@ -59,13 +59,15 @@ public:
   // Create every app of `cfg` and queue the enabled ones to start; READY=1
   // once the queue has run them all.
   void start(const Config &cfg);
-  // Stop every app at once; the loop quits when all are down.
+  // Stop every app at once; the loop quits when all are down and no
+  // process is left that was re-parented to hbmond (each is SIGKILLed).
   void shutdown(std::string why);
   // Reap children that are not apps (we are a subreaper) and notice app
   // exits that SIGCHLD reported before their pidfd did.
-  void reap() { runner_.reap(); }
+  void reap();
 
   // Admin commands. `who` names the caller for the log ("uid 0, pid 42").
+  // Once the shutdown has begun, start and restart are refused.
   Reply panic(const std::string &app, const std::string &reason, const std::string &who);
   Reply start_app(const std::string &app, const std::string &who);
   Reply stop_app(const std::string &app, const std::string &who);

@@ -1,10 +1,12 @@
 #include "sys/proc.hpp"
 
 #include "sys/fd.hpp"
+#include "sys/spawn.hpp"
 
 #include <charconv>
 #include <cstdio>
 #include <fcntl.h>
+#include <poll.h>
 #include <string>
 #include <unistd.h>
 
@@ -34,27 +36,58 @@ std::optional<PeerCred> parse_peer_address(std::string_view addr) {
   return c;
 }
 
-std::optional<pid_t> parent_of(pid_t pid) {
+namespace {
+// The fields of /proc/<pid>/stat from the third (state) on, in `buf`;
+// empty if gone or unreadable. "pid (comm) state ppid ...": comm may hold
+// spaces and parentheses, so it ends at the last ')'.
+std::string_view stat_fields(pid_t pid, char (&buf)[512]) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
   if (!fd)
-    return std::nullopt;
-  char buf[512];
+    return {};
   ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
   if (n <= 0)
-    return std::nullopt;
+    return {};
   std::string_view s(buf, static_cast<std::size_t>(n));
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses
   auto close = s.rfind(')');
-  if (close == std::string_view::npos || close + 4 >= s.size())
+  if (close == std::string_view::npos || close + 2 >= s.size())
+    return {};
+  return s.substr(close + 2);
+}
+
+// Field `n` (1-based, as proc(5) numbers them; n >= 3) of /proc/<pid>/stat.
+template <typename T> std::optional<T> stat_field(pid_t pid, int n) {
+  char buf[512];
+  std::string_view s = stat_fields(pid, buf);
+  for (int i = 3; i < n && !s.empty(); ++i) {
+    auto sp = s.find(' ');
+    s = sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1);
+  }
+  T value;
+  if (s.empty() || !parse_num(s.substr(0, s.find(' ')), value))
     return std::nullopt;
-  s.remove_prefix(close + 4); // ") S "
-  auto sp = s.find(' ');
-  pid_t ppid;
-  if (!parse_num(s.substr(0, sp), ppid))
-    return std::nullopt;
-  return ppid;
+  return value;
+}
+} // namespace
+
+std::optional<pid_t> parent_of(pid_t pid) { return stat_field<pid_t>(pid, 4); }
+
+std::optional<std::uint64_t> start_time(pid_t pid) { return stat_field<std::uint64_t>(pid, 22); }
+
+std::optional<std::uint64_t> StartTimes::operator()(pid_t pid) {
+  if (pid == pid_ && pidfd_) {
+    pollfd p{pidfd_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 0) == 0)
+      return start_; // still the same process: it has not exited
+  }
+  // The pidfd first, then the start: the start read is that process's
+  // while it lives; once it has exited, the poll above reads again.
+  pidfd_.reset(pidfd_open(pid));
+  std::optional<std::uint64_t> start = start_time(pid);
+  pid_ = start && pidfd_ ? pid : 0;
+  start_ = start.value_or(0);
+  return start;
 }
 
 std::string process_name(pid_t pid) {

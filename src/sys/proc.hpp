@@ -1,6 +1,9 @@
 // Process facts from /proc and from ZeroMQ peer metadata.
 #pragma once
 
+#include "sys/fd.hpp"
+
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,24 @@ std::optional<PeerCred> parse_peer_address(std::string_view addr);
 
 // The parent of `pid` per /proc/<pid>/stat; nullopt if gone or unreadable.
 std::optional<pid_t> parent_of(pid_t pid);
+
+// When `pid` started, in clock ticks after boot (/proc/<pid>/stat, field
+// 22); nullopt if gone. With the pid it names one process: whoever reuses
+// the pid starts later.
+std::optional<std::uint64_t> start_time(pid_t pid);
+
+// start_time() for a caller that asks about the same process again and
+// again: while that process lives, an answer costs one poll() of a pidfd
+// held for it, not a read of /proc. Holds at most one fd.
+class StartTimes {
+public:
+  std::optional<std::uint64_t> operator()(pid_t pid);
+
+private:
+  pid_t pid_ = 0;
+  std::uint64_t start_ = 0;
+  UniqueFd pidfd_; // the process whose start is start_
+};
 
 // The command name of `pid` (/proc/<pid>/comm), or "?" when unreadable.
 std::string process_name(pid_t pid);

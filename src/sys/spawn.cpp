@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/close_range.h>
 #include <pthread.h>
 #include <sched.h>
@@ -22,10 +21,10 @@ namespace {
 enum Stage : unsigned char {
   st_stdio = 1,
   st_setsid,
-  st_chdir,
   st_groups,
   st_setgid,
   st_setuid,
+  st_chdir,
   st_pdeathsig,
   st_exec,
 };
@@ -170,19 +169,24 @@ HBMON_CHILD_CODE int child_main(void *arg) {
   }
   if (::setsid() < 0)
     child_fail(a, st_setsid);
-  if (::chdir(req.cwd.c_str()) < 0)
-    child_fail(a, st_chdir);
+  // The raw system calls, as posix_spawn does: glibc's setgroups, setgid
+  // and setuid would take its locks and signal every thread of the
+  // process whose memory this child shares (hbmond's), to change theirs too.
   if (req.uid) {
-    if (::setgroups(req.groups.size(), req.groups.data()) < 0)
+    if (::syscall(SYS_setgroups, req.groups.size(), req.groups.data()) < 0)
       child_fail(a, st_groups);
   } else if (req.gid) {
-    if (::setgroups(1, &*req.gid) < 0)
+    if (::syscall(SYS_setgroups, 1, &*req.gid) < 0)
       child_fail(a, st_groups);
   }
-  if (req.gid && ::setgid(*req.gid) < 0)
+  if (req.gid && ::syscall(SYS_setresgid, *req.gid, *req.gid, *req.gid) < 0)
     child_fail(a, st_setgid);
-  if (req.uid && ::setuid(*req.uid) < 0)
+  if (req.uid && ::syscall(SYS_setresuid, *req.uid, *req.uid, *req.uid) < 0)
     child_fail(a, st_setuid);
+  // With the app's credentials, as systemd does: a directory its user may not
+  // enter is a failed start, not one root entered on its behalf.
+  if (::chdir(req.cwd.c_str()) < 0)
+    child_fail(a, st_chdir);
   // After the credential change, which clears it. If hbmond is already
   // gone, do not start an orphan.
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)

@@ -19,6 +19,12 @@
 //   --escape           fork a child that leaves the session (setsid), then
 //                      traces "escaped <pid>" and sleeps forever
 //   --close-output     close stdout and stderr at once
+//   --escape-chain N   fork a chain of N processes, each the child of the one
+//                      before, the first after leaving the session (setsid);
+//                      each traces "escaped <pid>" and sleeps forever
+//   --child-beats N    fork a child that sends N heartbeats, --period apart,
+//                      and exits a period later; reap it, trace "reaped
+//                      <pid>", go on
 //   --then flood       send empty heartbeats as fast as possible, forever
 //   --then junk-frames send 1,000 multi-part junk messages and 1 MiB, then hang
 //   --once FILE        if FILE does not exist: create it and do --then;
@@ -43,6 +49,7 @@
 #include <random>
 #include <string>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <thread>
 #include <time.h>
 #include <unistd.h>
@@ -86,6 +93,7 @@ int main(int argc, char **argv) {
   std::optional<unsigned long long> seed;
   std::string lock;
   bool close_output = false, escape = false;
+  long escape_chain = 0, child_beats = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -135,6 +143,10 @@ int main(int argc, char **argv) {
       close_output = true;
     else if (a == "--escape")
       escape = true;
+    else if (a == "--escape-chain")
+      escape_chain = std::stol(next());
+    else if (a == "--child-beats")
+      child_beats = std::stol(next());
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -173,6 +185,34 @@ int main(int argc, char **argv) {
       while (true)
         ::pause();
     }
+  }
+  if (escape_chain > 0 && ::fork() == 0) {
+    ::setsid();
+    for (long n = 1; n < escape_chain && ::fork() == 0; ++n) {
+    } // each link forks the next and stays
+    trace("escaped " + std::to_string(::getpid()));
+    while (true)
+      ::pause();
+  }
+  if (child_beats > 0) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      {
+        auto hb = hbmon::Heartbeat::from_env();
+        for (long n = 0; n < child_beats; ++n) {
+          if (n > 0)
+            std::this_thread::sleep_for(std::chrono::duration<double>(period));
+          trace("beat " + std::to_string(mono_ns()));
+          if (hb)
+            hb->beat();
+        }
+        // Alive a little longer: hbmond judges a sender while it lives.
+        std::this_thread::sleep_for(std::chrono::duration<double>(period));
+      }
+      std::_Exit(0);
+    }
+    ::waitpid(pid, nullptr, 0);
+    trace("reaped " + std::to_string(pid));
   }
   for (auto &[fd, text] : prints) {
     std::string l = fd < 0 ? text : text + "\n"; // --partial: no newline

@@ -3,8 +3,10 @@
 #include "core/log_limit.hpp"
 #include "core/sender_check.hpp"
 
+#include <cstdint>
 #include <gtest/gtest.h>
 #include <map>
+#include <optional>
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -34,12 +36,19 @@ struct Tree {
 } // namespace
 
 // A sender check over a process tree it walks (and counts the walks of).
+// Every pid has a process that started at tick 1, unless `start` says
+// otherwise (nullopt: no process has that pid).
 struct Judge {
   Tree tree;
+  std::map<pid_t, std::optional<std::uint64_t>> start{};
   SenderCheck<Clock::time_point> check{1s};
   bool accept(pid_t app, pid_t sender, Clock::time_point at) {
+    const auto start_of = [this](pid_t pid) {
+      auto it = start.find(pid);
+      return it == start.end() ? std::optional<std::uint64_t>(1) : it->second;
+    };
     return check.accept(
-        app, sender, [at] { return at; }, std::ref(tree));
+        app, sender, [at] { return at; }, start_of, std::ref(tree));
   }
 };
 
@@ -78,6 +87,47 @@ TEST(SenderCheck, ANewProcessForgetsWhoWasAccepted) {
   EXPECT_TRUE(j.accept(100, 101, t0));
   j.check.reset(); // the app restarted as pid 300; 101 is no child of it
   EXPECT_FALSE(j.accept(300, 101, t0));
+}
+
+TEST(SenderCheck, AStrangerThatGotAnAcceptedPidIsJudgedAfresh) {
+  Judge j{{{{101, 100}}}};
+  EXPECT_TRUE(j.accept(100, 101, t0));
+  // 101 exits; an unrelated process is started with its pid.
+  j.tree.parent[101] = 1;
+  j.start[101] = 500;
+  EXPECT_FALSE(j.accept(100, 101, t0)) << "a pid is not a process";
+  EXPECT_EQ(j.tree.walks, 2);
+}
+
+TEST(SenderCheck, AConnectionWhoseProcessIsGoneIsRefused) {
+  Judge j{{{{101, 100}}}};
+  EXPECT_TRUE(j.accept(100, 101, t0));
+  // 101 exits; a child of it that holds its connection sends on.
+  j.start[101] = std::nullopt;
+  j.tree.parent.erase(101);
+  EXPECT_FALSE(j.accept(100, 101, t0));
+}
+
+TEST(SenderCheck, AnAcceptedProcessCostsNoWalkWhileItLives) {
+  Judge j{{{{101, 100}}}};
+  j.start[101] = 7;
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(j.accept(100, 101, t0));
+  EXPECT_EQ(j.tree.walks, 1);
+  j.start[101] = 8; // another descendant of the app got the pid
+  EXPECT_TRUE(j.accept(100, 101, t0));
+  EXPECT_EQ(j.tree.walks, 2);
+}
+
+TEST(SenderCheck, APidThatChangesHandsDuringTheWalkIsRefused) {
+  Judge j{{{{101, 100}}}};
+  int asked = 0;
+  SenderCheck<Clock::time_point> check{1s};
+  // The stranger that had 101 when it was asked exits during the walk, and
+  // a child of the app gets 101.
+  const auto start_of = [&](pid_t) { return std::optional<std::uint64_t>(++asked); };
+  EXPECT_FALSE(check.accept(
+      100, 101, [] { return t0; }, start_of, std::ref(j.tree)));
 }
 
 TEST(LogLimit, FirstThenAtMostOnePerPeriodCountingTheRest) {

@@ -1,0 +1,170 @@
+// An app's processes from the outside: the credentials and directory it
+// starts with, and that none of its descendants outlives hbmond.
+#include "harness.hpp"
+
+#include <algorithm>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <map>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+using namespace hbtest;
+
+namespace {
+
+class Processes : public ::testing::Test {
+protected:
+  TempDir work; // traces and directories
+  std::string trace(const std::string &name) { return work / (name + ".trace"); }
+  std::string a(const std::string &name, const std::string &args, const std::string &extra) {
+    return app_json(name, args, extra, trace(name));
+  }
+};
+
+constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
+
+// hbmonctl's exit status and what it printed on stdout and stderr.
+std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
+  FILE *p = ::popen((hbmonctl_path + " --control " + control + " " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && std::fgets(buf, sizeof buf, p))
+    out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// The "Uid:", "Gid:" and "Groups:" lines of /proc/<pid>/status, tabs as spaces.
+std::map<std::string, std::string> credentials(pid_t pid) {
+  std::map<std::string, std::string> out;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos)
+      continue;
+    std::string key = line.substr(0, colon), value = line.substr(colon + 1);
+    std::replace(value.begin(), value.end(), '\t', ' ');
+    value.erase(0, value.find_first_not_of(' '));
+    value.erase(value.find_last_not_of(' ') + 1);
+    if (key == "Uid" || key == "Gid" || key == "Groups")
+      out[key] = value;
+  }
+  return out;
+}
+
+std::string four_times(unsigned id) {
+  const std::string s = std::to_string(id);
+  return s + " " + s + " " + s + " " + s; // real, effective, saved, filesystem
+}
+
+// The kernel lists the supplementary groups sorted.
+std::string group_list(std::vector<gid_t> groups) {
+  std::sort(groups.begin(), groups.end());
+  std::string s;
+  for (gid_t g : groups)
+    s += (s.empty() ? "" : " ") + std::to_string(g);
+  return s;
+}
+
+} // namespace
+
+// The child sets its ids with the raw system calls (sys/spawn.cpp): each of
+// them must have happened, for every one of the ids.
+TEST_F(Processes, AnAppRunsWithExactlyItsAccountsIds) {
+  const passwd *nobody = ::getpwnam("nobody");
+  const group *daemon_group = ::getgrnam("daemon");
+  ASSERT_TRUE(nobody && daemon_group) << "needs the user nobody and the group daemon";
+  const uid_t uid = nobody->pw_uid;
+  const gid_t gid = daemon_group->gr_gid;
+  std::vector<gid_t> groups(64);
+  int n = static_cast<int>(groups.size());
+  ASSERT_GE(::getgrouplist("nobody", gid, groups.data(), &n), 0);
+  groups.resize(static_cast<std::size_t>(n));
+
+  const std::string sleeper = R"("command": ["/bin/sleep", "60"], "heartbeat": null)";
+  Daemon d(config_of({R"({"name": "both", "user": "nobody", "group": "daemon", )" + sleeper + "}",
+                      R"({"name": "grouponly", "group": "daemon", )" + sleeper + "}"}));
+  auto both = d.wait_started("both");
+  auto group_only = d.wait_started("grouponly");
+  ASSERT_TRUE(both && group_only) << d.log();
+
+  auto c = credentials(*both);
+  EXPECT_EQ(c["Uid"], four_times(uid));
+  EXPECT_EQ(c["Gid"], four_times(gid));
+  EXPECT_EQ(c["Groups"], group_list(groups)) << "the account's groups, not hbmond's";
+  // Without a user: hbmond's uid, the group as gid and as the only group.
+  c = credentials(*group_only);
+  EXPECT_EQ(c["Uid"], four_times(::getuid()));
+  EXPECT_EQ(c["Gid"], four_times(gid));
+  EXPECT_EQ(c["Groups"], std::to_string(gid));
+}
+
+// The working directory is entered after the switch to the app's user
+// (sys/spawn.cpp), as systemd does: root may enter any directory, the app
+// only its own.
+TEST_F(Processes, TheWorkingDirectoryIsEnteredAsTheAppsUser) {
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0); // nobody may pass through
+  const std::string locked = work / "locked", open = work / "open";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(open.c_str(), 0755), 0);
+  auto pwd_in = [](const std::string &name, const std::string &dir) {
+    return R"({"name": ")" + name + R"(", "command": ["/bin/pwd"], "user": "nobody", "cwd": ")" +
+           dir + R"(", "heartbeat": null, "restart": "never"})";
+  };
+  Daemon d(config_of({pwd_in("locked", locked), pwd_in("open", open)}));
+  EXPECT_TRUE(d.wait_for("locked: failed to start: chdir " + locked + ": Permission denied"))
+      << d.log();
+  EXPECT_TRUE(d.wait_state("locked", "failed")) << d.log();
+  EXPECT_TRUE(d.wait_for("[open] " + open)) << d.log();
+  EXPECT_EQ(d.count("[locked]"), 0u) << d.log();
+}
+
+// An escaped process (setsid) whose descendants fork on: each of them
+// becomes hbmond's child only once its parent is dead, so a single sweep at
+// shutdown leaves them under pid 1. hbmond sweeps until none is left.
+TEST_F(Processes, ShutdownLeavesNoDescendantBehindHoweverLateItIsReparented) {
+  Daemon d(config_of({a("forker", "--escape-chain 3 --then beat", fast_hb)}));
+  ASSERT_TRUE(d.wait_state("forker", "running")) << d.log();
+  std::vector<TraceLine> escaped;
+  ASSERT_TRUE(wait_until([&] {
+    escaped = trace_of(read_trace(trace("forker")), "escaped");
+    return escaped.size() == 3;
+  })) << "the chain did not fork";
+  std::vector<std::pair<pid_t, int>> chain; // pid, pidfd
+  for (const auto &t : escaped) {
+    const pid_t pid = static_cast<pid_t>(t.values.at(0));
+    chain.emplace_back(pid, pidfd_open(pid));
+    ASSERT_GE(chain.back().second, 0);
+  }
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  for (auto [pid, fd] : chain) {
+    EXPECT_TRUE(process_gone(pid)) << "pid " << pid << " outlived hbmond\n" << d.log();
+    EXPECT_EQ(d.count("killing stray process " + std::to_string(pid)), 1u) << d.log();
+    kill_pidfd(fd); // in case it did survive: never leak it
+    ::close(fd);
+  }
+}
+
+// A start during the shutdown would only be SIGKILLed at its end, after the
+// full stop timeout: refused, and nothing is spawned.
+TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {
+  Daemon d(config_of(
+      {a("slow", "--ignore-term --then beat", std::string(fast_hb) + R"(, "stop_timeout": 2)"),
+       a("other", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_state("slow", "running")) << d.log();
+  d.signal(SIGTERM);
+  ASSERT_TRUE(d.wait_for("stopping every app")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  // A stopped app and one still stopping: either would be spawned anew.
+  for (const std::string request : {"start other", "restart slow"}) {
+    auto [status, out] = hbmonctl(control, request);
+    EXPECT_EQ(status, 1) << request << ": " << out;
+    EXPECT_NE(out.find("hbmond is shutting down"), std::string::npos) << request << ": " << out;
+  }
+  EXPECT_EQ(d.wait_exit(10s), 0) << d.log();
+  EXPECT_EQ(d.count("other: started, pid"), 0u) << d.log();
+  EXPECT_EQ(d.count("slow: started, pid"), 1u) << d.log();
+}
