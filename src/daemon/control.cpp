@@ -1,7 +1,9 @@
 #include "daemon/control.hpp"
 
+#include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
 
+#include <fmt/format.h>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -57,11 +59,17 @@ bool ControlServer::drain(std::size_t budget) {
     std::optional<PeerCred> peer;
     if (const char *addr = zmq_msg_gets(frames.back().handle(), "Peer-Address"))
       peer = parse_peer_address(addr);
-    std::string reply =
-        oversized ? dump(error_reply("bad-request", "too many message parts"))
-                  : handler_(std::string_view(static_cast<const char *>(frames.back().data()),
-                                              frames.back().size()),
-                             peer);
+    std::string reply;
+    try {
+      reply = oversized ? dump(error_reply("bad-request", "too many message parts"))
+                        : handler_(std::string_view(static_cast<const char *>(frames.back().data()),
+                                                    frames.back().size()),
+                                   peer);
+    } catch (const std::exception &e) {
+      // Whatever failed, the client hears of it and the next request is read.
+      logging::daemon(LogLevel::error, fmt::format("control request failed: {}", e.what()));
+      reply = dump(error_reply("internal-error", e.what()));
+    }
     // Same envelope back (identity, and the empty delimiter of REQ
     // clients); a full or vanished peer just loses its reply.
     try {

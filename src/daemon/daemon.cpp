@@ -45,6 +45,10 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
           break;
         }
       }) {
+  // An event that fails is logged; the other apps are not given up for it.
+  loop_.on_error([](const std::exception &e) {
+    logging::daemon(LogLevel::error, fmt::format("internal error, carrying on: {}", e.what()));
+  });
   if (settings_.control_plane) {
     events_ = std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events);
     reports_.set_sink([this](const std::string &json) { events_->publish(json); });
@@ -146,7 +150,16 @@ nlohmann::json Daemon::reload(const std::string &trigger) {
     reports_.reload_ends();
     return error_reply("invalid-config", e.what());
   }
-  auto rep = sup_.reload(next);
+  auto applied = sup_.reload(next);
+  if (auto *why = std::get_if<std::string>(&applied)) {
+    logging::daemon(LogLevel::error,
+                    fmt::format("reload refused, the running config is kept: {}", *why));
+    sup_.publish("", "reload", "reload refused, the running config is kept: " + *why);
+    reports_.reload_ends();
+    return error_reply("reload-failed",
+                       "cannot apply the reload, the running config is kept: " + *why);
+  }
+  const ReloadPlan &rep = std::get<ReloadPlan>(applied);
   if (next.control != config_.control || next.events != config_.events)
     logging::daemon(LogLevel::warning,
                     "the control and events endpoints change only when hbmond restarts");
