@@ -8,6 +8,10 @@
 // above max_request_bytes get an error reply; above 1 MiB libzmq drops the
 // connection before they reach us. The socket file is mode 0666: anyone who
 // can reach it may ask, and authorization is by the caller's uid.
+// A handler that cannot answer at once (it waits for the worker thread)
+// calls defer() while it runs: its return value is then not sent, the
+// request's envelope is kept under the ticket defer() returns, and
+// answer(ticket, reply) sends the reply later, once, in the same envelope.
 //
 // Contract (EventPublisher): publish() never blocks; slow subscribers drop
 // events (ZeroMQ's high-water mark), they never slow the daemon.
@@ -20,6 +24,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 #include <zmq.hpp>
 
 namespace hbmon {
@@ -36,10 +42,16 @@ public:
 
   const std::string &endpoint() const { return endpoint_; }
   std::uint64_t requests() const { return requests_; }
+
+  using Ticket = std::uint64_t;
+  Ticket defer();
+  void answer(Ticket ticket, const std::string &reply);
+  std::size_t deferred() const { return deferred_.size(); }
   std::uint64_t dropped() const { return dropped_; }
 
 private:
   bool drain(std::size_t budget);
+  void send(std::vector<zmq::message_t> &envelope, const std::string &reply);
 
   std::string endpoint_;
   BoundSocket sock_;
@@ -47,6 +59,9 @@ private:
   Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
   bool pending_ = true;
   std::uint64_t requests_ = 0, dropped_ = 0;
+  std::vector<zmq::message_t> *handling_ = nullptr; // the envelope while the handler runs
+  Ticket next_ticket_ = 0;
+  std::unordered_map<Ticket, std::vector<zmq::message_t>> deferred_;
 };
 
 class EventPublisher {
