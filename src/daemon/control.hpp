@@ -11,7 +11,9 @@
 // A handler that cannot answer at once (it waits for the worker thread)
 // calls defer() while it runs: its return value is then not sent, the
 // request's envelope is kept under the ticket defer() returns, and
-// answer(ticket, reply) sends the reply later, once, in the same envelope.
+// answer(ticket, reply) sends the reply later, once, in the same envelope
+// (a client gone meanwhile just loses it). If the handler throws, the
+// client gets an internal-error reply and the next request is read.
 //
 // Contract (EventPublisher): publish() never blocks; slow subscribers drop
 // events (ZeroMQ's high-water mark), they never slow the daemon.
@@ -42,12 +44,13 @@ public:
 
   const std::string &endpoint() const { return endpoint_; }
   std::uint64_t requests() const { return requests_; }
+  std::uint64_t dropped() const { return dropped_; }
 
+  // Deferred replies (see the contract above).
   using Ticket = std::uint64_t;
   Ticket defer();
   void answer(Ticket ticket, const std::string &reply);
   std::size_t deferred() const { return deferred_.size(); }
-  std::uint64_t dropped() const { return dropped_; }
 
 private:
   bool drain(std::size_t budget);
