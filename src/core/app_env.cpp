@@ -14,12 +14,11 @@ bool stripped_from_apps(std::string_view kv) {
   return kv.substr(0, 6) == "HBMON_";
 }
 
-AppEnv app_env(const AppConfig &c, const std::vector<std::string> &inherited,
-               const std::string &account) {
+AppEnv app_env(const AppConfig &c, const std::vector<std::string> &inherited) {
   std::map<std::string, std::string> own = c.env;
   if (c.user) {
-    own.try_emplace("USER", account);
-    own.try_emplace("LOGNAME", account);
+    own.try_emplace("USER", c.account);
+    own.try_emplace("LOGNAME", c.account);
     own.try_emplace("HOME", c.home);
   }
   own["HBMON_APP"] = c.name;

@@ -5,10 +5,11 @@
 // JOURNAL_STREAM) and any HBMON_* (hbmond may run under another hbmond);
 // then the app's own HBMON_APP, HBMON_ENDPOINT, HBMON_INTERVAL and
 // HBMON_INTERVAL_USEC; for an app with a `user`, USER, LOGNAME and HOME
+// (the account's name and home, resolved when the config was verified)
 // unless its `env` sets them; and its `env`, which wins over everything
 // inherited. PATH, from the result, is where the program is looked up.
 //
-// Contract: pure. The account name comes from the caller (an NSS lookup).
+// Contract: pure; no user database lookup (a spawn never waits for NSS).
 #pragma once
 
 #include "core/config.hpp"
@@ -31,9 +32,7 @@ struct AppEnv {
   std::string path;             // the PATH it holds
 };
 
-// `inherited`: hbmond's environment (KEY=VALUE); `account`: the name of
-// the app's user when it has one.
-AppEnv app_env(const AppConfig &app, const std::vector<std::string> &inherited,
-               const std::string &account);
+// `inherited`: hbmond's environment (KEY=VALUE).
+AppEnv app_env(const AppConfig &app, const std::vector<std::string> &inherited);
 
 } // namespace hbmon

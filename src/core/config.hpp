@@ -77,6 +77,7 @@ struct AppConfig {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::vector<gid_t> supplementary_groups; // only when user is set
+  std::string account;                     // user's name, also when `user` is a number
   std::string home;                        // of user, when set
 
   bool operator==(const AppConfig &) const = default;

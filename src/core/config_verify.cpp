@@ -111,6 +111,7 @@ private:
         return;
       a.uid = user->uid;
       a.gid = group_gid ? *group_gid : user->gid;
+      a.account = user->name;
       a.home = user->home;
       a.supplementary_groups = accounts_.groups_of(user->name, *a.gid);
     } else if (group_gid) {

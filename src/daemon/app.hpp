@@ -3,7 +3,8 @@
 // Contract: an App lives at a fixed address from its creation by the
 // registry until the registry hands it back as gone (callbacks capture it).
 // `cfg` is the settings it runs with; `wd` decides, the supervisor carries
-// out. `pid` mirrors the ProcessRunner's child while there is one.
+// out. `pid` mirrors the ProcessRunner's child while there is one. Making
+// an App makes its output pipe (it throws std::system_error when it cannot).
 #pragma once
 
 #include "core/config.hpp"
@@ -13,7 +14,7 @@
 #include "sys/loop.hpp"
 
 #include <functional>
-#include <optional>
+#include <memory>
 
 namespace hbmon {
 
@@ -36,9 +37,10 @@ struct App {
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;
   // Leaving (removed or changed by a reload): once its process is gone the
-  // app is dropped, and replaced by `successor` when there is one.
+  // app is dropped, and replaced by `successor` when there is one (made,
+  // with its resources, when the reload was applied).
   bool retiring = false;
-  std::optional<AppConfig> successor;
+  std::unique_ptr<App> successor;
 };
 
 } // namespace hbmon

@@ -25,7 +25,7 @@ void AppRegistry::moved(State from, State to) {
   ++counts_[static_cast<std::size_t>(to)];
 }
 
-bool AppRegistry::retire(App &a, std::optional<AppConfig> successor) {
+bool AppRegistry::retire(App &a, std::unique_ptr<App> successor) {
   a.successor = std::move(successor);
   return !std::exchange(a.retiring, true);
 }
@@ -54,7 +54,7 @@ std::vector<std::unique_ptr<App>> AppRegistry::take_gone() {
 std::map<std::string, const AppConfig *> AppRegistry::headed_for() const {
   std::map<std::string, const AppConfig *> out;
   for (const auto &[name, a] : apps_)
-    out[name] = !a->retiring ? &a->cfg : a->successor ? &*a->successor : nullptr;
+    out[name] = !a->retiring ? &a->cfg : a->successor ? &a->successor->cfg : nullptr;
   return out;
 }
 

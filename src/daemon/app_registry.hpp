@@ -34,7 +34,7 @@ public:
 
   // Mark `a` as leaving, to be replaced by `successor` (or to go). False
   // when it was leaving already (only its successor changed).
-  bool retire(App &a, std::optional<AppConfig> successor);
+  bool retire(App &a, std::unique_ptr<App> successor);
   // After each event: a leaving app whose process is gone is queued for
   // take_gone().
   void settle(App &a);

@@ -1,7 +1,9 @@
 #include "daemon/control.hpp"
 
+#include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
 
+#include <fmt/format.h>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -65,30 +67,62 @@ bool ControlServer::drain(std::size_t budget) {
     std::optional<PeerCred> peer;
     if (const char *addr = zmq_msg_gets(frames.back().handle(), "Peer-Address"))
       peer = parse_peer_address(addr);
-    std::string reply =
-        oversized ? dump(error_reply("bad-request", "too many message parts"))
-                  : handler_(std::string_view(static_cast<const char *>(frames.back().data()),
-                                              frames.back().size()),
-                             peer);
-    // Same envelope back (identity, and the empty delimiter of REQ
-    // clients). A peer with replies_per_peer unread replies, or gone, just
-    // loses this one: ROUTER_MANDATORY fails the first frame (EAGAIN,
-    // EHOSTUNREACH) before anything is queued.
+    const zmq::message_t body = std::move(frames.back());
+    frames.pop_back(); // the envelope is left
+    std::string reply;
+    handling_ = &frames;
     try {
-      bool sent = true;
-      for (std::size_t i = 0; sent && i + 1 < frames.size(); ++i)
-        sent = sock_->send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)
-                   .has_value();
-      if (sent)
-        sent = sock_->send(zmq::buffer(reply), zmq::send_flags::dontwait).has_value();
-      if (!sent)
-        ++replies_dropped_;
-    } catch (const zmq::error_t &) {
-      ++replies_dropped_;
+      reply = oversized
+                  ? dump(error_reply("bad-request", "too many message parts"))
+                  : handler_(std::string_view(static_cast<const char *>(body.data()), body.size()),
+                             peer);
+    } catch (const std::exception &e) {
+      // Whatever failed, the client hears of it and the next request is read.
+      logging::daemon(LogLevel::error, fmt::format("control request failed: {}", e.what()));
+      reply = dump(error_reply("internal-error", e.what()));
+      if (!handling_)
+        answer(next_ticket_, reply); // it had deferred its answer: this is it
     }
+    const bool later = handling_ == nullptr;
+    handling_ = nullptr;
+    if (!later)
+      send(frames, reply);
   }
   pending_ = true;
   return true;
+}
+
+ControlServer::Ticket ControlServer::defer() {
+  const Ticket t = ++next_ticket_;
+  if (handling_)
+    deferred_.emplace(t, std::move(*handling_));
+  handling_ = nullptr;
+  return t;
+}
+
+void ControlServer::answer(Ticket ticket, const std::string &reply) {
+  auto node = deferred_.extract(ticket);
+  if (!node.empty())
+    send(node.mapped(), reply);
+}
+
+// Same envelope back (identity, and the empty delimiter of REQ clients). A
+// peer with replies_per_peer unread replies, or gone, just loses this one:
+// ROUTER_MANDATORY fails the first frame (EAGAIN, EHOSTUNREACH) before
+// anything is queued.
+void ControlServer::send(std::vector<zmq::message_t> &envelope, const std::string &reply) {
+  try {
+    bool sent = true;
+    for (std::size_t i = 0; sent && i < envelope.size(); ++i)
+      sent = sock_->send(envelope[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                 .has_value();
+    if (sent)
+      sent = sock_->send(zmq::buffer(reply), zmq::send_flags::dontwait).has_value();
+    if (!sent)
+      ++replies_dropped_;
+  } catch (const zmq::error_t &) {
+    ++replies_dropped_;
+  }
 }
 
 EventPublisher::EventPublisher(zmq::context_t &ctx, Loop &loop, std::string endpoint,

@@ -12,6 +12,12 @@
 // libzmq drops the connection before they reach us. The socket file is mode
 // 0666: anyone who can reach it may ask, and authorization is by the
 // caller's uid.
+// A handler that cannot answer at once (it waits for the worker thread)
+// calls defer() while it runs: its return value is then not sent, the
+// request's envelope is kept under the ticket defer() returns, and
+// answer(ticket, reply) sends the reply later, once, in the same envelope
+// (a client gone meanwhile just loses it). If the handler throws, the
+// client gets an internal-error reply and the next request is read.
 //
 // Contract (EventPublisher): publish() never blocks; a subscriber that
 // does not read loses events beyond `events_per_peer` (ZeroMQ's high-water
@@ -26,6 +32,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 #include <zmq.hpp>
 
 namespace hbmon {
@@ -53,8 +61,15 @@ public:
   std::uint64_t replies_dropped() const { return replies_dropped_; }
   std::uint64_t connections_refused() const { return sock_.connections_refused(); }
 
+  // Deferred replies (see the contract above).
+  using Ticket = std::uint64_t;
+  Ticket defer();
+  void answer(Ticket ticket, const std::string &reply);
+  std::size_t deferred() const { return deferred_.size(); }
+
 private:
   bool drain(std::size_t budget);
+  void send(std::vector<zmq::message_t> &envelope, const std::string &reply);
 
   std::string endpoint_;
   BoundSocket sock_;
@@ -62,6 +77,9 @@ private:
   Loop::Watch watch_; // after sock_: it leaves the loop before the socket closes
   bool pending_ = true;
   std::uint64_t requests_ = 0, dropped_ = 0, replies_dropped_ = 0;
+  std::vector<zmq::message_t> *handling_ = nullptr; // the envelope while the handler runs
+  Ticket next_ticket_ = 0;
+  std::unordered_map<Ticket, std::vector<zmq::message_t>> deferred_;
 };
 
 class EventPublisher {

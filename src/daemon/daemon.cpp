@@ -4,9 +4,9 @@
 #include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
-#include "sys/accounts.hpp"
 #include "sys/config_file.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -15,15 +15,16 @@ namespace hbmon {
 
 namespace {
 
-// Who may press the panic button besides root and hbmond's own user.
-constexpr const char *admin_group = "hbmond";
+// Requests waiting for the worker (a user database lookup or a reload) at
+// most; more are answered "busy" at once.
+constexpr std::size_t max_deferred = 256;
 
-std::string join(const std::vector<std::string> &v) {
+std::string join(const std::vector<std::string> &v, const char *sep = ", ") {
   if (v.empty())
     return "-";
   std::string out;
   for (const auto &s : v)
-    out += (out.empty() ? "" : ", ") + s;
+    out += (out.empty() ? "" : sep) + s;
   return out;
 }
 
@@ -32,20 +33,26 @@ std::string join(const std::vector<std::string> &v) {
 Daemon::Daemon(Loop &loop, Settings settings, Config config)
     : loop_(loop), settings_(std::move(settings)), config_(std::move(config)), reports_(loop),
       sup_(loop, reports_, settings_.supervisor),
-      signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD}, [this](int sig) {
-        switch (sig) {
-        case SIGCHLD:
-          sup_.reap();
-          break;
-        case SIGHUP:
-          reload("SIGHUP");
-          break;
-        default:
-          sup_.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-          break;
-        }
-      }) {
+      signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD},
+               [this](int sig) {
+                 switch (sig) {
+                 case SIGCHLD:
+                   sup_.reap();
+                   break;
+                 case SIGHUP:
+                   reload("SIGHUP");
+                   break;
+                 default:
+                   sup_.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+                   break;
+                 }
+               }),
+      worker_(loop) {
   sup_.connections().limit = settings_.connection_limit;
+  // An event that fails is logged; the other apps are not given up for it.
+  loop_.on_error([](const std::exception &e) {
+    logging::daemon(LogLevel::error, fmt::format("internal error, carrying on: {}", e.what()));
+  });
   if (settings_.control_plane) {
     events_ =
         std::make_unique<EventPublisher>(sup_.zmq(), loop_, config_.events, sup_.connections());
@@ -57,8 +64,13 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
   }
 }
 
-bool Daemon::authorized(const PeerCred &peer) const {
-  return peer.uid == 0 || peer.uid == ::geteuid() || uid_in_group(peer.uid, admin_group);
+nlohmann::json Daemon::refusal(const Request &req, const std::string &who) const {
+  logging::daemon(LogLevel::warning,
+                  fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
+                              req.app.empty() ? "" : " ", printable(req.app), who));
+  return error_reply("permission-denied",
+                     fmt::format("permission denied: {} needs root, hbmond's user or group {}",
+                                 to_string(req.cmd), Admins::group));
 }
 
 std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) {
@@ -71,16 +83,33 @@ std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) 
   }
   const std::string who =
       peer ? fmt::format("uid {}, pid {}", peer->uid, peer->pid) : std::string("a tcp peer");
-  if (is_mutating(req.cmd) && !(peer && authorized(*peer))) {
-    logging::daemon(LogLevel::warning,
-                    fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
-                                req.app.empty() ? "" : " ", printable(req.app), who));
-    return dump(
-        error_reply("permission-denied",
-                    fmt::format("permission denied: {} needs root, hbmond's user or group {}",
-                                to_string(req.cmd), admin_group)));
+  if (!is_mutating(req.cmd))
+    return dump(dispatch(req, who));
+  const std::optional<bool> allowed = peer ? admins_.known(peer->uid) : false;
+  if (allowed && !*allowed)
+    return dump(refusal(req, who));
+  if (allowed && req.cmd != Command::reload)
+    return dump(dispatch(req, who));
+  // The worker has the answer (the user database's, or the reload's): the
+  // reply waits for it, the loop does not.
+  if (control_->deferred() >= max_deferred)
+    return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
+  Answer answer = [this, ticket = control_->defer()](const nlohmann::json &reply) {
+    control_->answer(ticket, dump(reply));
+  };
+  if (allowed) {
+    reload("requested by " + who, std::move(answer));
+    return {};
   }
-  return dump(dispatch(req, who));
+  admins_.resolve(peer->uid, [this, req, who, answer](bool ok) {
+    if (!ok)
+      answer(refusal(req, who));
+    else if (req.cmd == Command::reload)
+      reload("requested by " + who, answer);
+    else
+      answer(dispatch(req, who));
+  });
+  return {};
 }
 
 nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
@@ -136,30 +165,77 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::restart:
     return admin(sup_.restart_app(req.app, who));
   case Command::reload:
-    return reload("requested by " + who);
+    break; // handle() has reload() answer it
   }
   return error_reply("bad-request", "unknown command");
 }
 
-nlohmann::json Daemon::reload(const std::string &trigger) {
+void Daemon::reload(const std::string &trigger, Answer answer) {
   if (!settings_.control_plane) {
     logging::daemon(LogLevel::warning,
                     fmt::format("{}: --exec mode has no config to reload", trigger));
-    return error_reply("bad-request", "--exec mode has no config to reload");
+    if (answer)
+      answer(error_reply("bad-request", "--exec mode has no config to reload"));
+    return;
   }
+  if (reloads_.running) {
+    // It may have read the file already: one more reload, after it, reads
+    // what this one asks for.
+    logging::daemon(LogLevel::info,
+                    fmt::format("reload ({}) waits for the one in progress", trigger));
+    auto &triggers = reloads_.next_triggers;
+    if (std::find(triggers.begin(), triggers.end(), trigger) == triggers.end())
+      triggers.push_back(trigger); // a SIGHUP storm is one trigger
+    if (answer)
+      reloads_.next_answers.push_back(std::move(answer));
+    return;
+  }
+  begin_reload(trigger, {std::move(answer)});
+}
+
+void Daemon::begin_reload(std::string trigger, std::vector<Answer> answers) {
+  reloads_.running = true;
+  reloads_.answers = std::move(answers);
   reports_.reload_begins();
   logging::daemon(LogLevel::info, fmt::format("reloading {} ({})", settings_.config_path, trigger));
-  Config next;
-  try {
-    next = load_config(settings_.config_path, settings_.runtime_dir);
-  } catch (const ConfigError &e) {
+  worker_.post([this, path = settings_.config_path, dir = settings_.runtime_dir] {
+    Loaded loaded;
+    try {
+      loaded = load_config(path, dir); // file reads and NSS: off the loop
+    } catch (const std::exception &e) {
+      loaded = std::string(e.what());
+    }
+    return Worker::Completion([this, loaded = std::move(loaded)]() mutable {
+      nlohmann::json reply = apply(std::move(loaded));
+      reports_.reload_ends();
+      reloads_.running = false;
+      for (Answer &a : std::exchange(reloads_.answers, {}))
+        if (a)
+          a(reply);
+      if (!reloads_.next_triggers.empty())
+        begin_reload(join(std::exchange(reloads_.next_triggers, {}), "; "),
+                     std::exchange(reloads_.next_answers, {}));
+    });
+  });
+}
+
+nlohmann::json Daemon::apply(Loaded loaded) {
+  if (auto *error = std::get_if<std::string>(&loaded)) {
     logging::daemon(LogLevel::error,
-                    fmt::format("reload failed, the running config is kept:\n{}", e.what()));
+                    fmt::format("reload failed, the running config is kept:\n{}", *error));
     sup_.publish("", "reload", "reload failed, the running config is kept");
-    reports_.reload_ends();
-    return error_reply("invalid-config", e.what());
+    return error_reply("invalid-config", *error);
   }
-  auto rep = sup_.reload(next);
+  Config &next = std::get<Config>(loaded);
+  auto applied = sup_.reload(next);
+  if (auto *why = std::get_if<std::string>(&applied)) {
+    logging::daemon(LogLevel::error,
+                    fmt::format("reload refused, the running config is kept: {}", *why));
+    sup_.publish("", "reload", "reload refused, the running config is kept: " + *why);
+    return error_reply("reload-failed",
+                       "cannot apply the reload, the running config is kept: " + *why);
+  }
+  const ReloadPlan &rep = std::get<ReloadPlan>(applied);
   if (next.control != config_.control || next.events != config_.events)
     logging::daemon(LogLevel::warning,
                     "the control and events endpoints change only when hbmond restarts");
@@ -175,7 +251,6 @@ nlohmann::json Daemon::reload(const std::string &trigger) {
                   join(rep.removed), join(rep.changed), join(rep.unchanged));
   logging::daemon(LogLevel::info, text);
   sup_.publish("", "reload", text);
-  reports_.reload_ends();
   nlohmann::json reply = ok_reply();
   reply["added"] = rep.added;
   reply["removed"] = rep.removed;

@@ -1,18 +1,31 @@
 // The daemon: the supervisor plus its control plane (control socket,
 // events, signals, reload). main() builds one and runs the loop.
+//
+// Contract: nothing here waits for the user database or the config file on
+// the loop. A reload is read and verified by the Worker and applied on the
+// loop when it is done; a reload asked for while one runs waits for it, and
+// all that waited are then served by one more reload. A request that
+// changes something is authorized by daemon/admins.hpp, which may have to
+// ask the Worker first. Either way the control reply waits (the control
+// server's deferred reply), never the loop.
 #pragma once
 
 #include "core/config.hpp"
+#include "daemon/admins.hpp"
 #include "daemon/control.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
 #include "protocol/protocol.hpp"
 #include "sys/loop.hpp"
 #include "sys/signals.hpp"
+#include "sys/worker.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace hbmon {
 
@@ -39,14 +52,21 @@ public:
 
   Supervisor &supervisor() { return sup_; }
 
-  // Re-read the config file: on success apply the difference, on failure
-  // keep everything and say why. Returns the control reply.
-  nlohmann::json reload(const std::string &trigger);
+  // Where a control reply goes once it is known.
+  using Answer = std::function<void(const nlohmann::json &reply)>;
+
+  // Re-read the config file (off the loop): on success apply the
+  // difference, on failure keep everything and say why. `answer`, when
+  // given, gets the control reply.
+  void reload(const std::string &trigger, Answer answer = {});
 
 private:
+  using Loaded = std::variant<Config, std::string>; // the config, or why not
   std::string handle(std::string_view body, std::optional<PeerCred> peer);
   nlohmann::json dispatch(const Request &req, const std::string &who);
-  bool authorized(const PeerCred &peer) const;
+  nlohmann::json refusal(const Request &req, const std::string &who) const;
+  void begin_reload(std::string trigger, std::vector<Answer> answers);
+  nlohmann::json apply(Loaded loaded);
 
   Loop &loop_;
   Settings settings_;
@@ -56,6 +76,15 @@ private:
   std::unique_ptr<EventPublisher> events_;
   std::unique_ptr<ControlServer> control_;
   SignalSource signals_;
+  struct Reloads {
+    bool running = false;
+    std::vector<Answer> answers;            // of the one running
+    std::vector<std::string> next_triggers; // asked for while it ran (then one more runs)
+    std::vector<Answer> next_answers;
+  } reloads_;
+  // Last: its thread is joined first, before anything a completion uses.
+  Worker worker_;
+  Admins admins_{worker_};
 };
 
 } // namespace hbmon

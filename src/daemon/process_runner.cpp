@@ -2,7 +2,6 @@
 
 #include "core/app_env.hpp"
 #include "daemon/log.hpp"
-#include "sys/accounts.hpp"
 #include "sys/proc.hpp"
 #include "sys/spawn.hpp"
 
@@ -40,13 +39,7 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int ou
   r.groups = c.supplementary_groups;
   r.output_fd = output_fd;
   r.nofile_soft = opts_.child_nofile;
-
-  // The account's name, also when the config gave a number.
-  std::string account = c.user.value_or("");
-  if (c.user && c.uid)
-    if (auto name = name_of_uid(*c.uid))
-      account = *name;
-  AppEnv env = app_env(c, base_env_, account);
+  AppEnv env = app_env(c, base_env_);
   r.env = std::move(env.env);
   if (auto p = resolve_program(c.command[0], env.path))
     r.path = *p;

@@ -1,7 +1,8 @@
 // The processes: every app's child, from its spawn to its reaping.
 //
 // Contract: start() builds the app's spawn request (argv, account,
-// environment from core/app_env, RLIMIT_NOFILE), spawns it in its own
+// environment from core/app_env, RLIMIT_NOFILE; no user database lookup:
+// the config holds the account as verified), spawns it in its own
 // process group and watches its pidfd on the loop. When the child has
 // exited the rest of its group is SIGKILLed (while the leader is a zombie
 // its pid cannot be reused, so the group signal cannot reach a stranger),

@@ -4,6 +4,7 @@
 #include "daemon/log.hpp"
 
 #include <fmt/format.h>
+#include <set>
 
 namespace hbmon {
 
@@ -25,22 +26,29 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
 
 Supervisor::~Supervisor() = default; // the runner kills what is left
 
-App &Supervisor::add_app(const AppConfig &ac) {
-  App &a = apps_.add(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
+std::unique_ptr<App> Supervisor::make_app(const AppConfig &ac) {
+  auto made = std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
     deliver(a, ev::Heartbeat{std::move(m)});
-  }));
-  a.timer = loop_.timer([this, &a] {
+  });
+  made->timer = loop_.timer([this, &a = *made] {
     a.intake.drain_all(); // a heartbeat already queued on the socket beats the deadline
     deliver(a, ev::Deadline{});
   });
+  return made;
+}
+
+// Into the table, its socket bound unless it is already (a failure here is
+// retried by each spawn, which fails without it).
+App &Supervisor::add_app(std::unique_ptr<App> made) {
+  App &a = apps_.add(std::move(made));
   if (auto err = a.intake.bind(zmq_, loop_, a.cfg); !err.empty())
-    logging::app_event(ac.name, LogLevel::error, err);
+    logging::app_event(a.cfg.name, LogLevel::error, err);
   return a;
 }
 
 void Supervisor::start(const Config &cfg) {
   for (const auto &ac : cfg.apps)
-    add_app(ac);
+    add_app(make_app(ac));
   for (const auto &[name, a] : apps_.all()) {
     if (a->cfg.enabled)
       starts_.push(a.get(), Starts::Kind::start, Loop::now());
@@ -169,7 +177,7 @@ Supervisor::Reply Supervisor::start_app(const std::string &name, const std::stri
   return admin(name, "start", who, false, [&](App &a) {
     if (a.retiring) {
       if (a.successor)
-        a.successor->enabled = true;
+        a.successor->cfg.enabled = true;
       return;
     }
     deliver(a, ev::Start{});
@@ -190,16 +198,38 @@ Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::st
   });
 }
 
-ReloadPlan Supervisor::reload(const Config &next) {
+std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
   ReloadPlan plan = plan_reload(apps_.headed_for(), next);
+  // Endpoints that stay bound until their app is gone: their successors
+  // bind them then.
+  std::set<std::string, std::less<>> held;
+  for (const auto &[name, a] : apps_.all())
+    for (const App *app : {a.get(), a->successor.get()})
+      if (app && app->cfg.heartbeat)
+        held.insert(app->cfg.heartbeat->endpoint);
+  // Every resource first; whatever was made goes again if one is short.
+  std::map<std::string, std::unique_ptr<App>, std::less<>> made;
+  for (const auto *names : {&plan.added, &plan.changed})
+    for (const auto &name : *names) {
+      const AppConfig &ac = *next.find(name);
+      std::unique_ptr<App> app;
+      try {
+        app = make_app(ac);
+      } catch (const std::exception &e) {
+        return fmt::format("{}: {}", name, e.what());
+      }
+      if (ac.heartbeat && !held.count(ac.heartbeat->endpoint))
+        if (auto err = app->intake.bind(zmq_, loop_, ac); !err.empty())
+          return fmt::format("{}: {}", name, err);
+      made[name] = std::move(app);
+    }
   for (const auto &name : plan.removed)
-    retire(*apps_.find(name), std::nullopt);
+    retire(*apps_.find(name), nullptr);
   for (const auto &name : plan.changed)
-    retire(*apps_.find(name), *next.find(name));
+    retire(*apps_.find(name), std::move(made[name]));
   for (const auto &name : plan.added) {
-    const AppConfig &ac = *next.find(name);
-    App &a = add_app(ac);
-    if (ac.enabled && !shutting_down_)
+    App &a = add_app(std::move(made[name]));
+    if (a.cfg.enabled && !shutting_down_)
       starts_.push(&a, Starts::Kind::start, Loop::now());
   }
   status_dirty_ = true;
@@ -207,7 +237,7 @@ ReloadPlan Supervisor::reload(const Config &next) {
 }
 
 // Stop `a` (gracefully) and drop it once its process is gone.
-void Supervisor::retire(App &a, std::optional<AppConfig> successor) {
+void Supervisor::retire(App &a, std::unique_ptr<App> successor) {
   if (apps_.retire(a, std::move(successor))) // else only the successor changed
     deliver(a, ev::Stop{a.successor ? "config changed" : "removed from the config"});
 }
@@ -219,17 +249,17 @@ void Supervisor::finish_retired() {
     starts_.remove(old.get());
     starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
-    std::optional<AppConfig> next = std::move(old->successor);
+    std::unique_ptr<App> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
     old.reset(); // closes its socket before a successor binds the endpoint
     if (!next) {
       logging::app_event(name, LogLevel::info, "removed");
       continue;
     }
-    App &a = add_app(*next);
+    App &a = add_app(std::move(next));
     a.admin_down = admin_down;
     logging::app_event(name, LogLevel::info, "new settings applied");
-    if (next->enabled && !admin_down && !shutting_down_)
+    if (a.cfg.enabled && !admin_down && !shutting_down_)
       starts_.push(&a, Starts::Kind::start, Loop::now());
   }
   if (shutting_down_)

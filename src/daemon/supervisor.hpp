@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 #include <zmq.hpp>
 
@@ -74,8 +75,12 @@ public:
   Reply restart_app(const std::string &app, const std::string &who);
   // Apply a verified config: new apps start, removed apps stop and go,
   // changed apps restart with their new settings once the old process is
-  // gone, unchanged apps are not touched.
-  ReloadPlan reload(const Config &next);
+  // gone, unchanged apps are not touched. What the new settings need (each
+  // new app's output pipe, and its heartbeat socket unless a running app
+  // holds that endpoint until it is gone) is made first: when any of it
+  // cannot be (out of fds, an endpoint in use), nothing changes and the
+  // reason is returned instead of the plan.
+  std::variant<ReloadPlan, std::string> reload(const Config &next);
 
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   std::vector<AppStatus> status() const;
@@ -93,14 +98,15 @@ private:
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
               Act &&act);
   bool run_start_queue();
-  App &add_app(const AppConfig &ac);
+  std::unique_ptr<App> make_app(const AppConfig &ac); // throws when a resource is short
+  App &add_app(std::unique_ptr<App> made);
   void deliver(App &a, Event e);
   void handle(App &a, const Event &e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);
   void on_exit(App &a, const ExitStatus &st);
   void check_shutdown_done();
-  void retire(App &a, std::optional<AppConfig> successor);
+  void retire(App &a, std::unique_ptr<App> successor);
   void finish_retired();
   Reply reply_for(const App &a, std::string message) const;
 

@@ -72,12 +72,6 @@ const Accounts &system_accounts() {
   return accounts;
 }
 
-std::optional<std::string> name_of_uid(uid_t uid) {
-  if (auto user = system_accounts().user_by_id(uid).found)
-    return user->name;
-  return std::nullopt;
-}
-
 bool uid_in_group(uid_t uid, const std::string &group) {
   const Accounts &accounts = system_accounts();
   const auto gr = accounts.group_by_name(group).found;

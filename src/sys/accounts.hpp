@@ -4,22 +4,20 @@
 //
 // Contract: system_accounts() is core/accounts.hpp's interface answered by
 // getpwnam_r & co (buffers grow as needed; "no such entry" and the errors
-// NSS modules use for it are told apart from a failed lookup). The helpers
-// below answer the daemon's own questions the same way.
+// NSS modules use for it are told apart from a failed lookup). The helper
+// below answers the daemon's own question the same way. Each call may
+// block as long as NSS takes (LDAP, SSSD): hbmond makes them off its loop
+// (daemon/admins.hpp, the config's load in daemon/daemon.cpp).
 #pragma once
 
 #include "core/accounts.hpp"
 
-#include <optional>
 #include <string>
 #include <sys/types.h>
 
 namespace hbmon {
 
 const Accounts &system_accounts();
-
-// The account name of `uid`; nullopt when it has none (or the lookup failed).
-std::optional<std::string> name_of_uid(uid_t uid);
 
 // True when `uid`'s account has `group` as its primary or a supplementary
 // group. False when either does not exist.

@@ -24,8 +24,8 @@ constexpr int max_links = 40;
 bool trusted(uid_t uid, uid_t euid) { return uid == 0 || uid == euid; }
 
 std::string who(uid_t uid) {
-  const auto name = name_of_uid(uid);
-  return name ? fmt::format("uid {} ({})", uid, *name) : fmt::format("uid {}", uid);
+  const auto user = system_accounts().user_by_id(uid).found;
+  return user ? fmt::format("uid {} ({})", uid, user->name) : fmt::format("uid {}", uid);
 }
 
 std::string trusted_owners(uid_t euid) {

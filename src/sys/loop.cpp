@@ -123,13 +123,25 @@ void Loop::rearm_timerfd() {
 
 void Loop::add_prepare(PrepareHook hook) { prepare_.push_back(std::move(hook)); }
 
+// Run one callback; false when it threw (and the handler took it).
+template <typename F> bool Loop::guarded(F &&f) {
+  try {
+    return f();
+  } catch (const std::exception &e) {
+    if (!on_error_)
+      throw;
+    on_error_(e);
+    return false;
+  }
+}
+
 void Loop::run_timers() {
   timer_fired_ = false;
   for (auto id : timers_.take_due(now())) {
     auto it = timer_cbs_.find(id);
     if (it != timer_cbs_.end()) {
       auto cb = it->second; // the callback may drop its own timer
-      cb();
+      guarded([&] { return cb(), true; });
     }
   }
   rearm_timerfd();
@@ -141,7 +153,7 @@ void Loop::run() {
   while (!quit_) {
     bool busy = false;
     for (auto &hook : prepare_)
-      busy |= hook();
+      busy |= guarded(hook);
     if (quit_)
       break;
     // A deadline that is already due runs without waiting on the timerfd.
@@ -159,7 +171,7 @@ void Loop::run() {
       if (it == fds_.end())
         continue; // removed by an earlier callback of this batch
       auto cb = it->second.cb;
-      cb(events[i].events);
+      guarded([&] { return cb(events[i].events), true; });
     }
     // Deadlines run after the batch's I/O, so input that arrived in time
     // (a heartbeat) is seen before the deadline that it cancels.

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <unordered_map>
@@ -76,6 +77,10 @@ public:
   [[nodiscard]] Watch watch(int fd, std::uint32_t events, FdCallback cb);
   [[nodiscard]] Timer timer(TimerCallback cb);
   void add_prepare(PrepareHook hook);
+  // An exception from a callback (a watch's, a timer's, a prepare hook's)
+  // goes to this handler and the loop goes on; without one it ends run().
+  using ErrorHandler = std::function<void(const std::exception &)>;
+  void on_error(ErrorHandler h) { on_error_ = std::move(h); }
 
   void run();
   void quit() { quit_ = true; }
@@ -97,6 +102,7 @@ private:
   void drop_timer(std::uint64_t id);
   void rearm_timerfd();
   void run_timers();
+  template <typename F> bool guarded(F &&f);
 
   UniqueFd epfd_;
   UniqueFd timerfd_;
@@ -106,6 +112,7 @@ private:
   TimerQueue<TimePoint> timers_;
   std::optional<TimePoint> timerfd_at_;
   std::vector<PrepareHook> prepare_;
+  ErrorHandler on_error_;
   bool timer_fired_ = false;
   bool quit_ = false;
   std::uint64_t iterations_ = 0;

@@ -9,6 +9,14 @@
 
 namespace hbtest {
 
+// Environment that preloads `shim` into hbmond (in the ASan build the shim
+// comes before the sanitizer runtime, which must be told that is fine).
+inline std::vector<std::string> preloading(const std::string &shim) {
+  const char *asan = std::getenv("ASAN_OPTIONS");
+  const std::string opts = asan && *asan ? std::string(asan) + ":" : "";
+  return {"LD_PRELOAD=" + shim, "ASAN_OPTIONS=" + opts + "verify_asan_link_order=0"};
+}
+
 class Hostile : public ::testing::Test {
 protected:
   TempDir work;

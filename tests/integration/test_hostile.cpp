@@ -244,11 +244,9 @@ TEST_F(Hostile, WallClockJumpsDoNotMoveDeadlines) {
   // CLOCK_MONOTONIC runs on: hang verdicts must not notice.
   const std::string offset = work / "offset";
   std::ofstream(offset) << "0\n";
-  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
   Daemon::Options o;
-  o.env = {std::string("LD_PRELOAD=") + HBTEST_WALLCLOCK_PATH, "HBTEST_WALLCLOCK_FILE=" + offset,
-           // the shim comes before the sanitizer runtime in the ASan build
-           "ASAN_OPTIONS=" + asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0"};
+  o.env = preloading(HBTEST_WALLCLOCK_PATH);
+  o.env.push_back("HBTEST_WALLCLOCK_FILE=" + offset);
   Daemon d(config_of({app("hang", "--beats 3 --period 0.1 --then hang",
                           R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 0.1)")}),
            o);

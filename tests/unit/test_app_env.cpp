@@ -24,14 +24,14 @@ std::map<std::string, std::string> as_map(const AppEnv &e) {
 } // namespace
 
 TEST(AppEnv, TheAppsOwnHeartbeatSettings) {
-  auto m = as_map(app_env(app(), {}, ""));
+  auto m = as_map(app_env(app(), {}));
   EXPECT_EQ(m["HBMON_APP"], "web");
   EXPECT_EQ(m["HBMON_ENDPOINT"], "ipc:///run/hbmond/web.hb");
   EXPECT_EQ(m["HBMON_INTERVAL"], "0.25");
   EXPECT_EQ(m["HBMON_INTERVAL_USEC"], "250000");
   auto c = app();
   c.heartbeat.reset();
-  m = as_map(app_env(c, {}, ""));
+  m = as_map(app_env(c, {}));
   EXPECT_EQ(m.count("HBMON_ENDPOINT"), 0u);
   EXPECT_EQ(m["HBMON_APP"], "web");
 }
@@ -48,7 +48,7 @@ TEST(AppEnv, NothingOfHbmondsServiceManagerOrOuterHbmond) {
                                               "HBMON_EXTRA=x",
                                               "LANG=C.UTF-8",
                                               "NOTIFY_SOCKETS=kept"};
-  auto m = as_map(app_env(app(), inherited, ""));
+  auto m = as_map(app_env(app(), inherited));
   for (auto key : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID",
                    "LISTEN_FDNAMES", "JOURNAL_STREAM", "HBMON_EXTRA"})
     EXPECT_EQ(m.count(key), 0u) << key;
@@ -60,9 +60,10 @@ TEST(AppEnv, NothingOfHbmondsServiceManagerOrOuterHbmond) {
 TEST(AppEnv, ItsOwnEnvWinsOverTheInheritedAndItsUserGetsUserLognameHome) {
   auto c = app();
   c.user = "1000";
+  c.account = "ann"; // as verify() resolved uid 1000
   c.home = "/home/ann";
   c.env = {{"LANG", "de_DE.UTF-8"}, {"HOME", "/srv/web"}};
-  auto m = as_map(app_env(c, {"LANG=C.UTF-8", "USER=root", "HOME=/root"}, "ann"));
+  auto m = as_map(app_env(c, {"LANG=C.UTF-8", "USER=root", "HOME=/root"}));
   EXPECT_EQ(m["LANG"], "de_DE.UTF-8");
   EXPECT_EQ(m["USER"], "ann") << "the account's name, also when the config gave a number";
   EXPECT_EQ(m["LOGNAME"], "ann");
@@ -70,11 +71,11 @@ TEST(AppEnv, ItsOwnEnvWinsOverTheInheritedAndItsUserGetsUserLognameHome) {
 }
 
 TEST(AppEnv, PathFromTheResult) {
-  EXPECT_EQ(app_env(app(), {}, "").path, default_path);
-  EXPECT_EQ(app_env(app(), {"PATH=/opt/bin"}, "").path, "/opt/bin");
+  EXPECT_EQ(app_env(app(), {}).path, default_path);
+  EXPECT_EQ(app_env(app(), {"PATH=/opt/bin"}).path, "/opt/bin");
   auto c = app();
   c.env = {{"PATH", "/app/bin"}};
-  auto e = app_env(c, {"PATH=/opt/bin"}, "");
+  auto e = app_env(c, {"PATH=/opt/bin"});
   EXPECT_EQ(e.path, "/app/bin");
   EXPECT_EQ(std::count(e.env.begin(), e.env.end(), "PATH=/app/bin"), 1);
   EXPECT_EQ(std::count(e.env.begin(), e.env.end(), "PATH=/opt/bin"), 0);

@@ -468,6 +468,7 @@ TEST(Config, NumericUserResolves) {
   EXPECT_EQ(cfg.apps[0].user, "0");
   EXPECT_EQ(cfg.apps[0].uid, 0u);
   EXPECT_EQ(cfg.apps[0].gid, 0u);
+  EXPECT_EQ(cfg.apps[0].account, "root") << "its name, so a spawn needs no lookup";
   EXPECT_EQ(cfg.apps[0].home, "/root");
 }
 
