@@ -54,6 +54,7 @@ nlohmann::json to_json(const AppStatus &s) {
   j["heartbeats"] = s.heartbeats;
   j["heartbeats_refused"] = s.counters.heartbeats_refused;
   j["messages_dropped"] = s.counters.messages_dropped;
+  j["output_dropped"] = s.counters.output_dropped;
   j["misses"] = s.misses;
   return j;
 }

@@ -14,6 +14,7 @@ namespace hbmon {
 struct AppCounters {
   std::uint64_t heartbeats_refused = 0; // from a process that is not the app
   std::uint64_t messages_dropped = 0;   // malformed or multi-part
+  std::uint64_t output_dropped = 0;     // lines over the output limit
 };
 
 struct AppStatus {
