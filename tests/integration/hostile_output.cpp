@@ -55,3 +55,64 @@ TEST_F(Hostile, AChattyAppCannotCrowdOutTheOthersLines) {
   EXPECT_EQ(reported_drops(d, "quiet"), 0u);
   EXPECT_EQ(app_status(control, "quiet")["output_dropped"], 0);
 }
+
+// journald stops reading (its socket's queue is full) and never reads again
+// during the attack: hbmond, which writes to the journal itself, must go on
+// supervising; once journald reads again, what fitted in the queue arrives
+// and one entry says how many lines were dropped.
+TEST_F(Hostile, AJournalThatDoesNotReadNeverStallsTheLoop) {
+  // hbmond in a mount namespace of its own, where /run/systemd is ours and
+  // JOURNAL_STREAM names its stderr, as under systemd.
+  fs::create_directories(work / "systemd/journal");
+  NotifyListener journal(work / "systemd/journal/socket");
+  const std::size_t fillers = journal.fill();
+  ASSERT_GT(fillers, 0u);
+  Daemon::Options o;
+  o.log_level = "info";
+  o.wrapper = {"/usr/bin/unshare",
+               "-m",
+               "/bin/sh",
+               "-c",
+               "mount --bind \"$0\" /run/systemd && "
+               "export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) && exec \"$@\"",
+               work / "systemd"};
+  Daemon d(config_of({app("hang", "--beats 3 --period 0.1 --then hang",
+                          R"("heartbeat": {"interval": 0.3, "misses": 2})"),
+                      chatty, crasher("crash", 0.05)}),
+           o);
+  const std::string control = "ipc://" + d.dir() / "control";
+  // Its log is in the journal, which does not read: the hang's pid comes
+  // from `status` instead.
+  int fd = -1;
+  pid_t pid = 0;
+  ASSERT_TRUE(wait_until([&] {
+    auto st = app_status(control, "hang");
+    if (!st.is_object() || !st["pid"].is_number())
+      return false;
+    pid = st["pid"];
+    fd = pidfd_open(pid);
+    return fd >= 0;
+  })) << "hbmond does not answer or never started the app";
+  expect_killed_on_time("hang", pid, fd, 0.3, 2, d.log());
+  expect_status_fast(control);
+  d.poll_log();
+  EXPECT_EQ(d.lines().size(), 0u) << "under journald nothing goes to stderr\n" << d.log();
+
+  // journald reads again: its old queue, then what hbmond kept for it.
+  auto busy = journal.wait("MESSAGE=[monitor] journal busy: ", 5s);
+  ASSERT_TRUE(busy) << "no entry says how many were dropped";
+  std::size_t old = 0, app_lines = 0;
+  for (const auto &[m, t] : journal.seen) {
+    old += m == "filler";
+    app_lines += m.rfind("MESSAGE=chatter\nPRIORITY=6\nSYSLOG_IDENTIFIER=chatty\n"
+                         "HBMON_APP=chatty\nSYSLOG_PID=",
+                         0) == 0;
+  }
+  EXPECT_EQ(old, fillers);
+  EXPECT_GT(app_lines, 0u) << "the lines that waited did not arrive";
+  EXPECT_NE(busy->first.find(" lines dropped\nPRIORITY=4\nSYSLOG_IDENTIFIER=hbmond\n"),
+            std::string::npos)
+      << busy->first;
+  // And the journal keeps up from now on: hbmond's next lines arrive.
+  EXPECT_TRUE(journal.wait("MESSAGE=[monitor] crash: started, pid ", 5s));
+}
