@@ -55,6 +55,7 @@ nlohmann::json to_json(const AppStatus &s) {
   j["heartbeats_refused"] = s.counters.heartbeats_refused;
   j["messages_dropped"] = s.counters.messages_dropped;
   j["connections_refused"] = s.counters.connections_refused;
+  j["output_dropped"] = s.counters.output_dropped;
   j["misses"] = s.misses;
   return j;
 }

@@ -2,13 +2,16 @@
 
 #include "core/heartbeat.hpp"
 
+#include "sys/journal.hpp"
+
+#include <array>
 #include <cassert>
 #include <cstdlib>
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 namespace hbmon::logging {
@@ -16,6 +19,7 @@ namespace hbmon::logging {
 namespace {
 
 bool journal = false;
+std::unique_ptr<Journal> journal_out; // set when `journal`
 std::shared_ptr<spdlog::logger> logger;
 
 spdlog::level::level_enum to_spd(LogLevel l) {
@@ -47,14 +51,46 @@ bool stderr_is_journal() {
   return dev == st.st_dev && ino == st.st_ino;
 }
 
+// syslog(3) priorities, as journald files them.
+std::string_view priority(spdlog::level::level_enum l) {
+  switch (l) {
+  case spdlog::level::trace:
+  case spdlog::level::debug:
+    return "7";
+  case spdlog::level::info:
+    return "6";
+  case spdlog::level::warn:
+    return "4";
+  case spdlog::level::err:
+    return "3";
+  default:
+    return "2";
+  }
+}
+
+// hbmond's own lines into the journal (sys/journal: never blocking).
+class JournalSink : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+protected:
+  void sink_it_(const spdlog::details::log_msg &msg) override {
+    const std::array<Journal::Field, 3> fields{{
+        {"MESSAGE", std::string_view(msg.payload.data(), msg.payload.size())},
+        {"PRIORITY", priority(msg.level)},
+        {"SYSLOG_IDENTIFIER", "hbmond"},
+    }};
+    journal_out->send(fields);
+  }
+  void flush_() override {}
+};
+
 } // namespace
 
 void setup(LogLevel level) {
   journal = stderr_is_journal();
   if (journal) {
-    auto sink = std::make_shared<spdlog::sinks::systemd_sink_st>("hbmond");
-    logger = std::make_shared<spdlog::logger>("hbmond", sink);
-    logger->set_pattern("%v");
+    journal_out = std::make_unique<Journal>([](std::uint64_t n) {
+      daemon(LogLevel::warning, fmt::format("journal busy: {} lines dropped", n));
+    });
+    logger = std::make_shared<spdlog::logger>("hbmond", std::make_shared<JournalSink>());
   } else {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
     logger = std::make_shared<spdlog::logger>("hbmond", sink);
@@ -98,18 +134,29 @@ void app_event(std::string_view app, LogLevel level, std::string_view text) {
 void app_output(std::string_view app, pid_t pid, std::string_view line) {
   const std::string text = printable(line);
   if (journal) {
-    const int len = static_cast<int>(app.size());
-    if (pid > 0)
-      sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=6", "SYSLOG_IDENTIFIER=%.*s", len,
-                      app.data(), "SYSLOG_PID=%d", static_cast<int>(pid), "HBMON_APP=%.*s", len,
-                      app.data(), nullptr);
-    else
-      sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=6", "SYSLOG_IDENTIFIER=%.*s", len,
-                      app.data(), "HBMON_APP=%.*s", len, app.data(), nullptr);
+    const std::string pid_text = std::to_string(pid);
+    std::array<Journal::Field, 5> fields{{
+        {"MESSAGE", text},
+        {"PRIORITY", "6"},
+        {"SYSLOG_IDENTIFIER", app},
+        {"HBMON_APP", app},
+        {"SYSLOG_PID", pid_text},
+    }};
+    journal_out->send(std::span(fields).first(pid > 0 ? 5 : 4));
     return;
   }
   if (logger)
     logger->log(spdlog::level::info, "[{}] {}", app, text);
+}
+
+OnLoop::OnLoop(Loop &loop) {
+  if (journal_out)
+    journal_out->attach(loop);
+}
+
+OnLoop::~OnLoop() {
+  if (journal_out)
+    journal_out->detach(std::chrono::seconds(1));
 }
 
 } // namespace hbmon::logging

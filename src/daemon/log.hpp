@@ -1,10 +1,12 @@
 // hbmond's log: its own lines as "[monitor] <app>: <event>", each app's
 // output as "[<app>] <line>". On a terminal or a plain stderr: spdlog with
 // timestamps. Under journald (JOURNAL_STREAM names our stderr): the journal
-// itself, app lines with SYSLOG_IDENTIFIER=<app>.
+// itself, in its native protocol over a socket that never blocks
+// (sys/journal), app lines with SYSLOG_IDENTIFIER=<app>.
 #pragma once
 
 #include "core/watchdog.hpp"
+#include "sys/loop.hpp"
 
 #include <optional>
 #include <string_view>
@@ -26,5 +28,15 @@ bool enabled(LogLevel level);
 // and, in builds with assertions (debug, sanitizers: the soak and the
 // fuzzers), an abort, so that a logic slip is caught instead of skipped.
 void invariant(std::string_view what);
+
+// While it lives, journal entries that had to wait (journald busy) are sent
+// from `loop`; when it goes (before the loop), they get one last second.
+class OnLoop {
+public:
+  explicit OnLoop(Loop &loop);
+  OnLoop(const OnLoop &) = delete;
+  OnLoop &operator=(const OnLoop &) = delete;
+  ~OnLoop();
+};
 
 } // namespace hbmon::logging

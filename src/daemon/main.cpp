@@ -281,6 +281,7 @@ int run(const Flags &f) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
   Loop loop;
+  logging::OnLoop log_on_loop(loop);
   Daemon::Settings settings;
   settings.config_path = f.exec ? "--exec" : cfg.path;
   settings.runtime_dir = f.runtime_dir;

@@ -5,28 +5,51 @@
 namespace hbmon {
 
 Reports::Reports(Loop &loop) {
+  if (!notifier_.enabled())
+    return;
+  flush_timer_ = loop.timer([this] { flush(); });
   if (auto period = notifier_.watchdog_period()) {
     watchdog_ = loop.timer([this, p = *period] {
-      notifier_.watchdog();
+      tell(Outbox::Kind::watchdog, "WATCHDOG=1");
       watchdog_.arm(Loop::now() + p);
     });
-    notifier_.watchdog();
+    tell(Outbox::Kind::watchdog, "WATCHDOG=1");
     watchdog_.arm(Loop::now() + *period);
   }
 }
 
-void Reports::booted(std::string_view summary) {
-  notifier_.status(summary);
-  notifier_.ready();
+void Reports::tell(Outbox::Kind kind, std::string message) {
+  if (!notifier_.enabled())
+    return;
+  outbox_.must(kind, std::move(message));
+  flush();
 }
 
-void Reports::reload_begins() { notifier_.reloading(); }
+void Reports::flush() {
+  outbox_.flush(Loop::now(), [this](std::string_view m) { return notifier_.send(m); });
+  if (auto at = outbox_.next_flush())
+    flush_timer_.arm(*at);
+  else
+    flush_timer_.disarm();
+}
 
-void Reports::reload_ends() { notifier_.ready(); }
+void Reports::booted(std::string_view summary) {
+  status(summary);
+  tell(Outbox::Kind::ready, "READY=1");
+}
 
-void Reports::stopping() { notifier_.stopping(); }
+void Reports::reload_begins() { tell(Outbox::Kind::reloading, Notifier::reloading_message()); }
 
-void Reports::status(std::string_view summary) { notifier_.status(summary); }
+void Reports::reload_ends() { tell(Outbox::Kind::ready, "READY=1"); }
+
+void Reports::stopping() { tell(Outbox::Kind::stopping, "STOPPING=1"); }
+
+void Reports::status(std::string_view summary) {
+  if (!notifier_.enabled())
+    return;
+  outbox_.status(summary);
+  flush();
+}
 
 void Reports::event(const EventRecord &e) {
   if (!sink_)

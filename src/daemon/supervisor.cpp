@@ -373,8 +373,11 @@ void Supervisor::check_shutdown_done() {
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();
-  for (const auto &[name, a] : apps_.all())
-    out.push_back(snapshot(name, a->wd, a->intake.counters(), now));
+  for (const auto &[name, a] : apps_.all()) {
+    AppCounters c = a->intake.counters();
+    c.output_dropped = a->output.dropped();
+    out.push_back(snapshot(name, a->wd, c, now));
+  }
   return out;
 }
 

@@ -9,36 +9,28 @@ namespace hbmon {
 
 Notifier::Notifier() {
   const char *sock = std::getenv("NOTIFY_SOCKET");
-  enabled_ = sock && *sock;
+  if (!sock || !*sock)
+    return;
+  auto to = unix_address(sock);
+  if (!to)
+    return; // as sd_notify: an address it cannot use is no address
+  to_ = *to;
+  fd_ = unix_dgram_socket();
   std::uint64_t usec = 0;
-  if (enabled_ && sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
+  if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0)
     watchdog_period_ = std::chrono::microseconds(usec / 2);
 }
 
-void Notifier::send(const std::string &msg) {
-  if (enabled_)
-    sd_notify(0, msg.c_str());
+bool Notifier::send(std::string_view message) {
+  return !fd_ || send_dgram(fd_.get(), message, &to_) != SendResult::would_block;
 }
 
-void Notifier::ready() { send("READY=1"); }
-
-void Notifier::status(std::string_view text) {
-  if (text == last_status_)
-    return;
-  last_status_ = text;
-  send(fmt::format("STATUS={}", text));
-}
-
-void Notifier::watchdog() { send("WATCHDOG=1"); }
-
-void Notifier::reloading() {
+std::string Notifier::reloading_message() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   auto usec = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000 +
               static_cast<std::uint64_t>(ts.tv_nsec) / 1000;
-  send(fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec));
+  return fmt::format("RELOADING=1\nMONOTONIC_USEC={}", usec);
 }
-
-void Notifier::stopping() { send("STOPPING=1"); }
 
 } // namespace hbmon

@@ -18,7 +18,9 @@
 #include <spawn.h>
 #include <sstream>
 #include <string>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +149,9 @@ public:
     std::vector<std::string> env;  // extra KEY=VALUE, replacing inherited ones
     std::string log_level = "debug";
     std::string user; // run hbmond as this user (its runtime dir is given to it)
+    // A command that runs first and execs hbmond (its path and arguments
+    // follow), e.g. to start it in a mount namespace of its own.
+    std::vector<std::string> wrapper{};
   };
 
   explicit Daemon(const std::string &config_json) : Daemon(config_json, Options()) {}
@@ -162,6 +167,7 @@ public:
       args = {"/usr/bin/setpriv", "--reuid=" + opts.user, "--regid=" + opts.user, "--init-groups",
               "--"};
     }
+    args.insert(args.end(), opts.wrapper.begin(), opts.wrapper.end());
     args.push_back(hbmond_path);
     if (opts.args.empty()) {
       args.insert(args.end(), {"--config", config_, "--runtime-dir", dir_.path(), "--log-level",
@@ -450,5 +456,66 @@ inline std::string config_of(std::initializer_list<std::string> apps) {
   }
   return s + "]}";
 }
+
+// systemd's side of sd_notify (or journald's of the native journal
+// protocol): a datagram socket we read ourselves, or leave unread.
+class NotifyListener {
+public:
+  explicit NotifyListener(const std::string &path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    ::bind(fd_, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  }
+  ~NotifyListener() { ::close(fd_); }
+  // Next datagram, with its arrival time.
+  std::optional<std::pair<std::string, long long>> next(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
+      return std::nullopt;
+    static char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0)
+      return std::nullopt;
+    return std::make_pair(std::string(buf, static_cast<std::size_t>(n)), mono_ns());
+  }
+  // Next datagram starting with `prefix`; others go to `seen`.
+  std::optional<std::pair<std::string, long long>> wait(const std::string &prefix,
+                                                        std::chrono::milliseconds timeout = 10s) {
+    auto end = Clock::now() + timeout;
+    while (Clock::now() < end && !giving_up()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      auto m = next(left);
+      if (!m)
+        return std::nullopt;
+      seen.push_back(*m);
+      if (m->first.rfind(prefix, 0) == 0)
+        return m;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, long long>> seen;
+
+  // A receiver that stopped reading: fill its queue (net.unix.max_dgram_qlen
+  // datagrams) from another socket until the kernel takes no more. How many
+  // went in; each says "filler".
+  std::size_t fill() {
+    int s = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path_.c_str(), sizeof sa.sun_path - 1);
+    std::size_t n = 0;
+    while (::sendto(s, "filler", 6, MSG_DONTWAIT, reinterpret_cast<sockaddr *>(&sa), sizeof sa) ==
+           6)
+      ++n;
+    ::close(s);
+    return n;
+  }
+
+private:
+  std::string path_;
+  int fd_ = -1;
+};
 
 } // namespace hbtest

@@ -1,6 +1,7 @@
-// The hostile suites' fixture: each attack runs against a real daemon,
-// and afterwards hbmond must still supervise (a hung app is still killed on
-// time) and still answer `status` promptly.
+// The hostile suite's fixture, shared by its files (test_hostile.cpp and
+// hostile_*.cpp, one per kind of attack): after each attack hbmond must
+// still supervise (a hung app is still killed on time) and still answer
+// `status` promptly.
 #pragma once
 
 #include "harness.hpp"
@@ -15,6 +16,16 @@ inline std::vector<std::string> preloading(const std::string &shim) {
   const char *asan = std::getenv("ASAN_OPTIONS");
   const std::string opts = asan && *asan ? std::string(asan) + ":" : "";
   return {"LD_PRELOAD=" + shim, "ASAN_OPTIONS=" + opts + "verify_asan_link_order=0"};
+}
+
+// An app that exits 1 at once and is restarted after `delay` seconds,
+// forever (no backoff, no start limit): a steady stream of state changes
+// and of hbmond's own log lines.
+inline std::string crasher(const std::string &name, double delay) {
+  const std::string d = std::to_string(delay);
+  return app_json(name, "--then exit 1",
+                  R"("heartbeat": null, "restart_delay": )" + d + R"(, "backoff_max": )" + d +
+                      R"(, "start_limit": {"interval": 0})");
 }
 
 class Hostile : public ::testing::Test {
@@ -51,19 +62,26 @@ protected:
       ASSERT_TRUE(pid) << d.log();
       fd = pidfd_open(*pid);
     }
+    expect_killed_on_time(name, *pid, fd, interval, misses, d.log());
+  }
+
+  // The kill of `pid` (its pidfd `fd`, closed here) came no earlier than due
+  // and at most 250 ms after; `log` is shown when it did not.
+  void expect_killed_on_time(const std::string &name, pid_t pid, int fd, double interval,
+                             int misses, const std::string &log) {
     auto gone = wait_pidfd(fd, 15s);
     ::close(fd);
-    ASSERT_TRUE(gone) << name << " never killed\n" << d.log();
+    ASSERT_TRUE(gone) << name << " never killed\n" << log;
     // Its last heartbeat: the last beat after its own start line.
     std::optional<long long> last_beat;
     bool mine = false;
     for (const auto &t : read_trace(work / (name + ".trace"))) {
       if (t.kind == "start")
-        mine = !t.values.empty() && t.values[0] == *pid;
+        mine = !t.values.empty() && t.values[0] == pid;
       else if (mine && t.kind == "beat")
         last_beat = t.values[0];
     }
-    ASSERT_TRUE(last_beat) << "pid " << *pid << " never beat";
+    ASSERT_TRUE(last_beat) << "pid " << pid << " never beat";
     long long due = *last_beat + static_cast<long long>(misses * interval * 1e9);
     EXPECT_GE(*gone, due) << name << " killed " << secs(due - *gone) << " s before due";
     EXPECT_LE(secs(*gone - due), 0.25) << name << " killed late";

@@ -414,50 +414,6 @@ TEST_F(Integration, ReadyAndStatusMoveTheAppToRunning) {
   EXPECT_EQ(st["heartbeats"], 1);
 }
 
-// systemd's side of sd_notify: a datagram socket we read ourselves.
-class NotifyListener {
-public:
-  explicit NotifyListener(const std::string &path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
-    ::bind(fd_, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
-  }
-  ~NotifyListener() { ::close(fd_); }
-  // Next datagram, with its arrival time.
-  std::optional<std::pair<std::string, long long>> next(std::chrono::milliseconds timeout) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0)
-      return std::nullopt;
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n < 0)
-      return std::nullopt;
-    return std::make_pair(std::string(buf, static_cast<std::size_t>(n)), mono_ns());
-  }
-  // Next datagram starting with `prefix`; others go to `seen`.
-  std::optional<std::pair<std::string, long long>> wait(const std::string &prefix,
-                                                        std::chrono::milliseconds timeout = 10s) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end && !giving_up()) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-      auto m = next(left);
-      if (!m)
-        return std::nullopt;
-      seen.push_back(*m);
-      if (m->first.rfind(prefix, 0) == 0)
-        return m;
-    }
-    return std::nullopt;
-  }
-  std::vector<std::pair<std::string, long long>> seen;
-
-private:
-  std::string path_;
-  int fd_ = -1;
-};
-
 TEST_F(Integration, NotifySocketSeesReadyStatusWatchdogAndStopping) {
   NotifyListener sd(work / "notify.sock");
   Daemon::Options o;

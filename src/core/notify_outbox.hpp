@@ -1,0 +1,95 @@
+// What hbmond has yet to tell systemd, and when: sd_notify(3) messages
+// that wait while systemd does not read its notify socket.
+//
+// Contract: pure, time comes in as an argument. The messages that must
+// arrive (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1) wait in the order
+// they were said, at most one of each kind: a newer one replaces the one
+// waiting and moves to the back. STATUS= keeps only the latest text and is
+// sent at most once per `status_gap`, except just before READY=1,
+// RELOADING=1 or STOPPING=1, which it precedes so that systemd shows the
+// status that goes with them. flush() sends until the socket would block;
+// next_flush() says when to call it again (nothing waits: nullopt).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hbmon {
+
+template <typename TimePoint> class NotifyOutbox {
+public:
+  using Duration = typename TimePoint::duration;
+  enum class Kind { ready, reloading, stopping, watchdog };
+
+  // `retry`: how soon to try again after the socket would have blocked.
+  NotifyOutbox(Duration status_gap, Duration retry) : gap_(status_gap), retry_(retry) {}
+
+  void must(Kind kind, std::string message) {
+    std::erase_if(must_, [kind](const Message &m) { return m.kind == kind; });
+    must_.push_back({kind, std::move(message)});
+  }
+
+  void status(std::string_view text) {
+    if (text == sent_status_) {
+      status_.reset(); // it changed and changed back before it went out
+      return;
+    }
+    status_ = std::string(text);
+  }
+
+  // send(std::string_view message) -> bool: false when the socket would
+  // block (the message stays and is tried again), true when it went out or
+  // can never go (then it is gone).
+  template <typename Send> void flush(TimePoint now, Send &&send) {
+    next_.reset();
+    while (!must_.empty()) {
+      if (status_ && must_.front().kind != Kind::watchdog && !send_status(now, send))
+        return;
+      if (!send(std::string_view(must_.front().text))) {
+        next_ = now + retry_;
+        return;
+      }
+      must_.pop_front();
+    }
+    if (!status_)
+      return;
+    if (status_sent_at_ && now < *status_sent_at_ + gap_) {
+      next_ = *status_sent_at_ + gap_;
+      return;
+    }
+    send_status(now, send);
+  }
+
+  std::optional<TimePoint> next_flush() const { return next_; }
+  std::size_t waiting() const { return must_.size() + (status_ ? 1 : 0); }
+
+private:
+  struct Message {
+    Kind kind;
+    std::string text;
+  };
+
+  template <typename Send> bool send_status(TimePoint now, Send &send) {
+    const std::string message = "STATUS=" + *status_;
+    if (!send(std::string_view(message))) {
+      next_ = now + retry_;
+      return false;
+    }
+    sent_status_ = std::move(*status_);
+    status_.reset();
+    status_sent_at_ = now;
+    return true;
+  }
+
+  Duration gap_, retry_;
+  std::deque<Message> must_;
+  std::optional<std::string> status_; // the latest text, not sent yet
+  std::string sent_status_;
+  std::optional<TimePoint> status_sent_at_;
+  std::optional<TimePoint> next_;
+};
+
+} // namespace hbmon

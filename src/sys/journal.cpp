@@ -1,0 +1,135 @@
+#include "sys/journal.hpp"
+
+#include <cerrno>
+#include <poll.h>
+#include <sys/epoll.h>
+
+namespace hbmon {
+
+namespace {
+
+void append_field(std::string &out, const Journal::Field &f) {
+  out += f.name;
+  if (f.value.find('\n') == std::string_view::npos) {
+    out += '=';
+    out += f.value;
+    out += '\n';
+    return;
+  }
+  // NAME\n, the value's length as 64-bit little endian, the value, \n
+  out += '\n';
+  std::uint64_t n = f.value.size();
+  for (int i = 0; i < 8; ++i, n >>= 8)
+    out += static_cast<char>(n & 0xff);
+  out += f.value;
+  out += '\n';
+}
+
+} // namespace
+
+Journal::Journal(DropsHook on_drops, std::string socket)
+    : path_(std::move(socket)), on_drops_(std::move(on_drops)), fd_(unix_dgram_socket()) {}
+
+Journal::~Journal() = default;
+
+bool Journal::connect() {
+  auto to = unix_address(path_);
+  if (!to)
+    return false;
+  int r;
+  do {
+    r = ::connect(fd_.get(), reinterpret_cast<const sockaddr *>(&to->sa), to->len);
+  } while (r < 0 && errno == EINTR);
+  connected_ = r == 0;
+  return connected_;
+}
+
+Journal::Put Journal::put(const std::string &entry) {
+  if (!connected_ && !connect())
+    return Put::lost;
+  auto r = send_dgram(fd_.get(), entry);
+  if (r == SendResult::failed && (errno == ECONNREFUSED || errno == ENOTCONN)) {
+    // journald's socket was made anew: connect to the new one (a datagram
+    // socket may; the fd, and so the loop's watch on it, stays).
+    if (!connect())
+      return Put::lost;
+    r = send_dgram(fd_.get(), entry);
+  }
+  if (r == SendResult::would_block)
+    return Put::would_block;
+  return r == SendResult::sent ? Put::sent : Put::lost;
+}
+
+void Journal::drop() {
+  ++dropped_;
+  ++dropped_total_;
+}
+
+void Journal::send(std::span<const Field> fields) {
+  std::string entry;
+  for (const auto &f : fields)
+    append_field(entry, f);
+  if (queue_.empty()) {
+    switch (put(entry)) {
+    case Put::sent:
+      return;
+    case Put::lost:
+      drop();
+      return;
+    case Put::would_block:
+      break;
+    }
+  }
+  if (queue_.size() >= max_entries || queued_bytes_ + entry.size() > max_bytes) {
+    drop();
+    return;
+  }
+  queued_bytes_ += entry.size();
+  queue_.push_back(std::move(entry));
+  if (loop_ && !writable_)
+    writable_ = loop_->watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
+}
+
+void Journal::drain() {
+  while (!queue_.empty()) {
+    auto r = put(queue_.front());
+    if (r == Put::would_block)
+      return; // the watch stays: EPOLLOUT says when to go on
+    if (r == Put::lost)
+      drop();
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+  }
+  writable_.reset();
+  if (const std::uint64_t n = std::exchange(dropped_, 0); n && on_drops_)
+    on_drops_(n); // may send: the queue is empty and the watch gone
+}
+
+void Journal::attach(Loop &loop) {
+  loop_ = &loop;
+  if (!queue_.empty())
+    writable_ = loop.watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
+}
+
+void Journal::detach(std::chrono::milliseconds patience) {
+  writable_.reset();
+  loop_ = nullptr;
+  const auto end = std::chrono::steady_clock::now() + patience;
+  while (!queue_.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    pollfd p{fd_.get(), POLLOUT, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      break;
+    auto r = put(queue_.front());
+    if (r == Put::would_block)
+      continue;
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+  }
+  dropped_total_ += queue_.size();
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+} // namespace hbmon

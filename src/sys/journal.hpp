@@ -1,0 +1,77 @@
+// journald's native protocol, spoken by hbmond itself: libsystemd's
+// sd_journal_send() blocks while journald does not read its socket, and a
+// slow journald must not stall the loop.
+//
+// Contract: send() never blocks. Each entry is one datagram of fields
+// ("NAME=value\n", or the binary-safe form for a value with a newline) on
+// a non-blocking socket connected to journald. An entry the socket cannot
+// take now waits in a bounded queue (max_entries, max_bytes), in order,
+// and is sent from the loop when the socket is writable again (an EPOLLOUT
+// watch, held only while entries wait). Entries beyond the bound, or that
+// cannot be sent at all, are dropped and counted; when the queue has
+// emptied after drops, the drops hook is called once with their number.
+// Entries stay small (lines are cut at 4096 bytes before they get here),
+// so none needs the memfd that libsystemd uses for large ones.
+#pragma once
+
+#include "sys/fd.hpp"
+#include "sys/loop.hpp"
+#include "sys/unix_dgram.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace hbmon {
+
+class Journal {
+public:
+  struct Field {
+    std::string_view name;
+    std::string_view value;
+  };
+  using DropsHook = std::function<void(std::uint64_t dropped)>;
+
+  static constexpr std::size_t max_entries = 1000;
+  static constexpr std::size_t max_bytes = 1 << 20;
+  static constexpr const char *default_socket = "/run/systemd/journal/socket";
+
+  explicit Journal(DropsHook on_drops, std::string socket = default_socket);
+  Journal(const Journal &) = delete;
+  Journal &operator=(const Journal &) = delete;
+  ~Journal();
+
+  void send(std::span<const Field> fields);
+
+  // From now on entries that wait are sent from `loop`; until then (at
+  // start-up) they just wait.
+  void attach(Loop &loop);
+  // Before the loop goes: what still waits gets one last chance, up to
+  // `patience`, then is dropped.
+  void detach(std::chrono::milliseconds patience);
+
+  std::uint64_t dropped() const { return dropped_total_; }
+  std::size_t waiting() const { return queue_.size(); }
+
+private:
+  enum class Put { sent, would_block, lost };
+  Put put(const std::string &entry);
+  bool connect();
+  void drain();
+  void drop();
+
+  std::string path_;
+  DropsHook on_drops_;
+  UniqueFd fd_;
+  bool connected_ = false;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::uint64_t dropped_ = 0, dropped_total_ = 0;
+  Loop *loop_ = nullptr;
+  Loop::Watch writable_;
+};
+
+} // namespace hbmon
