@@ -15,7 +15,7 @@ struct AppCounters {
   std::uint64_t heartbeats_refused = 0;  // from a process that is not the app
   std::uint64_t messages_dropped = 0;    // malformed or multi-part
   std::uint64_t connections_refused = 0; // over a user's budget
-  std::uint64_t output_dropped = 0;     // lines over the output limit
+  std::uint64_t output_dropped = 0;      // lines over the output limit
 };
 
 struct AppStatus {
