@@ -178,6 +178,14 @@ void Daemon::reload(const std::string &trigger, Answer answer) {
       answer(error_reply("bad-request", "--exec mode has no config to reload"));
     return;
   }
+  if (sup_.shutting_down()) {
+    // As start and restart: nothing new once the apps are being stopped.
+    logging::daemon(LogLevel::warning,
+                    fmt::format("refused reload ({}): hbmond is shutting down", trigger));
+    if (answer)
+      answer(error_reply("shutting-down", "hbmond is shutting down"));
+    return;
+  }
   if (reloads_.running) {
     // It may have read the file already: one more reload, after it, reads
     // what this one asks for.

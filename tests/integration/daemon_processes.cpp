@@ -159,7 +159,7 @@ TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {
   ASSERT_TRUE(d.wait_for("stopping every app")) << d.log();
   const std::string control = "ipc://" + d.dir() / "control";
   // A stopped app and one still stopping: either would be spawned anew.
-  for (const std::string request : {"start other", "restart slow"}) {
+  for (const std::string request : {"start other", "restart slow", "reload"}) {
     auto [status, out] = hbmonctl(control, request);
     EXPECT_EQ(status, 1) << request << ": " << out;
     EXPECT_NE(out.find("hbmond is shutting down"), std::string::npos) << request << ": " << out;
