@@ -4,7 +4,7 @@
 // registry until the registry hands it back as gone (callbacks capture it).
 // `cfg` is the settings it runs with; `wd` decides, the supervisor carries
 // out. `pid` mirrors the ProcessRunner's child while there is one. Making
-// an App makes its output pipe (it throws std::runtime_error when it cannot).
+// an App makes its output pipe (it throws std::system_error when it cannot).
 #pragma once
 
 #include "core/config.hpp"

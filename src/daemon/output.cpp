@@ -3,20 +3,17 @@
 #include "daemon/log.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <stdexcept>
 #include <sys/epoll.h>
+#include <system_error>
 
 namespace hbmon {
 
 OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0)
-    // runtime_error, not system_error: GCC 12's UBSan (vptr) misreports
-    // the construction of libstdc++'s inline system_error.
-    throw std::runtime_error(fmt::format("pipe2: {}", std::strerror(errno)));
+    throw std::system_error(errno, std::generic_category(), "pipe2");
   rd_.reset(p[0]);
   wr_.reset(p[1]);
   ::fcntl(rd_.get(), F_SETFL, ::fcntl(rd_.get(), F_GETFL) | O_NONBLOCK);

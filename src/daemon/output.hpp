@@ -26,7 +26,7 @@ public:
   using Limit = OutputLimit<Loop::TimePoint>;
   static constexpr Limit::Limits limits{1000, 1 << 20, std::chrono::seconds(10)};
 
-  OutputPipe(Loop &loop, std::string app); // throws std::runtime_error
+  OutputPipe(Loop &loop, std::string app); // throws std::system_error
   OutputPipe(const OutputPipe &) = delete;
   OutputPipe &operator=(const OutputPipe &) = delete;
   ~OutputPipe();
