@@ -31,6 +31,8 @@ Loop::Loop() {
 
 Loop::~Loop() { timer_watch_.reset(); }
 
+Loop::TimePoint Loop::now() { return Clock::now(); }
+
 Loop::Watch Loop::watch(int fd, std::uint32_t events, FdCallback cb) {
   std::uint64_t id = next_id_++;
   epoll_event ev{};

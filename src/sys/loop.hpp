@@ -86,7 +86,7 @@ public:
   void quit() { quit_ = true; }
   bool quitting() const { return quit_; }
 
-  static TimePoint now() { return Clock::now(); }
+  static TimePoint now();
   std::size_t watch_count() const { return fds_.size(); }
   std::size_t timer_count() const { return timer_cbs_.size(); }
   std::uint64_t iterations() const { return iterations_; }
