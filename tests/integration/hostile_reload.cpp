@@ -86,16 +86,6 @@ private:
 TEST_F(Hostile, AReloadShortOfFdsChangesNothingAndALaterOneApplies) {
   const std::string beat = R"("heartbeat": {"interval": 0.5})";
   Daemon::Options opts{{}, {}, "info", ""};
-#ifdef HBTEST_SANITIZED
-  // UBSan's vptr check tests memory through a pipe: with no fd left it
-  // misreports every virtual call (e.g. on the exception the failed pipe2
-  // throws). The check stays on everywhere else.
-  const std::string suppressions = work / "ubsan.supp";
-  std::ofstream(suppressions) << "vptr_check:*\n";
-  const char *ubsan = std::getenv("UBSAN_OPTIONS");
-  opts.env.push_back("UBSAN_OPTIONS=" + std::string(ubsan && *ubsan ? ubsan : "") +
-                     ":suppressions=" + suppressions);
-#endif
   Daemon d(config_of({app("keep", "--then beat --period 0.1", beat),
                       app("gone", "--then beat --period 0.1", beat)}),
            opts);
