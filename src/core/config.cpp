@@ -38,17 +38,33 @@ double to_seconds(Duration d) { return std::chrono::duration<double>(d).count();
 
 Config parse_config(std::string_view text, const std::string &path, const Accounts &accounts,
                     const Directories &directories, std::string_view runtime_dir) {
+  return parse_config(ConfigSource{path, std::string(text)}, {}, accounts, directories,
+                      runtime_dir);
+}
+
+Config parse_config(const ConfigSource &main, const std::vector<ConfigSource> &dropins,
+                    const Accounts &accounts, const Directories &directories,
+                    std::string_view runtime_dir) {
   using namespace config_detail;
   std::vector<Problem> problems;
-  const json root = read_json(text, path, problems);
+  const json root = read_json(main.text, main.path, problems);
 
   Config cfg;
-  cfg.path = path;
+  cfg.path = main.path;
   std::vector<ReadApp> apps;
   read_config(root, runtime_dir, cfg, apps, problems);
+  for (const ConfigSource &d : dropins) {
+    std::vector<Problem> found;
+    read_dropin(read_json(d.text, d.path, found), d.path, runtime_dir, apps, found);
+    for (Problem &p : found) {
+      p.file = d.path;
+      problems.push_back(std::move(p));
+    }
+    cfg.dropins.push_back(d.path);
+  }
   verify_config(cfg, apps, accounts, directories, problems);
   if (!problems.empty())
-    throw_problems(path, problems);
+    throw_problems(main.path, problems);
 
   cfg.apps.reserve(apps.size());
   for (ReadApp &a : apps)

@@ -84,8 +84,9 @@ struct AppConfig {
 };
 
 struct Config {
-  std::string path; // where it was read from, for messages
-  std::vector<AppConfig> apps;
+  std::string path;                 // where it was read from, for messages
+  std::vector<std::string> dropins; // the drop-ins read after it, in order
+  std::vector<AppConfig> apps;      // the main file's, then each drop-in's
   std::string control = default_control;
   std::string events = default_events;
   std::optional<std::string> log_level;
@@ -109,6 +110,20 @@ class Directories; // core/directories.hpp; sys/directories.hpp has the system's
 // `directories`. Throws ConfigError.
 Config parse_config(std::string_view text, const std::string &path, const Accounts &accounts,
                     const Directories &directories,
+                    std::string_view runtime_dir = default_runtime_dir);
+
+// One file's text and where it was read from.
+struct ConfigSource {
+  std::string path;
+  std::string text;
+};
+
+// The same for a main file and its drop-ins (`{"apps": [...]}` each, in the
+// order given): their apps are appended to the main file's, and verified as
+// one config (a name or endpoint used in two files is a problem naming
+// both). Each problem names the file it is in.
+Config parse_config(const ConfigSource &main, const std::vector<ConfigSource> &dropins,
+                    const Accounts &accounts, const Directories &directories,
                     std::string_view runtime_dir = default_runtime_dir);
 
 // Seconds as a double -> Duration, for flags such as --interval.

@@ -17,8 +17,9 @@ void throw_problems(const std::string &path, const std::vector<Problem> &problem
     const Problem &p = problems[i];
     if (!text.empty())
       text += '\n';
-    text += p.place.empty() ? fmt::format("{}: {}", path, p.what)
-                            : fmt::format("{}: {}: {}", path, p.place, p.what);
+    const std::string &file = p.file.empty() ? path : p.file;
+    text += p.place.empty() ? fmt::format("{}: {}", file, p.what)
+                            : fmt::format("{}: {}: {}", file, p.place, p.what);
   }
   if (problems.size() > shown)
     text += fmt::format("\n{}: ... and {} more problems", path, problems.size() - shown);

@@ -29,9 +29,11 @@ inline constexpr std::size_t max_reported = 100;
 struct Problem {
   std::string place; // "" for the document as a whole
   std::string what;
+  std::string file = {}; // "" for the main config file, else the drop-in's path
 };
 
-// Throws the ConfigError that lists `problems`, each line starting with `path`.
+// Throws the ConfigError that lists `problems`, each line starting with its
+// file: the problem's own (a drop-in), else `path`.
 [[noreturn]] void throw_problems(const std::string &path, const std::vector<Problem> &problems);
 
 // `base.key`, or `base["key"]` for a key that is not a plain identifier.

@@ -51,6 +51,32 @@ public:
       if (auto level = choice(*v, "log_level", log_level_names))
         cfg.log_level = std::string(to_string(*level));
 
+    read_apps(root, "", apps);
+  }
+
+  // A drop-in: {"apps": [...]} and nothing else.
+  void read_dropin(const json &root, const std::string &file, std::vector<ReadApp> &apps) {
+    if (!root.is_object()) {
+      add("", "a drop-in must be an object such as {\"apps\": []}, got " + describe(root));
+      return;
+    }
+    for (const auto &[key, value] : root.items()) {
+      if (key == "apps")
+        continue;
+      if (std::find(std::begin(top_keys), std::end(top_keys), key) != std::end(top_keys))
+        add(member("", key), "belongs in the main config file; a drop-in holds only \"apps\"");
+      else
+        add(member("", key), "unknown key; a drop-in holds only \"apps\"");
+    }
+    read_apps(root, file, apps);
+  }
+
+  void add(std::string place, std::string what) {
+    problems_.push_back({std::move(place), std::move(what)});
+  }
+
+private:
+  void read_apps(const json &root, const std::string &file, std::vector<ReadApp> &apps) {
     const json *list = field(root, "apps");
     if (!list) {
       add("apps", "missing; the top level needs \"apps\": [ ... ], a list of apps (it may be "
@@ -63,17 +89,13 @@ public:
     }
     for (std::size_t i = 0; i < list->size(); ++i) {
       ReadApp app;
+      app.file = file;
       app.index = i;
       if (read_app((*list)[i], element("apps", i), app))
         apps.push_back(std::move(app));
     }
   }
 
-  void add(std::string place, std::string what) {
-    problems_.push_back({std::move(place), std::move(what)});
-  }
-
-private:
   static const json *field(const json &obj, std::string_view key) {
     auto it = obj.find(key);
     return it == obj.end() ? nullptr : &*it;
@@ -529,6 +551,11 @@ private:
 void read_config(const json &root, std::string_view runtime_dir, Config &cfg,
                  std::vector<ReadApp> &apps, std::vector<Problem> &problems) {
   Reader(problems, runtime_dir).read(root, cfg, apps);
+}
+
+void read_dropin(const json &root, const std::string &file, std::string_view runtime_dir,
+                 std::vector<ReadApp> &apps, std::vector<Problem> &problems) {
+  Reader(problems, runtime_dir).read_dropin(root, file, apps);
 }
 
 } // namespace hbmon::config_detail

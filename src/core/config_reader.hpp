@@ -21,6 +21,7 @@ namespace hbmon::config_detail {
 
 // An app as read, plus what verify needs to know about how it was read.
 struct ReadApp {
+  std::string file; // "" for the main config file, else the drop-in's path
   std::size_t index = 0;
   AppConfig cfg;
   bool name_ok = false;
@@ -34,6 +35,11 @@ struct ReadApp {
 
 // Fills `cfg` (but its apps) and `apps` from `root`.
 void read_config(const json &root, std::string_view runtime_dir, Config &cfg,
+                 std::vector<ReadApp> &apps, std::vector<Problem> &problems);
+
+// Appends the apps of the drop-in `file` (`root` may hold "apps" only) to
+// `apps`, each marked with `file`.
+void read_dropin(const json &root, const std::string &file, std::string_view runtime_dir,
                  std::vector<ReadApp> &apps, std::vector<Problem> &problems);
 
 } // namespace hbmon::config_detail

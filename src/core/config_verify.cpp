@@ -34,30 +34,35 @@ public:
       : accounts_(accounts), directories_(directories), problems_(problems) {}
 
   void verify(const Config &cfg, std::vector<ReadApp> &apps) {
-    std::map<std::string, std::string, std::less<>> endpoints; // endpoint -> place
+    main_path_ = cfg.path;
+    // endpoint -> its first place and file
+    std::map<std::string, std::pair<std::string, std::string>, std::less<>> endpoints;
     auto claim = [&](const std::string &ep, const std::string &place) {
-      auto [it, fresh] = endpoints.emplace(ep, place);
+      auto [it, fresh] = endpoints.emplace(ep, std::pair{place, file_});
       if (!fresh)
         add(place, fmt::format("{} is already used by {}; every socket needs its own endpoint",
-                               quote(ep), it->second));
+                               quote(ep), where(it->second.first, it->second.second)));
       else
         check_directory(ep, place);
     };
     claim(cfg.control, "control");
     claim(cfg.events, "events");
 
-    std::map<std::string, std::size_t, std::less<>> names; // name -> index
+    std::map<std::string, const ReadApp *, std::less<>> names; // name -> where first
     for (ReadApp &app : apps) {
+      file_ = app.file;
       const std::string place = element("apps", app.index);
       AppConfig &a = app.cfg;
       bool duplicate = false;
       if (app.name_ok) {
-        auto [it, fresh] = names.emplace(a.name, app.index);
+        auto [it, fresh] = names.emplace(a.name, &app);
         duplicate = !fresh;
         if (duplicate)
           add(member(place, "name"),
-              fmt::format("duplicate name {}, first used at apps[{}].name; names must be unique",
-                          quote(a.name), it->second));
+              fmt::format(
+                  "duplicate name {}, first used at {}; names must be unique{}", quote(a.name),
+                  where(member(element("apps", it->second->index), "name"), it->second->file),
+                  it->second->file == app.file ? "" : " across the main file and drop-ins"));
       }
       // A duplicate name already explains the clash of endpoints derived from it.
       if (a.heartbeat && app.endpoint_ok && !(duplicate && app.endpoint_defaulted))
@@ -73,7 +78,15 @@ public:
 
 private:
   void add(std::string place, std::string what) {
-    problems_.push_back({std::move(place), std::move(what)});
+    problems_.push_back({std::move(place), std::move(what), file_});
+  }
+
+  // A place in `file` ("" for the main file), as seen from the file being
+  // verified: with the file's path when that is another file.
+  std::string where(const std::string &place, const std::string &file) const {
+    if (file == file_)
+      return place;
+    return fmt::format("{} in {}", place, file.empty() ? main_path_ : file);
   }
 
   // An ipc:// endpoint's directory, asked about once: the first place that
@@ -143,6 +156,8 @@ private:
   const Accounts &accounts_;
   const Directories &directories_;
   std::vector<Problem> &problems_;
+  std::string file_; // of the app being verified: "" for the main file
+  std::string main_path_;
   std::set<std::string, std::less<>> directories_checked_;
 };
 
