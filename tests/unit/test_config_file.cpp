@@ -12,6 +12,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace hbmon;
 using ::testing::HasSubstr;
@@ -176,6 +177,100 @@ TEST_F(LoadConfig, ResolvesAccountsOnTheSystem) {
   Config cfg = load_config(p);
   EXPECT_EQ(cfg.apps.at(0).uid, 0u);
   EXPECT_EQ(cfg.apps.at(0).home, "/root");
+}
+
+// --- drop-ins ------------------------------------------------------------------------
+
+class Dropins : public LoadConfig {
+protected:
+  void SetUp() override {
+    LoadConfig::SetUp();
+    write(file("apps.json"), R"({"apps": [{"name": "main", "command": ["/bin/true"]}]})");
+    ASSERT_EQ(::mkdir(file("apps.d").c_str(), 0755), 0);
+  }
+  static void write(const std::string &p, const std::string &text, mode_t mode = 0644) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    ASSERT_GE(fd, 0) << p;
+    ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+    ::close(fd);
+    ASSERT_EQ(::chmod(p.c_str(), mode), 0); // whatever the umask
+  }
+  static std::string apps_of(const std::string &name) {
+    return R"({"apps": [{"name": ")" + name + R"(", "command": ["/bin/true"]}]})";
+  }
+  std::vector<std::string> names() {
+    std::vector<std::string> n;
+    for (const auto &a : load_config(file("apps.json"), file("rt")).apps)
+      n.push_back(a.name);
+    return n;
+  }
+};
+
+TEST_F(Dropins, ReadInByteOrderOfTheirNamesSkippingOtherFiles) {
+  write(file("apps.d/b.json"), apps_of("b"));
+  write(file("apps.d/A.json"), apps_of("upper_a"));
+  write(file("apps.d/10-x.json"), apps_of("ten"));
+  write(file("apps.d/.hidden.json"), apps_of("hidden"));
+  write(file("apps.d/notes.txt"), "not json");
+  write(file("apps.d/old.json~"), apps_of("backup"));
+  EXPECT_EQ(names(), (std::vector<std::string>{"main", "ten", "upper_a", "b"}));
+  EXPECT_EQ(dropin_paths(file("apps.d")),
+            (std::vector<std::string>{file("apps.d/10-x.json"), file("apps.d/A.json"),
+                                      file("apps.d/b.json")}));
+}
+
+TEST_F(Dropins, NoDirectoryMeansNoDropins) {
+  ASSERT_EQ(::rmdir(file("apps.d").c_str()), 0);
+  EXPECT_EQ(names(), (std::vector<std::string>{"main"}));
+}
+
+TEST_F(Dropins, ADropinOthersMayWriteIsRefused) {
+  write(file("apps.d/web.json"), apps_of("web"), 0664);
+  EXPECT_THAT(error_loading(file("apps.json")),
+              HasSubstr(file("apps.d/web.json") + ": refused: it is writable by its group"));
+  write(file("apps.d/web.json"), apps_of("web"), 0646);
+  EXPECT_THAT(error_loading(file("apps.json")), HasSubstr("it is writable by others"));
+}
+
+TEST_F(Dropins, ADropinOfAnotherUserIsRefused) {
+  write(file("apps.d/web.json"), apps_of("web"));
+  ASSERT_EQ(::chown(file("apps.d/web.json").c_str(), 65534, 65534), 0) << "tests run as root";
+  EXPECT_THAT(error_loading(file("apps.json")),
+              HasSubstr(file("apps.d/web.json") + ": refused: it belongs to uid 65534"));
+}
+
+TEST_F(Dropins, ADirectoryOthersMayWriteIsRefused) {
+  write(file("apps.d/web.json"), apps_of("web"));
+  ASSERT_EQ(::chmod(file("apps.d").c_str(), 0777), 0);
+  EXPECT_THAT(error_loading(file("apps.json")), HasSubstr(file("apps.d") + ": refused: "));
+  ASSERT_EQ(::chmod(file("apps.d").c_str(), 0755), 0);
+  ASSERT_EQ(::chown(file("apps.d").c_str(), 65534, 65534), 0);
+  EXPECT_THAT(error_loading(file("apps.json")), HasSubstr("belongs to"));
+}
+
+TEST_F(Dropins, ALinkIsJudgedByWhereItLeads) {
+  ASSERT_EQ(::mkdir(file("shared").c_str(), 0755), 0);
+  write(file("shared/web.json"), apps_of("web"));
+  ASSERT_EQ(::symlink(file("shared/web.json").c_str(), file("apps.d/web.json").c_str()), 0);
+  EXPECT_EQ(names(), (std::vector<std::string>{"main", "web"}));
+  // The same file, in a directory another user may write: refused.
+  ASSERT_EQ(::chmod(file("shared").c_str(), 0777), 0);
+  EXPECT_THAT(error_loading(file("apps.json")), HasSubstr(file("apps.d/web.json") + ": refused: "));
+  // A trusted file, linked from a directory others may write: they chose
+  // which file to link, so that is refused too.
+  ASSERT_EQ(::chmod(file("shared").c_str(), 0755), 0);
+  EXPECT_EQ(names(), (std::vector<std::string>{"main", "web"}));
+  ASSERT_EQ(::chmod(file("apps.d").c_str(), 0777), 0);
+  EXPECT_THAT(error_loading(file("apps.json")), HasSubstr(file("apps.d") + ": refused: "));
+}
+
+TEST_F(Dropins, ADuplicateNameNamesBothFiles) {
+  write(file("apps.d/main.json"), apps_of("main"));
+  EXPECT_THAT(error_loading(file("apps.json")),
+              HasSubstr(file("apps.d/main.json") +
+                        ": apps[0].name: duplicate name \"main\", "
+                        "first used at apps[0].name in " +
+                        file("apps.json")));
 }
 
 } // namespace
