@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <getopt.h>
 #include <iostream>
 #include <optional>
@@ -264,8 +265,12 @@ int run(const Flags &f) {
     return f.exec ? exit_usage : 1; // in --exec mode the flags were wrong
   }
   if (f.check) {
-    std::cout << fmt::format("{}: valid, {} app{}\n", f.config, cfg.apps.size(),
+    std::cout << fmt::format("{}: valid, {} app{}", f.config, cfg.apps.size(),
                              cfg.apps.size() == 1 ? "" : "s");
+    if (!cfg.dropins.empty())
+      std::cout << fmt::format(" (with {} drop-in{}: {})", cfg.dropins.size(),
+                               cfg.dropins.size() == 1 ? "" : "s", fmt::join(cfg.dropins, ", "));
+    std::cout << "\n";
     return 0;
   }
 
