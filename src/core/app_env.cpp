@@ -14,8 +14,11 @@ bool stripped_from_apps(std::string_view kv) {
   return kv.substr(0, 6) == "HBMON_";
 }
 
-AppEnv app_env(const AppConfig &c, const std::vector<std::string> &inherited) {
+AppEnv app_env(const AppConfig &c, const std::vector<std::string> &inherited,
+               const EnvVars &from_file) {
   std::map<std::string, std::string> own = c.env;
+  for (const auto &[k, v] : from_file)
+    own[k] = v;
   if (c.user) {
     own.try_emplace("USER", c.account);
     own.try_emplace("LOGNAME", c.account);

@@ -6,13 +6,16 @@
 // then the app's own HBMON_APP, HBMON_ENDPOINT, HBMON_INTERVAL and
 // HBMON_INTERVAL_USEC; for an app with a `user`, USER, LOGNAME and HOME
 // (the account's name and home, resolved when the config was verified)
-// unless its `env` sets them; and its `env`, which wins over everything
-// inherited. PATH, from the result, is where the program is looked up.
+// unless its `env` or env_file sets them; and its `env`, which wins over
+// everything inherited, and its env_file's variables (`from_file`, read
+// at the start), which win over its `env`. PATH, from the result, is where
+// the program is looked up.
 //
 // Contract: pure; no user database lookup (a spawn never waits for NSS).
 #pragma once
 
 #include "core/config.hpp"
+#include "core/env_file.hpp"
 
 #include <string>
 #include <string_view>
@@ -33,6 +36,7 @@ struct AppEnv {
 };
 
 // `inherited`: hbmond's environment (KEY=VALUE).
-AppEnv app_env(const AppConfig &app, const std::vector<std::string> &inherited);
+AppEnv app_env(const AppConfig &app, const std::vector<std::string> &inherited,
+               const EnvVars &from_file = {});
 
 } // namespace hbmon

@@ -70,6 +70,7 @@ struct AppConfig {
   std::optional<std::string> group; // as written
   std::string cwd = "/";
   std::map<std::string, std::string> env;
+  std::optional<std::string> env_file; // read at each start (core/env_file.hpp)
   bool enabled = true;
 
   // Resolved by verify(): the account the app runs as. Unset means

@@ -23,7 +23,7 @@ constexpr std::string_view top_keys[] = {"apps", "control", "events", "log_level
 constexpr std::string_view app_keys[] = {
     "name",        "command",     "heartbeat",   "restart",      "restart_delay",
     "backoff_max", "start_limit", "stop_signal", "stop_timeout", "user",
-    "group",       "cwd",         "env",         "enabled"};
+    "group",       "cwd",         "env",         "env_file",     "enabled"};
 constexpr std::string_view heartbeat_keys[] = {"endpoint", "interval", "misses", "grace"};
 constexpr std::string_view start_limit_keys[] = {"burst", "interval"};
 
@@ -170,6 +170,12 @@ private:
       cwd(*c, member(place, "cwd"), a.cwd);
     if (auto *e = field(v, "env"))
       env(*e, member(place, "env"), a.env);
+    if (auto *f = field(v, "env_file")) {
+      std::string path;
+      cwd(*f, member(place, "env_file"), path); // an absolute path, as cwd is
+      if (!path.empty())
+        a.env_file = path;
+    }
     if (auto *e = field(v, "enabled")) {
       if (e->is_boolean())
         a.enabled = e->get<bool>();

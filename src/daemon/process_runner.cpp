@@ -2,6 +2,7 @@
 
 #include "core/app_env.hpp"
 #include "daemon/log.hpp"
+#include "sys/env_file.hpp"
 #include "sys/proc.hpp"
 #include "sys/spawn.hpp"
 
@@ -39,7 +40,14 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int ou
   r.groups = c.supplementary_groups;
   r.output_fd = output_fd;
   r.nofile_soft = opts_.child_nofile;
-  AppEnv env = app_env(c, base_env_);
+  EnvVars from_file;
+  if (c.env_file) {
+    auto read = read_env_file(*c.env_file, c.uid.value_or(::geteuid()));
+    if (auto *why = std::get_if<std::string>(&read))
+      return std::move(*why);
+    from_file = std::move(std::get<EnvVars>(read));
+  }
+  AppEnv env = app_env(c, base_env_, from_file);
   r.env = std::move(env.env);
   if (auto p = resolve_program(c.command[0], env.path))
     r.path = *p;

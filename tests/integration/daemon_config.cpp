@@ -88,3 +88,29 @@ TEST_F(Config, CheckNamesTheDropinsItReadAndTheOneItRefuses) {
                          1s))
       << d.log();
 }
+
+TEST_F(Config, AnEnvFileIsReadAtEachStartAndOneOthersMayChangeIsAFailedStart) {
+  TempDir work;
+  ASSERT_EQ(::chmod(work.path().c_str(), 0755), 0);
+  const std::string env = work / "app.env";
+  write_file(env, "# secrets\nGREETING=\"hello world\"\n", 0600);
+  const std::string app = R"({"name": "show", "command": ["/bin/sh", "-c",
+      "echo greeting=$GREETING from=$FROM"], "heartbeat": null, "restart": "always",
+      "restart_delay": 0.2, "env": {"FROM": "env", "GREETING": "from env"},
+      "env_file": ")" + env +
+                          R"("})";
+  Daemon d(config_of({app}));
+  // The file wins over `env`, and each start reads it again.
+  ASSERT_TRUE(d.wait_for("[show] greeting=hello world from=env")) << d.log();
+  write_file(env, "GREETING=changed\n", 0600);
+  ASSERT_TRUE(d.wait_for("[show] greeting=changed from=env")) << d.log();
+  // Writable by its group: a failed start with the reason, nothing run.
+  write_file(env, "GREETING=group\n", 0660);
+  ASSERT_TRUE(d.wait_for("show: failed to start: env_file " + env +
+                         ": refused: it is writable by its group"))
+      << d.log();
+  ASSERT_EQ(::unlink(env.c_str()), 0);
+  ASSERT_TRUE(d.wait_for("show: failed to start: env_file " + env + ": No such file or directory"))
+      << d.log();
+  EXPECT_EQ(d.count("greeting=group"), 0u) << d.log();
+}

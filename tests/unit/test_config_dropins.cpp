@@ -109,3 +109,14 @@ TEST(Dropins, NoDropinsIsTheMainFileAlone) {
   EXPECT_EQ(cfg.apps.size(), 1u);
   EXPECT_TRUE(cfg.dropins.empty());
 }
+
+TEST(EnvFileKey, AnAbsolutePathKeptAsWritten) {
+  const Config cfg =
+      parse(R"({"apps": [)" + app("web", R"("env_file": "/etc/web.env")") + "]}", {});
+  EXPECT_EQ(cfg.apps[0].env_file, "/etc/web.env");
+  EXPECT_FALSE(parse(R"({"apps": [)" + app("web") + "]}", {}).apps[0].env_file);
+  EXPECT_THAT(error_of(R"({"apps": [)" + app("web", R"("env_file": "web.env")") + "]}", {}),
+              HasSubstr("apps[0].env_file: must be an absolute path"));
+  EXPECT_THAT(error_of(R"({"apps": [)" + app("web", R"("env_file": 3)") + "]}", {}),
+              HasSubstr("apps[0].env_file: must be a string"));
+}
