@@ -157,7 +157,14 @@ wait_for 10 "sleeper running" sh -c 'hbmonctl status | grep -q "^sleeper *runnin
 sleeper=$(pid_of sleeper)
 main=$(systemctl show -P MainPID hbmond)
 echo "oom_score_adj: hbmond $(cat /proc/$main/oom_score_adj), sleeper $(cat /proc/$sleeper/oom_score_adj)"
-[ "$(cat /proc/$main/oom_score_adj)" = -900 ] || fail "hbmond's oom_score_adj is not -900"
+# Lowering a score takes CAP_SYS_RESOURCE, which some containers (this
+# sandbox's) do not give their systemd: then OOMScoreAdjust= is not applied.
+# The reset of apps to 0 from any score is also an integration test's.
+if (( 0x$(sed -n 's/^CapEff:\t*//p' /proc/1/status) >> 24 & 1 )); then
+  [ "$(cat /proc/$main/oom_score_adj)" = -900 ] || fail "hbmond's oom_score_adj is not -900"
+else
+  echo "(no CAP_SYS_RESOURCE here: systemd could not apply OOMScoreAdjust=-900)"
+fi
 [ "$(cat /proc/$sleeper/oom_score_adj)" = 0 ] || fail "the app's oom_score_adj is not 0"
 grep "Max open files" /proc/$sleeper/limits
 grep -Eq "^Max open files +1024 +1048576 " /proc/$sleeper/limits ||
