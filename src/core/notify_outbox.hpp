@@ -4,7 +4,8 @@
 // Contract: pure, time comes in as an argument. The messages that must
 // arrive (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1) wait in the order
 // they were said, at most one of each kind: a newer one replaces the one
-// waiting and moves to the back. STATUS= keeps only the latest text and is
+// waiting and moves to the back. So does EXTEND_TIMEOUT_USEC= (kind extend):
+// a newer extension replaces one that could not go out. STATUS= keeps only the latest text and is
 // sent at most once per `status_gap`, except just before READY=1,
 // RELOADING=1 or STOPPING=1, which it precedes so that systemd shows the
 // status that goes with them. flush() sends until the socket would block;
@@ -22,7 +23,7 @@ namespace hbmon {
 template <typename TimePoint> class NotifyOutbox {
 public:
   using Duration = typename TimePoint::duration;
-  enum class Kind { ready, reloading, stopping, watchdog };
+  enum class Kind { ready, reloading, stopping, watchdog, extend };
 
   // `retry`: how soon to try again after the socket would have blocked.
   NotifyOutbox(Duration status_gap, Duration retry) : gap_(status_gap), retry_(retry) {}
@@ -46,7 +47,7 @@ public:
   template <typename Send> void flush(TimePoint now, Send &&send) {
     next_.reset();
     while (!must_.empty()) {
-      if (status_ && must_.front().kind != Kind::watchdog && !send_status(now, send))
+      if (status_ && announces(must_.front().kind) && !send_status(now, send))
         return;
       if (!send(std::string_view(must_.front().text))) {
         next_ = now + retry_;
@@ -71,6 +72,11 @@ private:
     Kind kind;
     std::string text;
   };
+
+  // The messages systemd shows with the status that goes with them.
+  static bool announces(Kind k) {
+    return k == Kind::ready || k == Kind::reloading || k == Kind::stopping;
+  }
 
   template <typename Send> bool send_status(TimePoint now, Send &send) {
     const std::string message = "STATUS=" + *status_;

@@ -20,6 +20,8 @@ std::string_view event_name(const Event &e) {
 std::string ExitStatus::describe() const {
   if (!exec_error.empty())
     return exec_error;
+  if (oom_killed)
+    return "killed by the OOM killer";
   if (signal != 0)
     return "killed by " + signal_name(signal);
   return fmt::format("exit status {}", code);
@@ -28,6 +30,8 @@ std::string ExitStatus::describe() const {
 Result result_of(const ExitStatus &st) {
   if (!st.exec_error.empty())
     return Result::exec_failed;
+  if (st.oom_killed)
+    return Result::oom_kill;
   if (st.signal != 0)
     return st.core_dumped ? Result::core_dump : Result::signal;
   return st.code == 0 ? Result::success : Result::exit_code;

@@ -54,12 +54,14 @@ struct ExitStatus {
   int signal = 0;
   std::string exec_error;
   bool core_dumped = false; // with signal: the kernel wrote a core
+  bool oom_killed = false;  // with SIGKILL: sent by the kernel's OOM killer (core/oom.hpp)
 
   static ExitStatus with_code(int c) { return {c, 0, {}}; }
   static ExitStatus with_signal(int s, bool core = false) { return {0, s, {}, core}; }
   static ExitStatus exec_failed(std::string why) { return {127, 0, std::move(why)}; }
   bool clean() const { return exec_error.empty() && signal == 0 && code == 0; }
-  std::string describe() const; // "exit status 3", "killed by SIGKILL", "exec ...: ..."
+  // "exit status 3", "killed by SIGKILL", "killed by the OOM killer", "exec ...: ..."
+  std::string describe() const;
   bool operator==(const ExitStatus &) const = default;
 };
 
@@ -74,9 +76,10 @@ enum class Result {
   watchdog,
   panic,
   start_limit,
-  exec_failed
+  exec_failed,
+  oom_kill
 };
-inline constexpr Names<Result, 8> result_names{{{
+inline constexpr Names<Result, 9> result_names{{{
     {Result::success, "success"},
     {Result::exit_code, "exit-code"},
     {Result::signal, "signal"},
@@ -85,6 +88,7 @@ inline constexpr Names<Result, 8> result_names{{{
     {Result::panic, "panic"},
     {Result::start_limit, "start-limit"},
     {Result::exec_failed, "exec-failed"},
+    {Result::oom_kill, "oom-kill"},
 }}};
 static_assert(result_names.in_order(), "one name per Result, in declaration order");
 inline constexpr std::string_view to_string(Result r) { return result_names.name(r); }

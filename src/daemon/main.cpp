@@ -4,6 +4,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "sys/accounts.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/config_file.hpp"
 #include "sys/directories.hpp"
 #include "sys/loop.hpp"
@@ -293,6 +294,7 @@ int run(const Flags &f) {
   settings.cli_log_level = f.log_level;
   settings.control_plane = !f.exec;
   settings.supervisor.child_nofile = raise_nofile();
+  settings.supervisor.oom_events = oom_events_file();
   settings.connection_limit = connection_limit();
   logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
                                               settings.config_path));

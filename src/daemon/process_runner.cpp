@@ -2,6 +2,7 @@
 
 #include "core/app_env.hpp"
 #include "daemon/log.hpp"
+#include "sys/cgroup.hpp"
 #include "sys/env_file.hpp"
 #include "sys/proc.hpp"
 #include "sys/spawn.hpp"
@@ -19,7 +20,8 @@ extern char **environ;
 
 namespace hbmon {
 
-ProcessRunner::ProcessRunner(Loop &loop, Options opts) : loop_(loop), opts_(opts) {
+ProcessRunner::ProcessRunner(Loop &loop, Options opts)
+    : loop_(loop), opts_(std::move(opts)), oom_(read_oom_kills(opts_.oom_events)) {
   for (char **e = environ; e && *e; ++e)
     base_env_.emplace_back(*e); // app_env() leaves out what is not the apps
 }
@@ -96,6 +98,8 @@ void ProcessRunner::collect(pid_t pid) {
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);
+  if (oom_.suspect(st))
+    st.oom_killed = oom_.attribute(read_oom_kills(opts_.oom_events));
   if (opts_.guardian)
     opts_.guardian->forget(pid);
   ExitHandler on_exit = std::move(it->second.on_exit);

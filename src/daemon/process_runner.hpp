@@ -6,7 +6,10 @@
 // process group and watches its pidfd on the loop. When the child has
 // exited the rest of its group is SIGKILLed (while the leader is a zombie
 // its pid cannot be reused, so the group signal cannot reach a stranger),
-// the child is reaped and its exit handler runs, once. reap() answers
+// the child is reaped and its exit handler runs, once. A child that died
+// of SIGKILL is marked oom_killed when its cgroup's OOM kill counter says
+// so (core/oom.hpp; the counter is read then, on the loop: sys/cgroup.hpp).
+// reap() answers
 // SIGCHLD: an app's exit that SIGCHLD reported before its pidfd did, the
 // guardian's, or an orphan re-parented to hbmond as subreaper.
 // kill_strays() SIGKILLs every process re-parented to hbmond (ones that
@@ -17,6 +20,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/oom.hpp"
 #include "core/watchdog.hpp"
 #include "daemon/guardian.hpp"
 #include "sys/fd.hpp"
@@ -38,6 +42,7 @@ public:
   struct Options {
     std::optional<rlim_t> child_nofile; // RLIMIT_NOFILE soft limit for apps
     Guardian *guardian = nullptr;       // told of every app's process group
+    std::string oom_events;             // memory.events of hbmond's cgroup; empty: none
   };
   using ExitHandler = std::function<void(const ExitStatus &)>;
 
@@ -68,6 +73,7 @@ private:
 
   Loop &loop_;
   Options opts_;
+  OomLedger oom_;
   std::vector<std::string> base_env_; // hbmond's own, as apps inherit it
   std::unordered_map<pid_t, Child> children_;
   std::unordered_set<pid_t> stray_kills_; // SIGKILLed, not reaped yet: logged once

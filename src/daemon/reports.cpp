@@ -1,6 +1,7 @@
 #include "daemon/reports.hpp"
 
 #include <chrono>
+#include <fmt/format.h>
 
 namespace hbmon {
 
@@ -43,6 +44,11 @@ void Reports::reload_begins() { tell(Outbox::Kind::reloading, Notifier::reloadin
 void Reports::reload_ends() { tell(Outbox::Kind::ready, "READY=1"); }
 
 void Reports::stopping() { tell(Outbox::Kind::stopping, "STOPPING=1"); }
+
+void Reports::stop_takes(Duration more) {
+  const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(more).count();
+  tell(Outbox::Kind::extend, fmt::format("EXTEND_TIMEOUT_USEC={}", usec));
+}
 
 void Reports::status(std::string_view summary) {
   if (!notifier_.enabled())

@@ -3,9 +3,10 @@
 // To systemd, through its notify socket (sys/notify): READY=1 once the
 // boot's starts are done and again after each reload, STATUS= with the state
 // summary (when it changed, at most every 250 ms), WATCHDOG=1 every half
-// WATCHDOG_USEC while the loop turns, RELOADING=1 (with MONOTONIC_USEC) and
-// STOPPING=1. To the events stream: one numbered JSON object per event
-// (core/event.hpp); a gap in the numbers tells a subscriber it lost one.
+// WATCHDOG_USEC while the loop turns, RELOADING=1 (with MONOTONIC_USEC),
+// STOPPING=1, and EXTEND_TIMEOUT_USEC= while apps are still stopping. To the events stream: one
+// numbered JSON object per event (core/event.hpp); a gap in the numbers tells a subscriber it lost
+// one.
 //
 // Contract: loop thread only. Every sd_notify message hbmond sends is sent
 // here; the supervisor and the daemon say what happened, this says it. A
@@ -38,6 +39,9 @@ public:
   void reload_begins();                  // RELOADING=1
   void reload_ends();                    // READY=1, whether it applied or not
   void stopping();                       // STOPPING=1
+  // EXTEND_TIMEOUT_USEC=: systemd is to wait `more` from now before it
+  // counts the stop as timed out (where TimeoutStopSec= is already past).
+  void stop_takes(Duration more);
   void status(std::string_view summary); // STATUS=, when it changed (coalesced)
 
   // Number, stamp and send one event to the sink (if any).

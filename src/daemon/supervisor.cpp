@@ -336,6 +336,13 @@ void Supervisor::on_exit(App &a, const ExitStatus &st) {
   check_shutdown_done();
 }
 
+namespace {
+// Each extension outlasts four missed ones: a busy loop late by a few
+// seconds is not taken for a stalled one.
+constexpr auto stop_extension = std::chrono::seconds(5);
+constexpr auto stop_extension_every = std::chrono::seconds(1);
+} // namespace
+
 void Supervisor::shutdown(std::string why) {
   if (shutting_down_)
     return;
@@ -353,6 +360,17 @@ void Supervisor::shutdown(std::string why) {
     loop_.quit();
   });
   shutdown_timer_.arm(Loop::now() + longest + std::chrono::seconds(5));
+  // An app's stop_timeout may exceed the unit's TimeoutStopSec=: while apps
+  // are stopping, ask systemd for a few seconds more, again every second
+  // (a stalled hbmond then stops asking), so that it does not SIGKILL them
+  // in the middle of a graceful stop. hbmond's own bound above still holds.
+  stop_extension_ = loop_.timer([this] {
+    if (runner_.running() == 0)
+      return;
+    reports_.stop_takes(stop_extension);
+    stop_extension_.arm(Loop::now() + stop_extension_every);
+  });
+  stop_extension_.arm(Loop::now());
   check_shutdown_done();
 }
 

@@ -126,6 +126,7 @@ private:
   bool status_dirty_ = true;
   bool shutting_down_ = false;
   Loop::Timer shutdown_timer_;
+  Loop::Timer stop_extension_; // EXTEND_TIMEOUT_USEC= while apps are stopping
   StateHook hook_;
 };
 

@@ -130,6 +130,24 @@ StdioSlots slots;
   ::_exit(127);
 }
 
+// The app starts at oom_score_adj 0, not at hbmond's own (the unit's
+// OOMScoreAdjust=, which shields hbmond from the OOM killer): the kernel is
+// to pick an app before the supervisor of them all. Written while the child
+// still has hbmond's credentials: with CAP_SYS_RESOURCE the write also
+// sets the floor an unprivileged app could later lower itself to back to
+// 0. Raw calls, no allocation: the memory is hbmond's. A failure is left
+// alone: raising the value is always allowed, so it only means that /proc
+// is missing, or that an unprivileged hbmond runs above 0 (the app keeps
+// that value, as it would under any supervisor).
+HBMON_CHILD_CODE void reset_oom_score() {
+  const long fd = ::syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  static constexpr char zero[] = "0";
+  ::syscall(SYS_write, fd, zero, sizeof zero - 1);
+  ::syscall(SYS_close, fd);
+}
+
 HBMON_CHILD_CODE int child_main(void *arg) {
   auto *a = static_cast<ChildArgs *>(arg);
   const SpawnRequest &req = *a->req;
@@ -167,6 +185,7 @@ HBMON_CHILD_CODE int child_main(void *arg) {
       ::setrlimit(RLIMIT_NOFILE, &rl);
     }
   }
+  reset_oom_score();
   if (::setsid() < 0)
     child_fail(a, st_setsid);
   // The raw system calls, as posix_spawn does: glibc's setgroups, setgid

@@ -6,9 +6,10 @@
 // chdir, setuid, execve, ... failed; such a child is already reaped). The
 // child runs in its own session and process group with a clean signal mask
 // and default signal dispositions, only fds 0-2 open, and SIGKILL as its
-// parent-death signal. It takes its groups, gid and uid with the raw system
-// calls (it shares hbmond's memory: glibc's wrappers would signal hbmond's
-// threads), then enters its cwd with those credentials.
+// parent-death signal, and oom_score_adj 0 (whatever hbmond's own). It
+// takes its groups, gid and uid with the raw system calls (it shares
+// hbmond's memory: glibc's wrappers would signal hbmond's threads), then
+// enters its cwd with those credentials.
 #pragma once
 
 #include "sys/fd.hpp"

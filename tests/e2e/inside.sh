@@ -133,4 +133,67 @@ if [ -n "$hanger" ]; then
   wait_for 10 "hbmond saw hanger (pid $hanger) exit after the stop" \
     since_stop "hanger: pid $hanger exited: "
 fi
+step "7. the unit: the OOM killer picks an app, not hbmond; apps start with soft fd limit 1024"
+oom=$(systemctl show -p OOMPolicy,OOMScoreAdjust hbmond | sort | tr '\n' ' ')
+echo "$oom"
+[ "$oom" = "OOMPolicy=continue OOMScoreAdjust=-900 " ] || fail "unit OOM settings: $oom"
+# The slow stopper exits 4 s after its SIGTERM, by itself; the unit's stop
+# timeout is 3 s here: hbmond must have it extended (step 9).
+cat > /etc/hbmond/apps.json <<'JSON'
+{
+  "apps": [
+    { "name": "sleeper", "command": ["/bin/sleep", "infinity"], "heartbeat": null },
+    { "name": "slowstop", "command": ["/bin/sh", "-c",
+      "trap 'sleep 4; exit 0' TERM; while :; do sleep 0.2; done"],
+      "heartbeat": null, "stop_timeout": 6 }
+  ]
+}
+JSON
+printf '[Service]\nTimeoutStopSec=3s\n' > /etc/systemd/system/hbmond.service.d/e2e-stop.conf
+systemctl daemon-reload
+systemctl start hbmond
+pid_of() { hbmonctl --json status "$1" | grep -o '"pid":[0-9]*' | cut -d: -f2; }
+wait_for 10 "sleeper running" sh -c 'hbmonctl status | grep -q "^sleeper *running"'
+sleeper=$(pid_of sleeper)
+main=$(systemctl show -P MainPID hbmond)
+echo "oom_score_adj: hbmond $(cat /proc/$main/oom_score_adj), sleeper $(cat /proc/$sleeper/oom_score_adj)"
+# Lowering a score takes CAP_SYS_RESOURCE, which some containers (this
+# sandbox's) do not give their systemd: then OOMScoreAdjust= is not applied.
+# The reset of apps to 0 from any score is also an integration test's.
+if (( 0x$(sed -n 's/^CapEff:\t*//p' /proc/1/status) >> 24 & 1 )); then
+  [ "$(cat /proc/$main/oom_score_adj)" = -900 ] || fail "hbmond's oom_score_adj is not -900"
+else
+  echo "(no CAP_SYS_RESOURCE here: systemd could not apply OOMScoreAdjust=-900)"
+fi
+[ "$(cat /proc/$sleeper/oom_score_adj)" = 0 ] || fail "the app's oom_score_adj is not 0"
+# The hard limit is LimitNOFILE='s 1048576, or less where the container's is.
+nofile() { awk '/^Max open files/ { print $4, $5 }' "/proc/$1/limits"; }
+read -r soft hard < <(nofile "$sleeper")
+echo "RLIMIT_NOFILE: hbmond $(nofile "$main"), sleeper $soft $hard"
+[ "$soft" = 1024 ] || fail "the app's soft fd limit is $soft, not 1024"
+[ "$(nofile "$main")" = "$hard $hard" ] || fail "hbmond did not raise its own soft fd limit to $hard"
+
+step "8. systemctl reload of a broken config fails, says why in the journal, keeps the apps"
+cp /etc/hbmond/apps.json /tmp/apps.json.good
+printf '{"apps": [{"name": "broken", "comand": ["/bin/true"]}]}\n' > /etc/hbmond/apps.json
+if systemctl reload hbmond 2>/tmp/reload.err; then fail "systemctl reload accepted a broken config"; fi
+cat /tmp/reload.err
+wait_for 10 "the refusal and its reason in the journal" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "apps\[0\].comand: unknown key"'
+journalctl -u hbmond --no-pager | grep "comand" | tail -2
+[ "$(pid_of sleeper)" = "$sleeper" ] || fail "the app was touched by the refused reload"
+[ "$(systemctl is-active hbmond)" = active ] || fail "hbmond is not active after a refused reload"
+cp /tmp/apps.json.good /etc/hbmond/apps.json
+
+step "9. a stop longer than TimeoutStopSec= (3 s) ends gracefully, not by systemd's SIGKILL"
+wait_for 10 "slowstop running" sh -c 'hbmonctl status | grep -q "^slowstop *running"'
+slow=$(pid_of slowstop)
+start=$SECONDS
+systemctl stop hbmond
+echo "stop took $((SECONDS - start))s; Result=$(systemctl show -P Result hbmond)"
+[ "$(systemctl show -P Result hbmond)" = success ] || fail "the stop did not end cleanly (timed out?)"
+wait_for 10 "slowstop (pid $slow) exited by itself, after its SIGTERM" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "slowstop: pid $1 exited: exit status 0"' sh "$slow"
+rm /etc/systemd/system/hbmond.service.d/e2e-stop.conf
+systemctl daemon-reload
 echo "e2e: all steps passed"

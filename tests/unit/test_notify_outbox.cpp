@@ -109,16 +109,19 @@ TEST(NotifyOutbox, TheLatestStatusGoesJustBeforeReadyWhateverTheGap) {
                                               "STATUS=2 apps: 2 running", "READY=1"}));
 }
 
-TEST(NotifyOutbox, AWatchdogPingDoesNotCarryTheStatusAlong) {
-  Outbox box(250ms, 50ms);
-  Socket sd;
-  box.status("A");
-  box.flush(t0, sd);
-  box.status("B");
-  box.must(Kind::watchdog, "WATCHDOG=1");
-  box.flush(t0 + 10ms, sd);
-  EXPECT_EQ(sd.got, (std::vector<std::string>{"STATUS=A", "WATCHDOG=1"}));
-  EXPECT_EQ(*box.next_flush(), t0 + 250ms);
+TEST(NotifyOutbox, AWatchdogPingOrAStopExtensionDoesNotCarryTheStatusAlong) {
+  for (const auto &[kind, text] : {std::pair{Kind::watchdog, "WATCHDOG=1"},
+                                   std::pair{Kind::extend, "EXTEND_TIMEOUT_USEC=5000000"}}) {
+    Outbox box(250ms, 50ms);
+    Socket sd;
+    box.status("A");
+    box.flush(t0, sd);
+    box.status("B");
+    box.must(kind, text);
+    box.flush(t0 + 10ms, sd);
+    EXPECT_EQ(sd.got, (std::vector<std::string>{"STATUS=A", text}));
+    EXPECT_EQ(*box.next_flush(), t0 + 250ms);
+  }
 }
 
 TEST(NotifyOutbox, AStatusThatWouldBlockIsTriedAgainNotLost) {

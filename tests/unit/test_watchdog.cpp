@@ -1391,7 +1391,7 @@ TEST(Result, NamesAsSystemdSpellsThem) {
   for (const auto &[r, name] : result_names.entries)
     names.emplace_back(name);
   EXPECT_THAT(names, ElementsAre("success", "exit-code", "signal", "core-dump", "watchdog", "panic",
-                                 "start-limit", "exec-failed"));
+                                 "start-limit", "exec-failed", "oom-kill"));
 }
 
 TEST(Result, OfAnExitStatus) {
