@@ -70,9 +70,9 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
 }
 
 nlohmann::json Daemon::refusal(const Request &req, const std::string &who) const {
-  logging::daemon(LogLevel::warning,
-                  fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
-                              req.app.empty() ? "" : " ", printable(req.app), who));
+  logging::daemon_about(req.app, LogLevel::warning,
+                        fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
+                                    req.app.empty() ? "" : " ", printable(req.app), who));
   return error_reply("permission-denied",
                      fmt::format("permission denied: {} needs root, hbmond's user or group {}",
                                  to_string(req.cmd), Admins::group));
@@ -283,8 +283,9 @@ std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const
   if (!a)
     return dump(error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app))));
   auto refused = [this, req, who] {
-    logging::daemon(LogLevel::warning, fmt::format("refused logs {} from {}: permission denied",
-                                                   printable(req.app), who));
+    logging::daemon_about(
+        req.app, LogLevel::warning,
+        fmt::format("refused logs {} from {}: permission denied", printable(req.app), who));
     return error_reply("permission-denied",
                        fmt::format("permission denied: the logs of {} are for root, group {} "
                                    "and the app's own user",

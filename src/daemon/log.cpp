@@ -127,14 +127,11 @@ void daemon(LogLevel level, std::string_view text) {
     logger->log(to_spd(level), "[monitor] {}", text);
 }
 
-void app_event(std::string_view app, LogLevel level, std::string_view text, const LogFields &f) {
-  if (!enabled(level))
-    return;
-  if (!journal) {
-    logger->log(to_spd(level), "[monitor] {}: {}", app, text);
-    return;
-  }
-  const std::string message = fmt::format("[monitor] {}: {}", app, text);
+namespace {
+
+// One of hbmond's lines about `app`, with its fields, into the journal.
+void journal_line(LogLevel level, const std::string &message, std::string_view app,
+                  const LogFields &f) {
   const std::string pid = std::to_string(f.pid), status = std::to_string(f.exit_status),
                     signal = f.signal ? signal_name(f.signal) : std::string();
   std::array<Journal::Field, 9> fields;
@@ -146,13 +143,33 @@ void app_event(std::string_view app, LogLevel level, std::string_view text, cons
   add("MESSAGE", message);
   add("PRIORITY", priority(to_spd(level)));
   add("SYSLOG_IDENTIFIER", "hbmond");
-  add("HBMON_APP", app);
+  add("HBMON_APP", app, !app.empty());
   add("MESSAGE_ID", f.message_id, !f.message_id.empty());
   add("HBMON_PID", pid, f.pid > 0);
   add("HBMON_EXIT_STATUS", status, f.exit_status >= 0);
   add("HBMON_SIGNAL", signal, f.signal != 0);
   add("HBMON_REASON", f.reason, !f.reason.empty());
   journal_out->send(std::span(fields).first(n));
+}
+
+} // namespace
+
+void app_event(std::string_view app, LogLevel level, std::string_view text, const LogFields &f) {
+  if (!enabled(level))
+    return;
+  if (journal)
+    journal_line(level, fmt::format("[monitor] {}: {}", app, text), app, f);
+  else
+    logger->log(to_spd(level), "[monitor] {}: {}", app, text);
+}
+
+void daemon_about(std::string_view app, LogLevel level, std::string_view text) {
+  if (!enabled(level))
+    return;
+  if (journal)
+    journal_line(level, fmt::format("[monitor] {}", text), app, {});
+  else
+    logger->log(to_spd(level), "[monitor] {}", text);
 }
 
 void app_output(std::string_view app, pid_t pid, int prio, std::string_view line) {

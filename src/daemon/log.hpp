@@ -27,6 +27,9 @@ std::optional<LogLevel> parse_level(std::string_view s);
 void daemon(LogLevel level, std::string_view text);
 void app_event(std::string_view app, LogLevel level, std::string_view text,
                const LogFields &fields = {});
+// A line of hbmond's own that concerns `app` ("refused panic web from ..."):
+// as daemon(), with HBMON_APP in the journal.
+void daemon_about(std::string_view app, LogLevel level, std::string_view text);
 // `pid`: the app's current process (0: none), for the journal's SYSLOG_PID;
 // `priority`: syslog's 0-7 (stdout 6, stderr 3, or the line's own <N>).
 void app_output(std::string_view app, pid_t pid, int priority, std::string_view line);

@@ -191,6 +191,11 @@ TEST_F(Journal, EveryLineAboutAnAppCarriesItsNameAndTheAlertsTheirFacts) {
   ASSERT_TRUE(wait_entry("[monitor] crashy: failed: ")) << "crashy never failed";
   ASSERT_TRUE(wait_entry("warn-1"));
   ASSERT_TRUE(wait_entry("err-1"));
+  // hbmond's own lines about an app name it too: a refused request.
+  ASSERT_EQ(::chmod(d.dir().path().c_str(), 0755), 0); // others reach the 0666 socket
+  EXPECT_EQ(run_ctl(d, {"logs", "hang"}, "nobody").status, 1);
+  ASSERT_TRUE(wait_entry("[monitor] refused logs hang from uid "));
+  EXPECT_EQ(find("[monitor] refused logs hang from uid ")->at("HBMON_APP"), "hang");
 
   // Every line about an app, hbmond's and the app's own, names it.
   std::size_t about = 0;
