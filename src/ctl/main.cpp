@@ -1,5 +1,6 @@
 // hbmonctl: parse the command line, send one request to hbmond, print the reply.
-// `watch` asks for the events endpoint with `info`, then follows the stream.
+// `watch` asks for the events endpoint with `info`, then follows the stream;
+// `logs -f` asks again and again (ctl/logs.hpp).
 // Every failure ends here as one "hbmonctl: ..." line on stderr and an exit status
 // from ctl/error.hpp.
 #include "build_config.hpp"

@@ -321,8 +321,12 @@ void Daemon::read_logs(const Request &req, Answer answer) {
     answer(ring_logs(req));
     return;
   }
-  JournalQuery q{unit_, req.app, req.lines, {}, 1 << 20};
-  if (req.cursor.rfind("j:", 0) == 0)
+  JournalQuery q;
+  q.unit = unit_;
+  q.app = req.app;
+  q.lines = req.lines;
+  q.after = req.cursor.rfind("j:", 0) == 0;
+  if (q.after)
     q.cursor = req.cursor.substr(2);
   worker_.post([this, q = std::move(q), answer = std::move(answer)]() -> Worker::Completion {
     JournalRead got = journal_reader_->read(q);

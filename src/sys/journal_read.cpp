@@ -86,7 +86,7 @@ JournalRead JournalReader::read(const JournalQuery &q) {
     }
   };
   std::size_t bytes = 0;
-  if (q.cursor.empty()) {
+  if (!q.after) {
     sd_journal_seek_tail(j_);
     for (std::uint64_t n = 0; n < q.lines && bytes < q.max_bytes; ++n) {
       if (sd_journal_previous(j_) <= 0)
@@ -105,14 +105,16 @@ JournalRead JournalReader::read(const JournalQuery &q) {
     return out;
   }
   out.cursor = q.cursor;
-  if (sd_journal_seek_cursor(j_, q.cursor.c_str()) < 0) {
+  if (q.cursor.empty()) {
+    sd_journal_seek_head(j_); // there was no entry: each one is new
+  } else if (sd_journal_seek_cursor(j_, q.cursor.c_str()) < 0) {
     out.error = "bad cursor";
     return out;
-  }
-  // seek_cursor lands on that entry (when it still exists): the next
-  // entry after it is new.
-  if (sd_journal_next(j_) > 0 && sd_journal_test_cursor(j_, q.cursor.c_str()) <= 0)
+  } else if (sd_journal_next(j_) > 0 && sd_journal_test_cursor(j_, q.cursor.c_str()) <= 0) {
+    // seek_cursor lands on that entry when it is still there; else on the
+    // next one, which is new: step back so that the loop reads it.
     sd_journal_previous(j_);
+  }
   for (std::uint64_t n = 0; n < q.lines && bytes < q.max_bytes; ++n) {
     if (sd_journal_next(j_) <= 0)
       break;

@@ -7,7 +7,7 @@
 // Contract: a JournalReader is used by one thread at a time (the Worker:
 // sd-journal reads files and may block). It opens the local journal on
 // first use and keeps it open. read() gives the newest `lines` entries, or
-// with a cursor the first `lines` after it, oldest first, at most
+// with `after` the first `lines` after the cursor, oldest first, at most
 // `max_bytes` of messages in all, and the cursor of the last entry read
 // (the one it was given when none is newer), for the next read to go on
 // from. A journal that cannot be opened or read gives an error text.
@@ -27,7 +27,8 @@ struct JournalQuery {
   std::string unit; // hbmond's own, e.g. "hbmond.service"
   std::string app;
   std::uint64_t lines = 10;
-  std::string cursor; // empty: the newest `lines`
+  bool after = false; // false: the newest `lines`; true: the first after `cursor`
+  std::string cursor; // empty with `after`: there was none, every entry is new
   std::size_t max_bytes = 1 << 20;
 };
 
