@@ -73,7 +73,10 @@ JournalRead JournalReader::read(const JournalQuery &q) {
     if (prio.size() == 1 && prio[0] >= '0' && prio[0] <= '7')
       e.priority = prio[0] - '0';
     e.identifier = field(j_, "SYSLOG_IDENTIFIER");
-    e.pid = static_cast<pid_t>(std::atoi(field(j_, "SYSLOG_PID").c_str()));
+    std::string pid = field(j_, "SYSLOG_PID"); // the app's; hbmond's own lines have none
+    if (pid.empty())
+      pid = field(j_, "_PID");
+    e.pid = static_cast<pid_t>(std::atoi(pid.c_str()));
     e.message = field(j_, "MESSAGE");
     bytes += e.message.size() + e.identifier.size() + 64;
     out.entries.push_back(std::move(e));
