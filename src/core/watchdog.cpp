@@ -48,8 +48,9 @@ Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_de
     reason_ = "disabled";
 }
 
-void Watchdog::log(Actions &out, LogLevel level, std::string text, std::string_view event) {
-  out.emplace_back(act::Log{level, std::move(text), event});
+void Watchdog::log(Actions &out, LogLevel level, std::string text, std::string_view event,
+                   LogFields fields) {
+  out.emplace_back(act::Log{level, std::move(text), event, std::move(fields)});
 }
 
 void Watchdog::broken(Actions &out, std::string_view what) {
@@ -118,7 +119,8 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
   if (starts_.size() >= lim.burst) {
     std::string why = fmt::format("start limit hit: {} starts within {}", starts_.size(),
                                   format_seconds(lim.interval));
-    log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why));
+    log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why), {},
+        {.message_id = message_id::start_limit, .reason = why});
     want_up_ = false;
     result_ = Result::start_limit;
     enter(State::failed, std::move(why), out);
@@ -144,7 +146,8 @@ void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
   spawn_pending_ = false;
   pid_ = e.pid;
   started_at_ = now;
-  log(out, LogLevel::info, fmt::format("started, pid {}", e.pid), "started");
+  log(out, LogLevel::info, fmt::format("started, pid {}", e.pid), "started",
+      {.message_id = message_id::started, .pid = e.pid});
   if (cfg_.heartbeat) {
     deadline_ = now + cfg_.heartbeat->grace;
     enter(State::starting, "waiting for the first heartbeat", out);
@@ -275,7 +278,11 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     log(out, LogLevel::warning,
         fmt::format("pid {} still running {} after {}, sending SIGKILL", pid_,
                     format_seconds(cfg_.stop_timeout), signal_name(cfg_.stop_signal)),
-        "killed");
+        "killed",
+        {.message_id = message_id::killed,
+         .pid = pid_,
+         .signal = 9,
+         .reason = fmt::format("still running after {}", format_seconds(cfg_.stop_timeout))});
     out.emplace_back(act::Kill{9});
     return;
   case State::backoff:
@@ -293,7 +300,8 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
 }
 
 void Watchdog::kill_now(std::string why, Result result, Actions &out) {
-  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why), "killed");
+  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why), "killed",
+      {.message_id = message_id::killed, .pid = pid_, .signal = 9, .reason = why});
   if (kill_reason_.empty()) {
     kill_reason_ = why;
     kill_result_ = result;
@@ -307,7 +315,8 @@ void Watchdog::kill_now(std::string why, Result result, Actions &out) {
 void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
   if (pid_ <= 0)
     return;
-  log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic");
+  log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic",
+      {.message_id = message_id::panic, .pid = pid_, .reason = e.reason});
   kill_now("panic: " + e.reason, Result::panic, out);
 }
 
@@ -326,14 +335,20 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   status_text_.reset(); // it described a process that is gone
 
   if (!st.exec_error.empty())
-    log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed");
+    log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed",
+        {.message_id = message_id::start_failed, .reason = st.exec_error});
   else
     // Exits we asked for (a stop) are news, not trouble.
     log(out,
         st.clean() || (!kill_reason_.empty() && kill_result_ == Result::success)
             ? LogLevel::info
             : LogLevel::warning,
-        fmt::format("pid {} exited: {}", pid, st.describe()), "exited");
+        fmt::format("pid {} exited: {}", pid, st.describe()), "exited",
+        {.message_id = message_id::exited,
+         .pid = pid,
+         .exit_status = st.signal ? -1 : st.code,
+         .signal = st.signal,
+         .reason = kill_reason_});
 
   // first reason wins: "missed 2 heartbeats" rather than "killed by SIGKILL"
   const bool ours = !kill_reason_.empty();

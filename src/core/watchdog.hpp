@@ -16,6 +16,7 @@
 
 #include "core/config.hpp"
 #include "core/heartbeat.hpp"
+#include "core/log_fields.hpp"
 #include "core/log_level.hpp"
 #include "core/names.hpp"
 
@@ -134,6 +135,7 @@ struct Log {
   // For the events stream: started, missed, killed, panic, start-failed,
   // exited, backoff; empty for lines that are only logged.
   std::string_view event{};
+  LogFields fields{}; // for the journal
 };
 struct Changed { // a state transition, for events and STATUS=
   State from;
@@ -192,7 +194,8 @@ public:
 
 private:
   void enter(State to, std::string reason, Actions &out);
-  void log(Actions &out, LogLevel level, std::string text, std::string_view event = {});
+  void log(Actions &out, LogLevel level, std::string text, std::string_view event = {},
+           LogFields fields = {});
   // "Can't happen", said loudly: an error line, and an abort where
   // assertions are on (debug and sanitizer builds, the soak, the fuzzers).
   void broken(Actions &out, std::string_view what);

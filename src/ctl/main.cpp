@@ -1,10 +1,12 @@
 // hbmonctl: parse the command line, send one request to hbmond, print the reply.
-// `watch` asks for the events endpoint with `info`, then follows the stream.
+// `watch` asks for the events endpoint with `info`, then follows the stream;
+// `logs -f` asks again and again (ctl/logs.hpp).
 // Every failure ends here as one "hbmonctl: ..." line on stderr and an exit status
 // from ctl/error.hpp.
 #include "build_config.hpp"
 #include "ctl/client.hpp"
 #include "ctl/error.hpp"
+#include "ctl/logs.hpp"
 #include "ctl/options.hpp"
 #include "ctl/render.hpp"
 #include "ctl/watch.hpp"
@@ -54,6 +56,7 @@ std::string render_text(Verb verb, const json &reply) {
   case Verb::stop:
   case Verb::restart:
   case Verb::watch:
+  case Verb::logs:
     break;
   }
   return render_action(reply);
@@ -71,6 +74,8 @@ int run(const Invocation &inv) {
   ControlTarget target{control_endpoint(inv.control), inv.timeout};
   if (inv.verb == Verb::watch)
     return watch(target, inv.json);
+  if (inv.verb == Verb::logs)
+    return show_logs(target, inv.apps.front(), inv.lines, inv.follow, inv.json);
   json reply = call(target, request_for(inv));
   std::string out = inv.json ? render_json(reply) : render_text(*inv.verb, reply);
   std::fputs(out.c_str(), stdout);

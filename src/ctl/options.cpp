@@ -4,6 +4,7 @@
 
 #include "ctl/error.hpp"
 #include "protocol/endpoints.hpp"
+#include "protocol/protocol.hpp"
 
 #include <array>
 #include <cctype>
@@ -41,6 +42,8 @@ constexpr std::array verbs = {
     VerbInfo{Verb::watch, "watch", "", "print hbmond's events as they happen, until Ctrl-C", 0, 0},
     VerbInfo{Verb::info, "info", "", "print hbmond's version, pid, config file and endpoints", 0,
              0},
+    VerbInfo{Verb::logs, "logs", "APP [-f] [-n N]",
+             "print APP's recent lines (-n: how many, default 10; -f: follow)", 1, 1},
 };
 
 const VerbInfo &info_of(Verb v) {
@@ -124,6 +127,10 @@ private:
       inv_.reason = value(name, inline_value);
     else if (name == "--reason")
       throw usage_error("--reason is an option of 'panic' and must follow it");
+    else if ((name == "-f" || name == "--follow") && inv_.verb == Verb::logs)
+      inv_.follow = flag(name, inline_value);
+    else if ((name == "-n" || name == "--lines") && inv_.verb == Verb::logs)
+      inv_.lines = log_lines(value(name, inline_value));
     else
       throw usage_error(fmt::format("unknown option '{}'", arg));
   }
@@ -140,6 +147,17 @@ private:
     if (next_ == args_.size())
       throw usage_error(fmt::format("option '{}' needs a value", name));
     return std::string(args_[next_++]);
+  }
+
+  static std::uint64_t log_lines(const std::string &text) {
+    char *end = nullptr;
+    errno = 0;
+    const unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+    if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno || *end ||
+        n > max_log_lines)
+      throw usage_error(fmt::format("-n: expected a number of lines from 0 to {}, got '{}'",
+                                    max_log_lines, text));
+    return n;
   }
 
   static std::string control(std::string endpoint) {
@@ -195,6 +213,9 @@ std::string verb_help(const VerbInfo &info) {
   text += fmt::format("\n{}", options_heading);
   if (info.verb == Verb::panic)
     text += "      --reason TEXT       why the button was pressed; hbmond logs it\n";
+  if (info.verb == Verb::logs)
+    text += "  -n, --lines N           the newest N lines (default 10)\n"
+            "  -f, --follow            then print new lines as they come, until Ctrl-C\n";
   return fmt::format("{}{}\n{}", text, options_help(), footer);
 }
 

@@ -4,13 +4,14 @@
 // understand, so a successful parse is a complete, well-formed request.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace hbmon::ctl {
 
-enum class Verb { status, panic, start, stop, restart, reload, watch, info };
+enum class Verb { status, panic, start, stop, restart, reload, watch, info, logs };
 
 struct Invocation {
   std::optional<Verb> verb; // unset only with --help or --version
@@ -21,6 +22,8 @@ struct Invocation {
   bool json = false;
   bool help = false;
   bool version = false;
+  std::uint64_t lines = 10; // logs -n
+  bool follow = false;      // logs -f
 };
 
 Invocation parse_args(int argc, char **argv);

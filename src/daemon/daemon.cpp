@@ -4,6 +4,7 @@
 #include "core/heartbeat.hpp"
 #include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
+#include "protocol/text.hpp"
 #include "sys/config_file.hpp"
 
 #include <algorithm>
@@ -49,6 +50,10 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
                }),
       worker_(loop) {
   sup_.connections().limit = settings_.connection_limit;
+  if (logging::to_journal()) {
+    journal_reader_ = std::make_unique<JournalReader>();
+    unit_ = JournalReader::own_unit();
+  }
   // An event that fails is logged; the other apps are not given up for it.
   loop_.on_error([](const std::exception &e) {
     logging::daemon(LogLevel::error, fmt::format("internal error, carrying on: {}", e.what()));
@@ -65,9 +70,9 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
 }
 
 nlohmann::json Daemon::refusal(const Request &req, const std::string &who) const {
-  logging::daemon(LogLevel::warning,
-                  fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
-                              req.app.empty() ? "" : " ", printable(req.app), who));
+  logging::daemon_about(req.app, LogLevel::warning,
+                        fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
+                                    req.app.empty() ? "" : " ", printable(req.app), who));
   return error_reply("permission-denied",
                      fmt::format("permission denied: {} needs root, hbmond's user or group {}",
                                  to_string(req.cmd), Admins::group));
@@ -83,6 +88,8 @@ std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) 
   }
   const std::string who =
       peer ? fmt::format("uid {}, pid {}", peer->uid, peer->pid) : std::string("a tcp peer");
+  if (req.cmd == Command::logs)
+    return logs(req, peer, who);
   if (!is_mutating(req.cmd))
     return dump(dispatch(req, who));
   const std::optional<bool> allowed = peer ? admins_.known(peer->uid) : false;
@@ -165,7 +172,8 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::restart:
     return admin(sup_.restart_app(req.app, who));
   case Command::reload:
-    break; // handle() has reload() answer it
+  case Command::logs:
+    break; // handle() has reload() and logs() answer them
   }
   return error_reply("bad-request", "unknown command");
 }
@@ -264,6 +272,114 @@ nlohmann::json Daemon::apply(Loaded loaded) {
   reply["removed"] = rep.removed;
   reply["changed"] = rep.changed;
   reply["unchanged"] = rep.unchanged;
+  return reply;
+}
+
+// An app's lines are for root, group hbmond and the app's own user (as
+// journalctl gives a user their own units' lines): checked by the caller's
+// uid from the socket, never by what the client says.
+std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const std::string &who) {
+  const App *a = sup_.find_app(req.app);
+  if (!a)
+    return dump(error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app))));
+  auto refused = [this, req, who] {
+    logging::daemon_about(
+        req.app, LogLevel::warning,
+        fmt::format("refused logs {} from {}: permission denied", printable(req.app), who));
+    return error_reply("permission-denied",
+                       fmt::format("permission denied: the logs of {} are for root, group {} "
+                                   "and the app's own user",
+                                   printable(req.app), Admins::group));
+  };
+  std::optional<bool> allowed = false;
+  if (peer)
+    allowed = peer->uid == a->cfg.uid.value_or(0) ? std::optional(true) : admins_.known(peer->uid);
+  if (allowed && !*allowed)
+    return dump(refused());
+  if (allowed && !journal_reader_)
+    return dump(ring_logs(req));
+  if (control_->deferred() >= max_deferred)
+    return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
+  Answer answer = [this, ticket = control_->defer()](const nlohmann::json &reply) {
+    control_->answer(ticket, dump(reply));
+  };
+  if (allowed) {
+    read_logs(req, std::move(answer));
+    return {};
+  }
+  admins_.resolve(peer->uid, [this, req, answer, refused](bool ok) {
+    if (ok)
+      read_logs(req, answer);
+    else
+      answer(refused());
+  });
+  return {};
+}
+
+void Daemon::read_logs(const Request &req, Answer answer) {
+  if (!journal_reader_) {
+    answer(ring_logs(req));
+    return;
+  }
+  JournalQuery q;
+  q.unit = unit_;
+  q.app = req.app;
+  q.lines = req.lines;
+  q.after = req.cursor.rfind("j:", 0) == 0;
+  if (q.after)
+    q.cursor = req.cursor.substr(2);
+  worker_.post([this, q = std::move(q), answer = std::move(answer)]() -> Worker::Completion {
+    JournalRead got = journal_reader_->read(q);
+    return [got = std::move(got), app = q.app, answer = std::move(answer)] {
+      if (!got.error.empty()) {
+        answer(error_reply("journal", got.error));
+        return;
+      }
+      nlohmann::json reply = ok_reply();
+      reply["app"] = app;
+      reply["source"] = "journal";
+      auto &lines = reply["lines"] = nlohmann::json::array();
+      for (const JournalEntry &e : got.entries)
+        lines.push_back({{"time", e.time_us},
+                         {"priority", e.priority},
+                         {"identifier", e.identifier},
+                         {"pid", e.pid},
+                         {"message", printable(e.message)}});
+      reply["cursor"] = "j:" + got.cursor;
+      answer(reply);
+    };
+  });
+}
+
+// Without a journal: the app's ring of recent lines. The cursor is the
+// sequence number of the last line given.
+nlohmann::json Daemon::ring_logs(const Request &req) const {
+  const App *a = sup_.find_app(req.app);
+  if (!a)
+    return error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app)));
+  const LogRing &ring = a->output.ring();
+  std::vector<LogLine> got;
+  std::uint64_t last = ring.next_seq() - 1; // the cursor: the last line given
+  if (req.cursor.rfind("m:", 0) == 0) {
+    last = std::strtoull(req.cursor.c_str() + 2, nullptr, 10);
+    if (last >= ring.next_seq())
+      last = 0; // the app was made anew (a reload): all its lines are new
+    got = ring.since(last, req.lines);
+  } else {
+    got = ring.last(req.lines);
+  }
+  if (!got.empty())
+    last = got.back().seq;
+  nlohmann::json reply = ok_reply();
+  reply["app"] = req.app;
+  reply["source"] = "memory";
+  auto &lines = reply["lines"] = nlohmann::json::array();
+  for (const LogLine &l : got)
+    lines.push_back({{"time", l.time_us},
+                     {"priority", l.priority},
+                     {"identifier", req.app},
+                     {"message", printable(l.text)}});
+  reply["cursor"] = fmt::format("m:{}", last);
   return reply;
 }
 

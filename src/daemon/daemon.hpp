@@ -7,7 +7,9 @@
 // all that waited are then served by one more reload. A request that
 // changes something is authorized by daemon/admins.hpp, which may have to
 // ask the Worker first. Either way the control reply waits (the control
-// server's deferred reply), never the loop.
+// server's deferred reply), never the loop. `logs` is for root, group
+// hbmond and the app's own user; under the journal it is read by the Worker
+// (sys/journal_read.hpp), otherwise from the app's ring of recent lines.
 #pragma once
 
 #include "core/config.hpp"
@@ -16,6 +18,7 @@
 #include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
 #include "protocol/protocol.hpp"
+#include "sys/journal_read.hpp"
 #include "sys/loop.hpp"
 #include "sys/signals.hpp"
 #include "sys/worker.hpp"
@@ -65,6 +68,9 @@ private:
   std::string handle(std::string_view body, std::optional<PeerCred> peer);
   nlohmann::json dispatch(const Request &req, const std::string &who);
   nlohmann::json refusal(const Request &req, const std::string &who) const;
+  std::string logs(const Request &req, std::optional<PeerCred> peer, const std::string &who);
+  void read_logs(const Request &req, Answer answer);
+  nlohmann::json ring_logs(const Request &req) const;
   void begin_reload(std::string trigger, std::vector<Answer> answers);
   nlohmann::json apply(Loaded loaded);
 
@@ -82,6 +88,10 @@ private:
     std::vector<std::string> next_triggers; // asked for while it ran (then one more runs)
     std::vector<Answer> next_answers;
   } reloads_;
+  // Set when hbmond logs to the journal: `logs` reads it there. Used by
+  // the Worker's thread only, so it goes after the Worker.
+  std::unique_ptr<JournalReader> journal_reader_;
+  std::string unit_; // hbmond's systemd unit, for the journal's selection
   // Last: its thread is joined first, before anything a completion uses.
   Worker worker_;
   Admins admins_{worker_};

@@ -1,6 +1,7 @@
 #include "daemon/log.hpp"
 
 #include "core/heartbeat.hpp"
+#include "core/signal_names.hpp"
 
 #include "sys/journal.hpp"
 
@@ -126,18 +127,59 @@ void daemon(LogLevel level, std::string_view text) {
     logger->log(to_spd(level), "[monitor] {}", text);
 }
 
-void app_event(std::string_view app, LogLevel level, std::string_view text) {
-  if (logger)
+namespace {
+
+// One of hbmond's lines about `app`, with its fields, into the journal.
+void journal_line(LogLevel level, const std::string &message, std::string_view app,
+                  const LogFields &f) {
+  const std::string pid = std::to_string(f.pid), status = std::to_string(f.exit_status),
+                    signal = f.signal ? signal_name(f.signal) : std::string();
+  std::array<Journal::Field, 9> fields;
+  std::size_t n = 0;
+  auto add = [&](std::string_view name, std::string_view value, bool when = true) {
+    if (when)
+      fields[n++] = {name, value};
+  };
+  add("MESSAGE", message);
+  add("PRIORITY", priority(to_spd(level)));
+  add("SYSLOG_IDENTIFIER", "hbmond");
+  add("HBMON_APP", app, !app.empty());
+  add("MESSAGE_ID", f.message_id, !f.message_id.empty());
+  add("HBMON_PID", pid, f.pid > 0);
+  add("HBMON_EXIT_STATUS", status, f.exit_status >= 0);
+  add("HBMON_SIGNAL", signal, f.signal != 0);
+  add("HBMON_REASON", f.reason, !f.reason.empty());
+  journal_out->send(std::span(fields).first(n));
+}
+
+} // namespace
+
+void app_event(std::string_view app, LogLevel level, std::string_view text, const LogFields &f) {
+  if (!enabled(level))
+    return;
+  if (journal)
+    journal_line(level, fmt::format("[monitor] {}: {}", app, text), app, f);
+  else
     logger->log(to_spd(level), "[monitor] {}: {}", app, text);
 }
 
-void app_output(std::string_view app, pid_t pid, std::string_view line) {
+void daemon_about(std::string_view app, LogLevel level, std::string_view text) {
+  if (!enabled(level))
+    return;
+  if (journal)
+    journal_line(level, fmt::format("[monitor] {}", text), app, {});
+  else
+    logger->log(to_spd(level), "[monitor] {}", text);
+}
+
+void app_output(std::string_view app, pid_t pid, int prio, std::string_view line) {
   const std::string text = printable(line);
   if (journal) {
     const std::string pid_text = std::to_string(pid);
+    const char prio_text[2] = {static_cast<char>('0' + (prio & 7)), '\0'};
     std::array<Journal::Field, 5> fields{{
         {"MESSAGE", text},
-        {"PRIORITY", "6"},
+        {"PRIORITY", prio_text},
         {"SYSLOG_IDENTIFIER", app},
         {"HBMON_APP", app},
         {"SYSLOG_PID", pid_text},
@@ -145,6 +187,7 @@ void app_output(std::string_view app, pid_t pid, std::string_view line) {
     journal_out->send(std::span(fields).first(pid > 0 ? 5 : 4));
     return;
   }
+  // On stderr an app's lines keep their old form, whatever their priority.
   if (logger)
     logger->log(spdlog::level::info, "[{}] {}", app, text);
 }

@@ -3,6 +3,7 @@
 #include "daemon/log.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/epoll.h>
@@ -11,22 +12,25 @@
 namespace hbmon {
 
 OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0)
-    throw std::system_error(errno, std::generic_category(), "pipe2");
-  rd_.reset(p[0]);
-  wr_.reset(p[1]);
-  ::fcntl(rd_.get(), F_SETFL, ::fcntl(rd_.get(), F_GETFL) | O_NONBLOCK);
-  watch_ = loop.watch(rd_.get(), EPOLLIN, [this](std::uint32_t) { on_readable(); });
+  for (Stream &s : streams_) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    s.rd.reset(p[0]);
+    s.wr.reset(p[1]);
+    ::fcntl(s.rd.get(), F_SETFL, ::fcntl(s.rd.get(), F_GETFL) | O_NONBLOCK);
+    s.watch = loop.watch(s.rd.get(), EPOLLIN, [this, &s](std::uint32_t) { on_readable(s); });
+  }
   report_ = loop.timer([this] { report(Loop::now()); });
 }
 
 OutputPipe::~OutputPipe() {
-  splitter_.flush([this, now = Loop::now()](std::string_view l) { emit(l, now); });
+  for (Stream &s : streams_)
+    s.splitter.flush([&, now = Loop::now()](std::string_view l) { emit(l, s.priority, now); });
   report(std::nullopt);
 }
 
-void OutputPipe::emit(std::string_view line, Loop::TimePoint now) {
+void OutputPipe::emit(std::string_view line, int priority, Loop::TimePoint now) {
   report(now); // a window that ended is told before the next one begins
   if (!limit_.admit(line.size(), now)) {
     if (!report_.armed())
@@ -34,7 +38,11 @@ void OutputPipe::emit(std::string_view line, Loop::TimePoint now) {
     return;
   }
   ++lines_;
-  logging::app_output(app_, pid_, line);
+  priority = take_level_prefix(line, priority);
+  const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  ring_.push(wall.count(), priority, line);
+  logging::app_output(app_, pid_, priority, line);
 }
 
 void OutputPipe::report(std::optional<Loop::TimePoint> now) {
@@ -51,29 +59,32 @@ void OutputPipe::report(std::optional<Loop::TimePoint> now) {
 }
 
 void OutputPipe::end_of_run() {
-  auto emit = [this, now = Loop::now()](std::string_view l) { this->emit(l, now); };
-  char buf[65536];
-  // Bounded: a stray that keeps writing cannot hold us here.
-  for (int i = 0; i < 16; ++i) {
-    ssize_t n = ::read(rd_.get(), buf, sizeof buf);
-    if (n <= 0)
-      break;
-    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
+  const auto now = Loop::now();
+  for (Stream &s : streams_) {
+    auto emit = [this, &s, now](std::string_view l) { this->emit(l, s.priority, now); };
+    char buf[65536];
+    // Bounded: a stray that keeps writing cannot hold us here.
+    for (int i = 0; i < 16; ++i) {
+      ssize_t n = ::read(s.rd.get(), buf, sizeof buf);
+      if (n <= 0)
+        break;
+      s.splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
+    }
+    s.splitter.flush(emit);
   }
-  splitter_.flush(emit);
   report(std::nullopt); // its last words include how many were not logged
 }
 
-void OutputPipe::on_readable() {
+void OutputPipe::on_readable(Stream &s) {
   char buf[65536];
-  ssize_t n = ::read(rd_.get(), buf, sizeof buf);
-  auto emit = [this, now = Loop::now()](std::string_view l) { this->emit(l, now); };
+  ssize_t n = ::read(s.rd.get(), buf, sizeof buf);
+  auto emit = [this, &s, now = Loop::now()](std::string_view l) { this->emit(l, s.priority, now); };
   if (n > 0) {
-    splitter_.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
+    s.splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
   } else if (n == 0) {
     // cannot happen while we hold the write end; be safe anyway
-    splitter_.flush(emit);
-    watch_.reset();
+    s.splitter.flush(emit);
+    s.watch.reset();
   }
 }
 

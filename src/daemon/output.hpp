@@ -1,20 +1,26 @@
-// The pipe that carries an app's stdout and stderr into hbmond's log.
+// The pipes that carry an app's stdout and stderr into hbmond's log.
 //
-// Contract: one pipe per app for its whole life (every run writes into the
-// same one, strays included); the read end is non-blocking and read at most
-// once per loop iteration, so a chatty app cannot starve the others; lines
-// longer than max_line are split; binary junk is escaped by the logger.
-// At most `limits` lines and bytes per 10 s reach the log
-// (core/output_limit.hpp), so a chatty app cannot use up journald's rate
-// limit for everyone; the rest are counted, and one warning says how many
-// once the window ends or the run does.
+// Contract: two pipes per app for its whole life (every run writes into the
+// same ones, strays included), stdout's lines logged at priority 6 (info)
+// and stderr's at 3 (err), unless a line begins with "<N>" (0-7), which
+// sets its priority and is stripped, as systemd's SyslogLevelPrefix=. The
+// read ends are non-blocking and each read at most once per loop
+// iteration, so a chatty app cannot starve the others; lines longer than
+// max_line are split; binary junk is escaped by the logger.
+// At most `limits` lines and bytes per 10 s, both pipes together, reach the
+// log (core/output_limit.hpp), so a chatty app cannot use up journald's
+// rate limit for everyone; the rest are counted, and one warning says how
+// many once the window ends or the run does. The lines that reach the log
+// are also kept in a bounded ring (core/log_ring.hpp), for `hbmonctl logs`.
 #pragma once
 
 #include "core/line_splitter.hpp"
+#include "core/log_ring.hpp"
 #include "core/output_limit.hpp"
 #include "sys/fd.hpp"
 #include "sys/loop.hpp"
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -25,13 +31,15 @@ public:
   static constexpr std::size_t max_line = 4096;
   using Limit = OutputLimit<Loop::TimePoint>;
   static constexpr Limit::Limits limits{1000, 1 << 20, std::chrono::seconds(10)};
+  static constexpr int stdout_priority = 6, stderr_priority = 3;
 
   OutputPipe(Loop &loop, std::string app); // throws std::system_error
   OutputPipe(const OutputPipe &) = delete;
   OutputPipe &operator=(const OutputPipe &) = delete;
   ~OutputPipe();
 
-  int write_fd() const { return wr_.get(); }
+  int stdout_fd() const { return streams_[0].wr.get(); }
+  int stderr_fd() const { return streams_[1].wr.get(); }
   // The app's process ended: log what it wrote, including a last line
   // without a newline, so the next run starts on a line of its own.
   void end_of_run();
@@ -40,18 +48,25 @@ public:
   std::uint64_t lines() const { return lines_; }
   // Lines dropped by the limit, in all.
   std::uint64_t dropped() const { return limit_.dropped_total(); }
+  const LogRing &ring() const { return ring_; }
 
 private:
-  void on_readable();
-  void emit(std::string_view line, Loop::TimePoint now);
+  struct Stream {
+    explicit Stream(int p) : priority(p) {}
+    UniqueFd rd, wr;
+    LineSplitter splitter{max_line};
+    Loop::Watch watch;
+    int priority;
+  };
+  void on_readable(Stream &s);
+  void emit(std::string_view line, int priority, Loop::TimePoint now);
   void report(std::optional<Loop::TimePoint> now);
 
   std::string app_;
-  UniqueFd rd_, wr_;
-  LineSplitter splitter_{max_line};
-  Loop::Watch watch_;
+  std::array<Stream, 2> streams_{Stream(stdout_priority), Stream(stderr_priority)};
   Limit limit_{limits};
   Loop::Timer report_;
+  LogRing ring_;
   std::uint64_t lines_ = 0;
   pid_t pid_ = 0;
 };

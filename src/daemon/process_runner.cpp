@@ -32,15 +32,16 @@ ProcessRunner::~ProcessRunner() {
     kill_group(pid, SIGKILL);
 }
 
-std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int output_fd,
-                                                      ExitHandler on_exit) {
+std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int stdout_fd,
+                                                      int stderr_fd, ExitHandler on_exit) {
   SpawnRequest r;
   r.argv = c.command;
   r.cwd = c.cwd;
   r.uid = c.uid;
   r.gid = c.gid;
   r.groups = c.supplementary_groups;
-  r.output_fd = output_fd;
+  r.output_fd = stdout_fd;
+  r.error_fd = stderr_fd;
   r.nofile_soft = opts_.child_nofile;
   EnvVars from_file;
   if (c.env_file) {

@@ -51,9 +51,10 @@ public:
   ProcessRunner &operator=(const ProcessRunner &) = delete;
   ~ProcessRunner();
 
-  // Start `app`'s command with its output to `output_fd`: the child's pid,
-  // or why it could not start.
-  std::variant<pid_t, std::string> start(const AppConfig &app, int output_fd, ExitHandler on_exit);
+  // Start `app`'s command with its stdout to `stdout_fd` and its stderr to
+  // `stderr_fd`: the child's pid, or why it could not start.
+  std::variant<pid_t, std::string> start(const AppConfig &app, int stdout_fd, int stderr_fd,
+                                         ExitHandler on_exit);
   // Signal the child's whole group, and the child itself by its pidfd (it
   // may have left its group).
   void signal(pid_t pid, int sig);

@@ -269,7 +269,7 @@ void Supervisor::finish_retired() {
 void Supervisor::execute(App &a, const Actions &acts) {
   for (const auto &action : acts) {
     if (auto *log = std::get_if<act::Log>(&action)) {
-      logging::app_event(a.cfg.name, log->level, log->text);
+      logging::app_event(a.cfg.name, log->level, log->text, log->fields);
       if (!log->event.empty())
         publish(a.cfg.name, log->event, log->text);
     } else if (auto *ch = std::get_if<act::Changed>(&action)) {
@@ -283,8 +283,12 @@ void Supervisor::execute(App &a, const Actions &acts) {
           publish(a.cfg.name, "ready", ch->reason.empty() ? "running" : "running: " + ch->reason);
         else if (ch->to == State::stopped)
           publish(a.cfg.name, "stopped", "stopped: " + ch->reason);
-        else if (ch->to == State::failed)
+        else if (ch->to == State::failed) {
+          // As systemd's "Failed with result": alerting matches its id.
+          logging::app_event(a.cfg.name, LogLevel::error, "failed: " + ch->reason,
+                             {.message_id = message_id::failed, .reason = ch->reason});
           publish(a.cfg.name, "failed", "failed: " + ch->reason);
+        }
       }
       if (hook_)
         hook_(a.cfg.name, *ch);
@@ -316,7 +320,7 @@ void Supervisor::do_spawn(App &a) {
     deliver(a, ev::SpawnFailed{error});
     return;
   }
-  auto started = runner_.start(a.cfg, a.output.write_fd(),
+  auto started = runner_.start(a.cfg, a.output.stdout_fd(), a.output.stderr_fd(),
                                [this, &a](const ExitStatus &st) { on_exit(a, st); });
   if (auto *err = std::get_if<std::string>(&started)) {
     deliver(a, ev::SpawnFailed{*err});

@@ -83,6 +83,7 @@ public:
   std::variant<ReloadPlan, std::string> reload(const Config &next);
 
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
+  const App *find_app(std::string_view name) const { return apps_.find(name); }
   std::vector<AppStatus> status() const;
   std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.

@@ -22,7 +22,9 @@ std::string app_name(const nlohmann::json &j, const char *field) {
 
 } // namespace
 
-bool is_mutating(Command c) { return c != Command::status && c != Command::info; }
+bool is_mutating(Command c) {
+  return c != Command::status && c != Command::info && c != Command::logs;
+}
 
 nlohmann::json build_request(const Request &r) {
   nlohmann::json j = {{"v", protocol_version}, {"cmd", to_string(r.cmd)}};
@@ -39,6 +41,12 @@ nlohmann::json build_request(const Request &r) {
   case Command::stop:
   case Command::restart:
     j["app"] = r.app;
+    break;
+  case Command::logs:
+    j["app"] = r.app;
+    j["lines"] = r.lines;
+    if (!r.cursor.empty())
+      j["cursor"] = r.cursor;
     break;
   case Command::info:
   case Command::reload:
@@ -97,6 +105,19 @@ Request parse_request(std::string_view body) {
   case Command::stop:
   case Command::restart:
     r.app = app_name(j, "app");
+    break;
+  case Command::logs:
+    r.app = app_name(j, "app");
+    if (auto n = j.find("lines"); n != j.end() && !n->is_null()) {
+      if (!n->is_number_unsigned() || n->get<std::uint64_t>() > max_log_lines)
+        bad(fmt::format("\"lines\" must be a number from 0 to {}", max_log_lines));
+      r.lines = n->get<std::uint64_t>();
+    }
+    if (auto c = j.find("cursor"); c != j.end() && !c->is_null()) {
+      if (!c->is_string() || c->get_ref<const std::string &>().size() > 1024)
+        bad("\"cursor\" must be a string from a reply");
+      r.cursor = c->get<std::string>();
+    }
     break;
   case Command::info:
   case Command::reload:

@@ -24,8 +24,8 @@ inline constexpr int protocol_version = 1;
 inline constexpr std::size_t max_request_bytes = 64 * 1024;
 inline constexpr std::size_t max_reason_chars = 256;
 
-enum class Command { status, info, panic, start, stop, restart, reload };
-inline constexpr Names<Command, 7> command_names{{{
+enum class Command { status, info, panic, start, stop, restart, reload, logs };
+inline constexpr Names<Command, 8> command_names{{{
     {Command::status, "status"},
     {Command::info, "info"},
     {Command::panic, "panic"},
@@ -33,17 +33,25 @@ inline constexpr Names<Command, 7> command_names{{{
     {Command::stop, "stop"},
     {Command::restart, "restart"},
     {Command::reload, "reload"},
+    {Command::logs, "logs"},
 }}};
 static_assert(command_names.in_order(), "one name per Command, in declaration order");
 inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }
-// Commands that change something need an authorized caller.
+// Commands that change something need an authorized caller. (`logs` has
+// its own rule: root, group hbmond and the app's own user.)
 bool is_mutating(Command c);
+
+// `logs`: lines asked for at most, and the default (as journalctl -n).
+inline constexpr std::uint64_t max_log_lines = 10000;
+inline constexpr std::uint64_t default_log_lines = 10;
 
 struct Request {
   Command cmd = Command::status;
-  std::vector<std::string> apps{}; // status: a filter (empty: all)
-  std::string app{};               // panic, start, stop, restart
-  std::string reason{};            // panic (printable, bounded)
+  std::vector<std::string> apps{};         // status: a filter (empty: all)
+  std::string app{};                       // panic, start, stop, restart
+  std::string reason{};                    // panic (printable, bounded)
+  std::uint64_t lines = default_log_lines; // logs: the newest N (without a cursor)
+  std::string cursor{}; // logs: lines after this point (a reply's "cursor"), for -f
 
   bool operator==(const Request &) const = default;
 };

@@ -1,5 +1,6 @@
 #include "sys/spawn.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -111,13 +112,14 @@ struct ChildArgs {
   ChildReport report; // written by the child when a step fails
 };
 
-// Three fds held from start-up, below the thousands of sockets and pipes
+// Four fds held from start-up, below the thousands of sockets and pipes
 // hbmond opens later: /dev/null, and the places where the next child's
-// stdin and stdout are put just before the clone. The child shares hbmond's
+// stdin, stdout and stderr are put just before the clone. The child shares hbmond's
 // fd table and unshares only the fds up to these (see child_main), so a
 // start costs the same with 10 apps or 10,000.
 struct StdioSlots {
-  int null = -1, in = -1, out = -1;
+  int null = -1, in = -1, out = -1, err = -1;
+  int top = -1; // the highest of them
 };
 StdioSlots slots;
 
@@ -164,14 +166,14 @@ HBMON_CHILD_CODE int child_main(void *arg) {
   // The fd table is still hbmond's own (CLONE_FILES). Take a copy of the
   // low fds only: copying, then closing at exec, every socket hbmond holds
   // would make each start cost O(fds).
-  const unsigned above = static_cast<unsigned>(slots.out) + 1;
+  const unsigned above = static_cast<unsigned>(slots.top) + 1;
   if (::syscall(SYS_close_range, above, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
     if (::unshare(CLONE_FILES) < 0) // kernel < 5.9: copy it all
       child_fail(a, st_stdio);
     for (int fd = static_cast<int>(above); fd < 65536; ++fd)
       ::close(fd);
   }
-  if (::dup2(slots.in, 0) < 0 || ::dup2(slots.out, 1) < 0 || ::dup2(slots.out, 2) < 0)
+  if (::dup2(slots.in, 0) < 0 || ::dup2(slots.out, 1) < 0 || ::dup2(slots.err, 2) < 0)
     child_fail(a, st_stdio);
   // Every other inherited fd goes at exec.
   if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -230,14 +232,12 @@ bool reserve_spawn_fds() {
     return false;
   UniqueFd in(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
   UniqueFd out(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
-  if (!in || !out)
+  UniqueFd err(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
+  if (!in || !out || !err)
     return false;
-  // Lowest first: the child keeps the fds up to `out`.
-  slots = {null.release(), in.release(), out.release()};
-  if (slots.in > slots.out)
-    std::swap(slots.in, slots.out);
-  if (slots.null > slots.out)
-    std::swap(slots.null, slots.out);
+  // The child keeps the fds up to the highest.
+  slots = {null.release(), in.release(), out.release(), err.release()};
+  slots.top = std::max({slots.null, slots.in, slots.out, slots.err});
   return true;
 }
 
@@ -258,9 +258,12 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   // so no pipe end stays open here by accident.
   const int in_fd = req.stdin_fd >= 0 ? req.stdin_fd : slots.null;
   const int out_fd = req.output_fd >= 0 ? req.output_fd : slots.null;
-  if (::dup3(in_fd, slots.in, O_CLOEXEC) < 0 || ::dup3(out_fd, slots.out, O_CLOEXEC) < 0) {
+  const int err_fd = req.error_fd >= 0 ? req.error_fd : out_fd;
+  if (::dup3(in_fd, slots.in, O_CLOEXEC) < 0 || ::dup3(out_fd, slots.out, O_CLOEXEC) < 0 ||
+      ::dup3(err_fd, slots.err, O_CLOEXEC) < 0) {
     const int err = errno;
     ::dup3(slots.null, slots.in, O_CLOEXEC);
+    ::dup3(slots.null, slots.out, O_CLOEXEC);
     return std::string("dup3: ") + std::strerror(err);
   }
   ChildArgs args{&req, argv.data(), envp.data(), ::getpid(), {}};
@@ -278,6 +281,7 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::dup3(slots.null, slots.in, O_CLOEXEC);
   ::dup3(slots.null, slots.out, O_CLOEXEC);
+  ::dup3(slots.null, slots.err, O_CLOEXEC);
   if (pid < 0)
     return std::string("clone: ") + std::strerror(clone_err);
 

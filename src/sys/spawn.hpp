@@ -32,7 +32,8 @@ struct SpawnRequest {
   std::optional<gid_t> gid;
   std::vector<gid_t> groups;         // used when uid is set
   int stdin_fd = -1;                 // -1: /dev/null
-  int output_fd = -1;                // stdout and stderr; -1: /dev/null
+  int output_fd = -1;                // stdout (and stderr); -1: /dev/null
+  int error_fd = -1;                 // stderr; -1: where stdout goes
   std::optional<rlim_t> nofile_soft; // restore RLIMIT_NOFILE's soft limit
 };
 

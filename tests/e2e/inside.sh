@@ -69,6 +69,13 @@ wait_for 5 "app lines carry the app's own pid ($first)" \
   sh -c 'journalctl -t hanger "SYSLOG_PID=$1" --no-pager | grep -q "Hanging"' sh "$first"
 journalctl -t hanger --no-pager -n 3
 journalctl -u hbmond --no-pager | grep "hanger: killing" | tail -1
+wait_for 5 "journalctl HBMON_APP=hanger: its start and its kill, with their MESSAGE_IDs" \
+  sh -c 'journalctl HBMON_APP=hanger MESSAGE_ID=4a417fa566de44299f506ddec32be46e --no-pager | grep -q "hanger: started, pid" &&
+         journalctl HBMON_APP=hanger MESSAGE_ID=96b6fbc6864d473aa83e42866f204c77 --no-pager | grep -q "hanger: killing pid"'
+wait_for 5 "hbmonctl logs reads the app's lines from the journal" \
+  sh -c 'hbmonctl logs -n 100 hanger | grep -q "hanger\[[0-9]*\]: Hanging" && [ "$(hbmonctl logs -n 5 hanger | wc -l)" -eq 5 ]'
+hbmonctl logs -n 5 hanger
+if runuser -u nobody -- hbmonctl logs hanger >/dev/null 2>&1; then fail "nobody read hanger's logs"; fi
 
 step "4. the panic button: root may press it, a user outside group hbmond may not"
 old=$(hbmonctl --json status worker | grep -o '"pid":[0-9]*' | cut -d: -f2)

@@ -117,6 +117,9 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
       {Command::stop, {{.cmd = Command::stop, .app = "web"}}},
       {Command::restart, {{.cmd = Command::restart, .app = "web"}}},
       {Command::reload, {{.cmd = Command::reload}}},
+      {Command::logs,
+       {{.cmd = Command::logs, .app = "web"},
+        {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
   };
   for (const auto &entry : command_names.entries) {
     auto it = samples.find(entry.value);
