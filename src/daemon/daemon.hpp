@@ -65,6 +65,9 @@ private:
   std::string handle(std::string_view body, std::optional<PeerCred> peer);
   nlohmann::json dispatch(const Request &req, const std::string &who);
   nlohmann::json refusal(const Request &req, const std::string &who) const;
+  nlohmann::json act_on_apps(const Request &req, const std::string &who);
+  nlohmann::json unknown_apps(const std::vector<std::string> &unmatched) const;
+  const AppConfig *config_of(const std::string &name) const;
   void begin_reload(std::string trigger, std::vector<Answer> answers);
   nlohmann::json apply(Loaded loaded);
 
