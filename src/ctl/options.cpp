@@ -209,7 +209,7 @@ std::string overview() {
   std::string text = "Usage: hbmonctl [--control ENDPOINT] [--json] [--timeout S] COMMAND [ARGS]\n"
                      "\nControl hbmond, the supervisor that also catches hangs.\n\nCommands:\n";
   for (const auto &info : verbs)
-    text += fmt::format("  {:<28}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
+    text += fmt::format("  {:<30}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
   return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help(), footer);
 }
 
