@@ -52,10 +52,10 @@ public:
   json run(zmq::socket_t &events) {
     auto next_status = Clock::now() + status_every;
     while (pending() && Clock::now() < deadline_) {
-      auto until = std::min(next_status, deadline_);
-      if (readable(events, until))
+      if (readable(events, std::min(next_status, deadline_)))
         drain(events);
-      else if (Clock::now() >= next_status) {
+      // Also while other apps' events keep coming.
+      if (pending() && Clock::now() >= next_status) {
         ask_status();
         next_status = Clock::now() + status_every;
       }

@@ -134,6 +134,7 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
       return unknown_apps(sel.unmatched);
     auto &apps = reply["apps"] = nlohmann::json::array();
     for (const auto &st : sup_.status())
+      // sel.apps is sorted, as names() is.
       if (req.apps.empty() || std::binary_search(sel.apps.begin(), sel.apps.end(), st.name))
         apps.push_back(to_json(st));
     reply["summary"] = sup_.summary();

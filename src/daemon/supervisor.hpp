@@ -88,7 +88,7 @@ public:
 
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   std::vector<AppStatus> status() const;
-  std::vector<std::string> names() const; // in the registry's order
+  std::vector<std::string> names() const; // sorted (std::less), as the registry keeps them
   std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.
   void publish(const std::string &app, std::string_view event, const std::string &message);
