@@ -54,6 +54,9 @@ public:
       const std::string place = element("apps", app.index);
       AppConfig &a = app.cfg;
       bool duplicate = false;
+      if (app.name_ok && a.name == "all")
+        add(member(place, "name"),
+            "\"all\" is reserved: hbmonctl takes it to mean every app; choose another name");
       if (app.name_ok) {
         auto [it, fresh] = names.emplace(a.name, &app);
         duplicate = !fresh;

@@ -1,7 +1,7 @@
 // One entry of hbmond's events stream (hbmonctl watch, the events socket):
 // what happened to which app, numbered and stamped with both clocks.
 //
-// Contract: pure. event_json() builds the JSON object whose keys hbmonctl(8)
+// Contract: pure. event_json() builds the JSON object whose keys hbmonctl(1)
 // documents ("v", "seq", "time", "monotonic", "app", "event", "state",
 // "pid", "message"); an event about hbmond itself (a reload) has a null
 // app, state and pid. event_text() serializes it on one line, replacing

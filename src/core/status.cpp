@@ -28,6 +28,10 @@ AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounter
   s.heartbeats = wd.heartbeats();
   s.misses = wd.misses_total();
   s.counters = c;
+  s.enabled = wd.config().enabled;
+  s.command = wd.config().command;
+  if (wd.config().uid)
+    s.user = wd.config().account;
   return s;
 }
 
@@ -37,7 +41,11 @@ nlohmann::json to_json(const AppStatus &s) {
   j["name"] = s.name;
   j["state"] = std::string(to_string(s.state));
   j["pid"] = s.pid > 0 ? json(s.pid) : json(nullptr);
-  j["uptime"] = s.uptime;
+  j["uptime"] = s.pid > 0 ? json(s.uptime) : json(nullptr);
+  j["since"] = s.since ? json(*s.since) : json(nullptr);
+  j["enabled"] = s.enabled;
+  j["command"] = s.command;
+  j["user"] = s.user ? json(*s.user) : json(nullptr);
   j["restarts"] = s.restarts;
   j["last_heartbeat_age"] = s.last_heartbeat_age ? json(*s.last_heartbeat_age) : json(nullptr);
   if (!s.last_exit)

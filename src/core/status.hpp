@@ -21,8 +21,14 @@ struct AppCounters {
 struct AppStatus {
   std::string name;
   State state;
-  pid_t pid = 0; // 0: not running
-  double uptime = 0;
+  pid_t pid = 0;     // 0: not running
+  double uptime = 0; // only while it has a process
+  // When it entered `state`, in Unix seconds (as the events' "time"); set
+  // by whoever knows the wall clock (the supervisor).
+  std::optional<double> since;
+  bool enabled = true;              // the config's `enabled`
+  std::vector<std::string> command; // the config's argv
+  std::optional<std::string> user;  // the account it runs as; nullopt: hbmond's
   std::uint64_t restarts = 0;
   std::optional<double> last_heartbeat_age;
   std::optional<ExitStatus> last_exit;

@@ -58,7 +58,8 @@ zmq::socket_t connect_req(zmq::context_t &ctx, const ControlTarget &target) {
 
 CtlError no_reply(const ControlTarget &target) {
   return {exit_unreachable,
-          fmt::format("no reply from hbmond at {} within {}s", target.endpoint, target.timeout)};
+          fmt::format("no reply from hbmond at {} within {}s", target.endpoint, target.timeout),
+          "no-reply"};
 }
 
 std::string exchange(zmq::socket_t &sock, const std::string &request, const ControlTarget &target) {
@@ -74,15 +75,17 @@ json parse_reply(const std::string &raw, const std::string &endpoint) {
   json reply = json::parse(raw, nullptr, false);
   if (reply.is_discarded() || !reply.is_object())
     throw CtlError(exit_unreachable,
-                   fmt::format("the reply from {} is not a JSON object", endpoint));
+                   fmt::format("the reply from {} is not a JSON object", endpoint), "bad-reply");
   auto v = reply.find("v");
   if (v == reply.end() || *v != protocol_version)
     throw CtlError(exit_unreachable,
                    fmt::format("the reply from {} is not protocol version {} (\"v\": {})", endpoint,
-                               protocol_version, v == reply.end() ? "missing" : v->dump()));
+                               protocol_version, v == reply.end() ? "missing" : v->dump()),
+                   "bad-reply");
   auto ok = reply.find("ok");
   if (ok == reply.end() || !ok->is_boolean())
-    throw CtlError(exit_unreachable, fmt::format("the reply from {} has no \"ok\"", endpoint));
+    throw CtlError(exit_unreachable, fmt::format("the reply from {} has no \"ok\"", endpoint),
+                   "bad-reply");
   return reply;
 }
 
@@ -91,15 +94,18 @@ CtlError refusal(const json &reply) {
   PrintableOptions with_lines = for_terminal;
   with_lines.keep_newlines = true;
   std::string code = text_field(reply, "error");
+  nlohmann::json detail = nlohmann::json::object();
+  if (auto apps = reply.find("apps"); apps != reply.end())
+    detail["apps"] = *apps;
   auto it = reply.find("message");
   std::string message = it != reply.end() && it->is_string()
                             ? printable(it->get_ref<const std::string &>(), with_lines)
                             : std::string();
   if (code == "invalid-config")
-    return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message};
+    return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message, code};
   if (message.empty())
     message = code.empty() ? "hbmond refused the request" : "hbmond refused the request: " + code;
-  return {exit_refused, printable(message, for_terminal)};
+  return {exit_refused, printable(message, for_terminal), code.empty() ? "refused" : code, detail};
 }
 
 } // namespace
@@ -121,8 +127,10 @@ void check_listening(const std::string &endpoint) {
   if (path.empty() || path.front() == '@')
     return;
   if (auto probe = probe_unix_socket(path); probe && !probe->served())
-    throw CtlError(exit_unreachable, fmt::format("cannot reach hbmond at {}: {}", endpoint,
-                                                 why_unreachable(probe->error)));
+    throw CtlError(
+        exit_unreachable,
+        fmt::format("cannot reach hbmond at {}: {}", endpoint, why_unreachable(probe->error)),
+        "unreachable");
 }
 
 json call(const ControlTarget &target, const json &request) {

@@ -34,9 +34,12 @@ constexpr std::array verbs = {
              "show the state of every app, or of the named ones", 0, any},
     VerbInfo{Verb::panic, "panic", "APP [--reason TEXT]",
              "SIGKILL APP now, then restart it per its policy", 1, 1},
-    VerbInfo{Verb::start, "start", "APP", "start APP (also after it failed)", 1, 1},
-    VerbInfo{Verb::stop, "stop", "APP", "stop APP and keep it stopped", 1, 1},
-    VerbInfo{Verb::restart, "restart", "APP", "stop APP, then start it again", 1, 1},
+    VerbInfo{Verb::start, "start", "[--no-block] APP...",
+             "start the apps (also after they failed); wait until they run", 1, any},
+    VerbInfo{Verb::stop, "stop", "[--no-block] APP...",
+             "stop the apps and keep them stopped; wait until they are", 1, any},
+    VerbInfo{Verb::restart, "restart", "[--no-block] APP...",
+             "stop the apps, then start them again; wait until they run", 1, any},
     VerbInfo{Verb::reload, "reload", "",
              "re-read the config; print what was added, removed, changed", 0, 0},
     VerbInfo{Verb::watch, "watch", "", "print hbmond's events as they happen, until Ctrl-C", 0, 0},
@@ -44,6 +47,12 @@ constexpr std::array verbs = {
              0},
     VerbInfo{Verb::logs, "logs", "APP [-f] [-n N]",
              "print APP's recent lines (-n: how many, default 10; -f: follow)", 1, 1},
+    VerbInfo{Verb::is_active, "is-active", "APP...",
+             "exit 0 when every app is running, else 3 (4: no such app)", 1, any},
+    VerbInfo{Verb::is_failed, "is-failed", "APP...",
+             "exit 0 when any app is failed, else 1 (4: no such app)", 1, any},
+    VerbInfo{Verb::signal, "signal", "APP... SIGNAL",
+             "send SIGNAL to the apps' process groups (TERM, HUP, 10, ...)", 2, any},
 };
 
 const VerbInfo &info_of(Verb v) {
@@ -65,7 +74,7 @@ std::string options_help() {
   return fmt::format(
       R"(      --control ENDPOINT  hbmond's control socket (default: $HBMON_CONTROL,
                           else {})
-      --json              machine-readable output on stdout
+      --json              machine-readable output on stdout, errors included
       --timeout S         seconds to wait for hbmond's reply (default 5)
   -h, --help              print this help; COMMAND --help: that command's
   -V, --version           print the version
@@ -74,8 +83,9 @@ std::string options_help() {
 }
 
 constexpr std::string_view footer =
-    "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hbmond unreachable.\n"
-    "See hbmonctl(8).\n";
+    "Exit status: 0 done, 1 refused or failed, 2 usage error, 3 hbmond unreachable\n"
+    "(is-active, is-failed: see their help). APP may be a name, a pattern such as\n"
+    "'batch-*', or all. See hbmonctl(1).\n";
 
 double parse_timeout(const std::string &text) {
   char *end = nullptr;
@@ -102,6 +112,7 @@ public:
     }
     if (!inv_.help && !inv_.version)
       check_complete();
+    take_signal();
     return inv_;
   }
 
@@ -123,6 +134,14 @@ private:
       inv_.control = control(value(name, inline_value));
     else if (name == "--timeout")
       inv_.timeout = parse_timeout(value(name, inline_value));
+    else if (name == "--no-block" && inv_.verb && waits(*inv_.verb))
+      inv_.no_block = flag(name, inline_value);
+    else if (name == "--no-legend" && inv_.verb == Verb::status)
+      inv_.no_legend = flag(name, inline_value);
+    else if (name == "--no-block" || name == "--no-legend")
+      throw usage_error(
+          fmt::format("{} is an option of '{}' and must follow it", name,
+                      name == "--no-block" ? "start', 'stop' or 'restart" : "status"));
     else if (name == "--reason" && inv_.verb == Verb::panic)
       inv_.reason = value(name, inline_value);
     else if (name == "--reason")
@@ -188,6 +207,16 @@ private:
           fmt::format("unexpected argument '{}' after '{}'", inv_.apps[info.max_apps], info.name));
   }
 
+  // `signal APP... SIGNAL`: the last operand is the signal.
+  void take_signal() {
+    if (inv_.verb != Verb::signal || inv_.help || inv_.version)
+      return;
+    if (inv_.apps.size() < 2)
+      throw usage_error("'signal' needs an app and a signal: signal APP... SIGNAL");
+    inv_.signal = inv_.apps.back();
+    inv_.apps.pop_back();
+  }
+
   std::vector<std::string_view> args_;
   std::size_t next_ = 0;
   bool options_done_ = false;
@@ -198,7 +227,7 @@ std::string overview() {
   std::string text = "Usage: hbmonctl [--control ENDPOINT] [--json] [--timeout S] COMMAND [ARGS]\n"
                      "\nControl hbmond, the supervisor that also catches hangs.\n\nCommands:\n";
   for (const auto &info : verbs)
-    text += fmt::format("  {:<28}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
+    text += fmt::format("  {:<30}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
   return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help(), footer);
 }
 
@@ -216,12 +245,29 @@ std::string verb_help(const VerbInfo &info) {
   if (info.verb == Verb::logs)
     text += "  -n, --lines N           the newest N lines (default 10)\n"
             "  -f, --follow            then print new lines as they come, until Ctrl-C\n";
+  if (waits(info.verb))
+    text += "      --no-block          do not wait: return once hbmond has the request\n";
+  if (info.verb == Verb::status)
+    text += "      --no-legend         the table without its header and summary line\n";
   return fmt::format("{}{}\n{}", text, options_help(), footer);
 }
 
 } // namespace
 
 Invocation parse_args(int argc, char **argv) { return Parser(argc, argv).run(); }
+
+bool waits(Verb v) { return v == Verb::start || v == Verb::stop || v == Verb::restart; }
+
+bool wants_json(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--")
+      return false;
+    if (arg == "--json")
+      return true;
+  }
+  return false;
+}
 
 std::string verb_name(Verb v) { return std::string(info_of(v).name); }
 

@@ -11,15 +11,34 @@
 
 namespace hbmon::ctl {
 
-enum class Verb { status, panic, start, stop, restart, reload, watch, info, logs };
+enum class Verb {
+  status,
+  panic,
+  start,
+  stop,
+  restart,
+  reload,
+  watch,
+  info,
+  logs,
+  is_active,
+  is_failed,
+  signal
+};
+
+// start, stop and restart wait for the outcome unless --no-block.
+bool waits(Verb v);
 
 struct Invocation {
-  std::optional<Verb> verb; // unset only with --help or --version
-  std::vector<std::string> apps;
+  std::optional<Verb> verb;           // unset only with --help or --version
+  std::vector<std::string> apps;      // names, patterns or `all` (status: a filter)
+  std::string signal;                 // signal: its last operand
   std::optional<std::string> reason;  // panic --reason
   std::optional<std::string> control; // --control, before the environment
   double timeout = 5.0;               // seconds
   bool json = false;
+  bool no_block = false;  // start, stop, restart --no-block
+  bool no_legend = false; // status --no-legend
   bool help = false;
   bool version = false;
   std::uint64_t lines = 10; // logs -n
@@ -28,7 +47,11 @@ struct Invocation {
 
 Invocation parse_args(int argc, char **argv);
 
-// The protocol's name of the command ("status", "panic", ...).
+// Whether argv asks for --json: errors found before (or while) parsing it
+// are then JSON too.
+bool wants_json(int argc, char **argv);
+
+// The verb's name on the command line ("status", "is-active", ...).
 std::string verb_name(Verb v);
 
 // --help text: the overview, or one command's usage.

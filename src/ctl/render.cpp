@@ -147,12 +147,16 @@ Style stdout_style() {
   return {::isatty(STDOUT_FILENO) == 1 && !(no_color && *no_color) && !dumb};
 }
 
-std::string render_status(const json &reply, Style style) {
-  std::vector<Row> rows{header_row()};
+std::string render_status(const json &reply, Style style, bool legend) {
+  std::vector<Row> rows;
+  if (legend)
+    rows.push_back(header_row());
   if (auto apps = reply.find("apps"); apps != reply.end() && apps->is_array())
     for (const json &app : *apps)
       rows.push_back(app_row(app));
-  std::string out = rows.size() > 1 ? layout(rows, style) : "";
+  std::string out = rows.size() > (legend ? 1u : 0u) ? layout(rows, style) : "";
+  if (!legend)
+    return out;
   if (auto summary = text_field(reply, "summary"); !summary.empty())
     out += summary + '\n';
   return out;
@@ -174,9 +178,18 @@ std::string render_info(const json &reply) {
 }
 
 std::string render_action(const json &reply) {
-  std::string message = text_field(reply, "message");
-  return fmt::format("{}: {}\n", text_field(reply, "app"),
-                     message.empty() ? text_field(reply, "state") : message);
+  auto line = [](const json &one) {
+    std::string message = text_field(one, "message");
+    return fmt::format("{}: {}\n", text_field(one, "app"),
+                       message.empty() ? text_field(one, "state") : message);
+  };
+  auto apps = reply.find("apps");
+  if (apps == reply.end() || !apps->is_array())
+    return line(reply);
+  std::string out;
+  for (const json &one : *apps)
+    out += line(one);
+  return out;
 }
 
 std::string render_event(const json &event) {

@@ -16,9 +16,11 @@ struct Style {
 Style stdout_style();
 
 // Each returns complete lines, '\n'-terminated.
-std::string render_status(const nlohmann::json &reply, Style style);
+// legend: the header row and the summary line (--no-legend leaves them out).
+std::string render_status(const nlohmann::json &reply, Style style, bool legend = true);
 std::string render_reload(const nlohmann::json &reply);
 std::string render_info(const nlohmann::json &reply);
+// One line per app ("web: running"): of "apps" when the reply has it.
 std::string render_action(const nlohmann::json &reply);
 std::string render_event(const nlohmann::json &event);
 

@@ -30,19 +30,6 @@ void catch_stop_signals() {
     ::sigaction(sig, &sa, nullptr);
 }
 
-zmq::socket_t subscribe(zmq::context_t &ctx, const std::string &endpoint) {
-  zmq::socket_t sub(ctx, zmq::socket_type::sub);
-  sub.set(zmq::sockopt::linger, 0);
-  sub.set(zmq::sockopt::subscribe, "");
-  try {
-    sub.connect(endpoint);
-  } catch (const zmq::error_t &e) {
-    throw CtlError(exit_refused,
-                   fmt::format("cannot follow hbmond's events at '{}': {}", endpoint, e.what()));
-  }
-  return sub;
-}
-
 // Prints one event; false when stdout is gone. Frames that are not JSON
 // objects are not events and are skipped.
 bool print_event(const zmq::message_t &msg, bool json) {
@@ -73,10 +60,24 @@ bool wait_readable(zmq::socket_t &sub) {
 
 } // namespace
 
+zmq::socket_t subscribe_events(zmq::context_t &ctx, const std::string &endpoint) {
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::subscribe, "");
+  try {
+    sub.connect(endpoint);
+  } catch (const zmq::error_t &e) {
+    throw CtlError(exit_refused,
+                   fmt::format("cannot follow hbmond's events at '{}': {}", endpoint, e.what()),
+                   "no-events");
+  }
+  return sub;
+}
+
 int watch_events(const std::string &events_endpoint, bool json) {
   catch_stop_signals();
   zmq::context_t ctx;
-  zmq::socket_t sub = subscribe(ctx, events_endpoint);
+  zmq::socket_t sub = subscribe_events(ctx, events_endpoint);
   while (!stop_requested) {
     try {
       if (wait_readable(sub) && !drain(sub, json))

@@ -32,7 +32,8 @@ struct App {
   HeartbeatIntake intake;
   Loop::Timer timer; // the watchdog's one deadline
 
-  pid_t pid = 0; // the current child, while there is one
+  pid_t pid = 0;                       // the current child, while there is one
+  Loop::TimePoint since = Loop::now(); // when the watchdog entered its state
 
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;

@@ -2,8 +2,10 @@
 
 #include "build_config.hpp"
 #include "core/heartbeat.hpp"
+#include "core/signal_names.hpp"
 #include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
+#include "protocol/selectors.hpp"
 #include "protocol/text.hpp"
 #include "sys/config_file.hpp"
 
@@ -70,9 +72,18 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
 }
 
 nlohmann::json Daemon::refusal(const Request &req, const std::string &who) const {
-  logging::daemon_about(req.app, LogLevel::warning,
+  std::string what = req.app;
+  for (const auto &sel : req.apps)
+    what += (what.empty() ? "" : " ") + sel;
+  // About one app (HBMON_APP in the journal) when the request names one.
+  const bool one_name = req.apps.size() == 1 && req.apps.front() != "all" &&
+                        req.apps.front().find_first_of("*?[") == std::string::npos;
+  const std::string about = !req.app.empty() ? req.app
+                            : one_name       ? req.apps.front()
+                                             : std::string();
+  logging::daemon_about(about, LogLevel::warning,
                         fmt::format("refused {}{}{} from {}: permission denied", to_string(req.cmd),
-                                    req.app.empty() ? "" : " ", printable(req.app), who));
+                                    what.empty() ? "" : " ", printable(what, {.limit = 512}), who));
   return error_reply("permission-denied",
                      fmt::format("permission denied: {} needs root, hbmond's user or group {}",
                                  to_string(req.cmd), Admins::group));
@@ -131,16 +142,13 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   };
   switch (req.cmd) {
   case Command::status: {
-    std::vector<std::string> unknown;
-    for (const auto &name : req.apps)
-      if (!sup_.has_app(name))
-        unknown.push_back(printable(name));
-    if (!unknown.empty())
-      return error_reply("unknown-app", fmt::format("no app named {}", join(unknown)));
+    Selection sel = select_apps(req.apps, sup_.names());
+    if (!sel.unmatched.empty())
+      return unknown_apps(sel.unmatched);
     auto &apps = reply["apps"] = nlohmann::json::array();
     for (const auto &st : sup_.status())
-      if (req.apps.empty() ||
-          std::find(req.apps.begin(), req.apps.end(), st.name) != req.apps.end())
+      // sel.apps is sorted, as names() is.
+      if (req.apps.empty() || std::binary_search(sel.apps.begin(), sel.apps.end(), st.name))
         apps.push_back(to_json(st));
     reply["summary"] = sup_.summary();
     return reply;
@@ -166,16 +174,99 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::panic:
     return admin(sup_.panic(req.app, req.reason, who));
   case Command::start:
-    return admin(sup_.start_app(req.app, who));
   case Command::stop:
-    return admin(sup_.stop_app(req.app, who));
   case Command::restart:
-    return admin(sup_.restart_app(req.app, who));
+  case Command::signal:
+    return act_on_apps(req, who);
   case Command::reload:
   case Command::logs:
     break; // handle() has reload() and logs() answer them
   }
   return error_reply("bad-request", "unknown command");
+}
+
+nlohmann::json Daemon::unknown_apps(const std::vector<std::string> &unmatched) const {
+  std::vector<std::string> shown;
+  for (const auto &s : unmatched)
+    shown.push_back(printable(s, {.limit = 80}));
+  return error_reply("unknown-app", fmt::format("no app named {}", join(shown)));
+}
+
+const AppConfig *Daemon::config_of(const std::string &name) const {
+  for (const auto &a : config_.apps)
+    if (a.name == name)
+      return &a;
+  return nullptr;
+}
+
+// start, stop, restart and signal on every selected app: all of them or,
+// when a selector names no app, none. Each app's reply says what a waiting
+// client needs: its state now, why, and how long its way there may take;
+// "seq" is the last event sent before, so a client following the events
+// knows which are news.
+nlohmann::json Daemon::act_on_apps(const Request &req, const std::string &who) {
+  int sig = 0;
+  if (req.cmd == Command::signal) {
+    sig = parse_signal(req.signal);
+    if (sig == 0)
+      return error_reply("unknown-signal", fmt::format("no signal named \"{}\"",
+                                                       printable(req.signal, {.limit = 32})));
+  }
+  Selection sel = select_apps(req.apps, sup_.names());
+  if (!sel.unmatched.empty())
+    return unknown_apps(sel.unmatched);
+  nlohmann::json reply = ok_reply();
+  reply["seq"] = reports_.last_seq();
+  auto &apps = reply["apps"] = nlohmann::json::array();
+  std::vector<std::string> failures;
+  std::string error;
+  for (const auto &name : sel.apps) {
+    Supervisor::Reply r;
+    switch (req.cmd) {
+    case Command::start:
+      r = sup_.start_app(name, who);
+      break;
+    case Command::stop:
+      r = sup_.stop_app(name, who);
+      break;
+    case Command::restart:
+      r = sup_.restart_app(name, who);
+      break;
+    default: {
+      // A pattern or `all` picks the apps that run; a name must run.
+      const bool named = std::binary_search(sel.named.begin(), sel.named.end(), name);
+      r = sup_.signal_app(name, sig, who);
+      if (!r.ok && r.error == "not-running" && !named)
+        r = {true, "", "not running, no signal sent", r.state, ""};
+    }
+    }
+    nlohmann::json one = {{"app", name},
+                          {"ok", r.ok},
+                          {"state", std::string(to_string(r.state))},
+                          {"message", r.message},
+                          {"reason", r.reason}};
+    if (const AppConfig *cfg = config_of(name)) {
+      one["stop_timeout"] = to_seconds(cfg->stop_timeout);
+      one["grace"] = cfg->heartbeat ? to_seconds(cfg->heartbeat->grace) : 0.0;
+    }
+    if (!r.ok) {
+      one["error"] = r.error;
+      failures.push_back(r.message);
+      if (error.empty())
+        error = r.error;
+    }
+    apps.push_back(std::move(one));
+  }
+  if (sel.apps.size() == 1) { // as protocol v1 first answered one app
+    reply["app"] = apps[0]["app"];
+    reply["state"] = apps[0]["state"];
+    reply["message"] = apps[0]["message"];
+  }
+  if (failures.empty())
+    return reply;
+  nlohmann::json refused = error_reply(error, join(failures, "; "));
+  refused["apps"] = std::move(apps);
+  return refused;
 }
 
 void Daemon::reload(const std::string &trigger, Answer answer) {

@@ -71,6 +71,9 @@ private:
   std::string logs(const Request &req, std::optional<PeerCred> peer, const std::string &who);
   void read_logs(const Request &req, Answer answer);
   nlohmann::json ring_logs(const Request &req) const;
+  nlohmann::json act_on_apps(const Request &req, const std::string &who);
+  nlohmann::json unknown_apps(const std::vector<std::string> &unmatched) const;
+  const AppConfig *config_of(const std::string &name) const;
   void begin_reload(std::string trigger, std::vector<Answer> answers);
   nlohmann::json apply(Loaded loaded);
 

@@ -47,6 +47,8 @@ public:
   // Number, stamp and send one event to the sink (if any).
   void event(const EventRecord &e);
   void set_sink(Sink s) { sink_ = std::move(s); }
+  // The number of the last event sent (0: none yet).
+  std::uint64_t last_seq() const { return seq_; }
 
   static constexpr auto status_gap = std::chrono::milliseconds(250);
   static constexpr auto retry = std::chrono::milliseconds(50);

@@ -1,6 +1,7 @@
 #include "daemon/supervisor.hpp"
 
 #include "core/heartbeat.hpp"
+#include "core/signal_names.hpp"
 #include "daemon/log.hpp"
 
 #include <fmt/format.h>
@@ -125,6 +126,7 @@ Supervisor::Reply Supervisor::reply_for(const App &a, std::string message) const
   Reply r;
   r.message = std::move(message);
   r.state = a.wd.state();
+  r.reason = a.wd.reason();
   return r;
 }
 
@@ -135,8 +137,9 @@ Supervisor::Reply unknown_app(const std::string &name) {
 }
 } // namespace
 
-Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &reason,
-                                    const std::string &who) {
+// panic and signal: what they do needs the app's process.
+template <typename Act>
+Supervisor::Reply Supervisor::with_process(const std::string &name, Act &&act) {
   App *found = apps_.find(name);
   if (!found)
     return unknown_app(name);
@@ -144,9 +147,16 @@ Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &
   if (a.pid <= 0)
     return {false, "not-running",
             fmt::format("{} is not running ({})", name, to_string(a.wd.state())), a.wd.state()};
-  const pid_t pid = a.pid;
-  deliver(a, ev::Panic{fmt::format("{} (pressed by {})", reason, who)});
-  return reply_for(a, fmt::format("killed pid {}", pid));
+  return act(a);
+}
+
+Supervisor::Reply Supervisor::panic(const std::string &name, const std::string &reason,
+                                    const std::string &who) {
+  return with_process(name, [&](App &a) {
+    const pid_t pid = a.pid;
+    deliver(a, ev::Panic{fmt::format("{} (pressed by {})", reason, who)});
+    return reply_for(a, fmt::format("killed pid {}", pid));
+  });
 }
 
 // An admin's word on one app: it supersedes a queued start, and whether
@@ -187,6 +197,16 @@ Supervisor::Reply Supervisor::start_app(const std::string &name, const std::stri
 Supervisor::Reply Supervisor::stop_app(const std::string &name, const std::string &who) {
   return admin(name, "stop", who, true,
                [&](App &a) { deliver(a, ev::Stop{fmt::format("stopped by {}", who)}); });
+}
+
+Supervisor::Reply Supervisor::signal_app(const std::string &name, int sig, const std::string &who) {
+  return with_process(name, [&](App &a) {
+    logging::app_event(name, LogLevel::info,
+                       fmt::format("sending {} to pid {} and its group, requested by {}",
+                                   signal_name(sig), a.pid, who));
+    runner_.signal(a.pid, sig);
+    return reply_for(a, fmt::format("sent {} to pid {}", signal_name(sig), a.pid));
+  });
 }
 
 Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::string &who) {
@@ -276,6 +296,7 @@ void Supervisor::execute(App &a, const Actions &acts) {
       apps_.moved(ch->from, ch->to);
       status_dirty_ = true;
       if (ch->from != ch->to) {
+        a.since = Loop::now();
         logging::app_event(a.cfg.name, LogLevel::debug,
                            fmt::format("{} -> {}{}{}", to_string(ch->from), to_string(ch->to),
                                        ch->reason.empty() ? "" : ": ", ch->reason));
@@ -392,13 +413,22 @@ void Supervisor::check_shutdown_done() {
     loop_.quit();
 }
 
+std::vector<std::string> Supervisor::names() const {
+  std::vector<std::string> out;
+  for (const auto &[name, a] : apps_.all())
+    out.push_back(name);
+  return out;
+}
+
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();
+  const double wall = to_seconds(std::chrono::system_clock::now().time_since_epoch());
   for (const auto &[name, a] : apps_.all()) {
     AppCounters c = a->intake.counters();
     c.output_dropped = a->output.dropped();
     out.push_back(snapshot(name, a->wd, c, now));
+    out.back().since = wall - to_seconds(now - a->since);
   }
   return out;
 }

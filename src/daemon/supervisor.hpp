@@ -50,6 +50,7 @@ public:
     std::string error;   // protocol error code when !ok
     std::string message; // for the operator
     State state = State::stopped;
+    std::string reason{}; // why the app is in `state`
   };
 
   Supervisor(Loop &loop, Reports &reports, Options opts);
@@ -73,6 +74,9 @@ public:
   Reply start_app(const std::string &app, const std::string &who);
   Reply stop_app(const std::string &app, const std::string &who);
   Reply restart_app(const std::string &app, const std::string &who);
+  // Send `sig` to the app's process group (as its stop signal goes), when
+  // it has a process.
+  Reply signal_app(const std::string &app, int sig, const std::string &who);
   // Apply a verified config: new apps start, removed apps stop and go,
   // changed apps restart with their new settings once the old process is
   // gone, unchanged apps are not touched. What the new settings need (each
@@ -85,6 +89,7 @@ public:
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   const App *find_app(std::string_view name) const { return apps_.find(name); }
   std::vector<AppStatus> status() const;
+  std::vector<std::string> names() const; // sorted (std::less), as the registry keeps them
   std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.
   void publish(const std::string &app, std::string_view event, const std::string &message);
@@ -95,6 +100,7 @@ public:
 
 private:
   using Starts = StartQueue<App *, TimePoint>;
+  template <typename Act> Reply with_process(const std::string &name, Act &&act);
   template <typename Act>
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
               Act &&act);

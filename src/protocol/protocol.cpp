@@ -20,6 +20,21 @@ std::string app_name(const nlohmann::json &j, const char *field) {
   return s;
 }
 
+// A non-empty array of selectors.
+std::vector<std::string> selectors(const nlohmann::json &a) {
+  if (!a.is_array() || a.empty() || a.size() > 100000)
+    bad("\"apps\" must be a non-empty array of app names or patterns");
+  std::vector<std::string> out;
+  for (const auto &e : a) {
+    if (!e.is_string() || e.get_ref<const std::string &>().empty() ||
+        e.get_ref<const std::string &>().size() > max_selector_chars)
+      bad(fmt::format("\"apps\" must hold app names or patterns of 1 to {} bytes",
+                      max_selector_chars));
+    out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
 } // namespace
 
 bool is_mutating(Command c) {
@@ -36,11 +51,15 @@ nlohmann::json build_request(const Request &r) {
   case Command::panic:
     if (!r.reason.empty())
       j["reason"] = r.reason;
+    j["app"] = r.app;
+    break;
+  case Command::signal:
+    j["signal"] = r.signal;
     [[fallthrough]];
   case Command::start:
   case Command::stop:
   case Command::restart:
-    j["app"] = r.app;
+    j["apps"] = r.apps;
     break;
   case Command::logs:
     j["app"] = r.app;
@@ -101,10 +120,22 @@ Request parse_request(std::string_view body) {
     if (r.reason.empty())
       r.reason = "no reason given";
     break;
+  case Command::signal:
+    if (auto sig = j.find("signal"); sig == j.end() || !sig->is_string() ||
+                                     sig->get_ref<const std::string &>().empty() ||
+                                     sig->get_ref<const std::string &>().size() > 32)
+      bad("\"signal\" must be a signal name or number (a string)");
+    else
+      r.signal = sig->get<std::string>();
+    [[fallthrough]];
   case Command::start:
   case Command::stop:
   case Command::restart:
-    r.app = app_name(j, "app");
+    // "app" is protocol v1 as first written (one app); "apps" takes several.
+    if (auto a = j.find("apps"); a != j.end() || r.cmd == Command::signal)
+      r.apps = selectors(a == j.end() ? nlohmann::json() : *a);
+    else
+      r.apps = {app_name(j, "app")};
     break;
   case Command::logs:
     r.app = app_name(j, "app");

@@ -6,7 +6,7 @@
 // error code and message to send back. Unknown fields are ignored (newer
 // clients may send more); an unknown "v" is refused. build_request() writes
 // every field its command needs, so parse_request(build_request(r)) gives r
-// back for any valid r. See hbmonctl(8).
+// back for any valid r. See hbmonctl(1).
 #pragma once
 
 #include "core/names.hpp"
@@ -23,9 +23,11 @@ namespace hbmon {
 inline constexpr int protocol_version = 1;
 inline constexpr std::size_t max_request_bytes = 64 * 1024;
 inline constexpr std::size_t max_reason_chars = 256;
+// One app selector (a name, an fnmatch(3) pattern or "all"), in bytes.
+inline constexpr std::size_t max_selector_chars = 256;
 
-enum class Command { status, info, panic, start, stop, restart, reload, logs };
-inline constexpr Names<Command, 8> command_names{{{
+enum class Command { status, info, panic, start, stop, restart, reload, logs, signal };
+inline constexpr Names<Command, 9> command_names{{{
     {Command::status, "status"},
     {Command::info, "info"},
     {Command::panic, "panic"},
@@ -34,6 +36,7 @@ inline constexpr Names<Command, 8> command_names{{{
     {Command::restart, "restart"},
     {Command::reload, "reload"},
     {Command::logs, "logs"},
+    {Command::signal, "signal"},
 }}};
 static_assert(command_names.in_order(), "one name per Command, in declaration order");
 inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }
@@ -47,9 +50,13 @@ inline constexpr std::uint64_t default_log_lines = 10;
 
 struct Request {
   Command cmd = Command::status;
-  std::vector<std::string> apps{};         // status: a filter (empty: all)
-  std::string app{};                       // panic, start, stop, restart
+  // Selectors (protocol/selectors.hpp). status: a filter (empty: all);
+  // start, stop, restart, signal: the apps to act on (at least one; a
+  // request with a single "app" instead is read as apps = {app}).
+  std::vector<std::string> apps{};
+  std::string app{};                       // panic, logs
   std::string reason{};                    // panic (printable, bounded)
+  std::string signal{};                    // signal: as the user wrote it ("HUP", "SIGUSR1", "10")
   std::uint64_t lines = default_log_lines; // logs: the newest N (without a cursor)
   std::string cursor{}; // logs: lines after this point (a reply's "cursor"), for -f
 

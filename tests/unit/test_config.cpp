@@ -146,6 +146,8 @@ const BadCase bad_cases[] = {
      R"({"apps": [{"name": "web", "command": ["a"]}, {"name": "db", "command": ["a"]},
         {"name": "x", "command": ["a"]}, {"name": "web", "command": ["a"]}]})",
      "apps[3].name: duplicate name \"web\", first used at apps[0].name"},
+    {"name_all_is_reserved", R"({"apps": [{"name": "all", "command": ["/bin/true"]}]})",
+     "apps[0].name: \"all\" is reserved: hbmonctl takes it to mean every app"},
     // command
     {"command_missing", R"({"apps": [{"name": "web"}]})", "apps[0].command: missing"},
     {"command_empty", R"({"apps": [{"name": "web", "command": []}]})",

@@ -1,4 +1,5 @@
 #include "protocol/protocol.hpp"
+#include "protocol/selectors.hpp"
 
 #include <map>
 
@@ -56,6 +57,31 @@ TEST(ControlProtocol, PanicCarriesAPrintableBoundedReason) {
   EXPECT_EQ(reason_of("xx" + bells), want_bells); // 254 bytes
 }
 
+TEST(ControlProtocol, TheFirstSingleAppFormStillWorks) {
+  auto r = parse_request(R"({"v":1,"cmd":"restart","app":"web"})");
+  EXPECT_EQ(r.apps, (std::vector<std::string>{"web"}));
+  EXPECT_TRUE(is_mutating(Command::signal));
+}
+
+TEST(ControlProtocol, SelectorsMatchNamesPatternsAndAll) {
+  const std::vector<std::string> names = {"batch-1", "batch-2", "db", "web"};
+  auto s = select_apps({"web", "batch-*"}, names);
+  EXPECT_EQ(s.apps, (std::vector<std::string>{"batch-1", "batch-2", "web"}));
+  EXPECT_EQ(s.named, (std::vector<std::string>{"web"}));
+  EXPECT_TRUE(s.unmatched.empty());
+  EXPECT_EQ(select_apps({"all"}, names).apps, names);
+  EXPECT_TRUE(select_apps({"all"}, {}).unmatched.empty()) << "all of no app is no error";
+  s = select_apps({"nosuch", "x*", "d?", "web"}, names);
+  EXPECT_EQ(s.apps, (std::vector<std::string>{"db", "web"}));
+  EXPECT_EQ(s.unmatched, (std::vector<std::string>{"nosuch", "x*"}));
+  // Odd selectors match nothing and harm nothing.
+  for (std::string odd :
+       std::vector<std::string>{"[", "[!", "\\", "*\x1b[2J", std::string("w\0*", 3), "../*", "/"})
+    EXPECT_EQ(select_apps({odd}, names).unmatched.size(), 1u) << odd;
+  EXPECT_EQ(select_apps({"[bw]*"}, names).apps,
+            (std::vector<std::string>{"batch-1", "batch-2", "web"}));
+}
+
 TEST(ControlProtocol, UnknownFieldsAreIgnored) {
   EXPECT_EQ(parse_request(R"({"v":1,"cmd":"stop","app":"a","future":true})").cmd, Command::stop);
 }
@@ -78,6 +104,11 @@ TEST(ControlProtocol, BadRequestsAreRefusedWithACode) {
       {R"({"v":1,"cmd":"start","app":""})", "bad-request: \"app\" must be 1 to 64"},
       {R"({"v":1,"cmd":"status","apps":"a"})", "bad-request: \"apps\" must be an array"},
       {R"({"v":1,"cmd":"status","apps":[1]})", "bad-request: \"apps\" must be an array"},
+      {R"({"v":1,"cmd":"stop","apps":[]})", "bad-request: \"apps\" must be a non-empty array"},
+      {R"({"v":1,"cmd":"stop","apps":[""]})", "bad-request: \"apps\" must hold app names"},
+      {R"({"v":1,"cmd":"signal","apps":["a"]})", "bad-request: \"signal\" must be a signal"},
+      {R"({"v":1,"cmd":"signal","signal":"HUP"})", "bad-request: \"apps\" must be a non-empty"},
+      {R"({"v":1,"cmd":"signal","app":"a","signal":"HUP"})", "bad-request: \"apps\" must be"},
       {R"({"v":1,"cmd":"panic","app":"a","reason":5})", "bad-request: \"reason\" must be"},
   };
   for (const auto &c : cases)
@@ -113,13 +144,14 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
       {Command::panic,
        {{.cmd = Command::panic, .app = "web", .reason = "stuck in a loop"},
         {.cmd = Command::panic, .app = "web", .reason = "no reason given"}}},
-      {Command::start, {{.cmd = Command::start, .app = "web"}}},
-      {Command::stop, {{.cmd = Command::stop, .app = "web"}}},
-      {Command::restart, {{.cmd = Command::restart, .app = "web"}}},
+      {Command::start, {{.cmd = Command::start, .apps = {"web"}}}},
+      {Command::stop, {{.cmd = Command::stop, .apps = {"web", "batch-*", "all"}}}},
+      {Command::restart, {{.cmd = Command::restart, .apps = {"web"}}}},
       {Command::reload, {{.cmd = Command::reload}}},
       {Command::logs,
        {{.cmd = Command::logs, .app = "web"},
         {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
+      {Command::signal, {{.cmd = Command::signal, .apps = {"web", "w?b"}, .signal = "HUP"}}},
   };
   for (const auto &entry : command_names.entries) {
     auto it = samples.find(entry.value);
@@ -137,8 +169,8 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
 
 TEST(ControlProtocol, BuiltRequestsCarryOnlyTheirCommandsFields) {
   EXPECT_EQ(dump(build_request({.cmd = Command::info})), R"({"cmd":"info","v":1})");
-  EXPECT_EQ(dump(build_request({.cmd = Command::stop, .app = "web", .reason = "x"})),
-            R"({"app":"web","cmd":"stop","v":1})");
+  EXPECT_EQ(dump(build_request({.cmd = Command::stop, .apps = {"web"}, .reason = "x"})),
+            R"({"apps":["web"],"cmd":"stop","v":1})");
   EXPECT_EQ(dump(build_request({.cmd = Command::panic, .app = "web"})),
             R"({"app":"web","cmd":"panic","v":1})");
 }
