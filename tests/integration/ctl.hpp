@@ -22,24 +22,9 @@ struct Result {
 
 // Run a command to completion (bounded), capturing stdout and stderr.
 inline Result run(std::vector<std::string> argv, std::chrono::milliseconds timeout = 20s) {
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0)
-    std::abort();
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-  std::vector<char *> args;
-  for (auto &a : argv)
-    args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid;
   auto t0 = Clock::now();
-  if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0)
-    std::abort();
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(out[1]);
-  ::close(err[1]);
+  const PipedChild child = spawn_piped(std::move(argv));
+  const pid_t pid = child.pid;
   Result r;
   int pfd = pidfd_open(pid);
   auto end = Clock::now() + timeout;
@@ -50,7 +35,7 @@ inline Result run(std::vector<std::string> argv, std::chrono::milliseconds timeo
       ::kill(pid, SIGKILL);
       break;
     }
-    pollfd p[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    pollfd p[2] = {{child.out, POLLIN, 0}, {child.err, POLLIN, 0}};
     ::poll(p, 2, static_cast<int>(left.count()));
     char buf[65536];
     for (int i = 0; i < 2; ++i) {
@@ -67,8 +52,8 @@ inline Result run(std::vector<std::string> argv, std::chrono::milliseconds timeo
   ::waitpid(pid, &st, 0);
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  ::close(out[0]);
-  ::close(err[0]);
+  ::close(child.out);
+  ::close(child.err);
   ::close(pfd);
   return r;
 }

@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <map>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
 
 extern char **environ;
@@ -42,24 +41,10 @@ struct Output {
 class Command {
 public:
   explicit Command(std::vector<std::string> argv) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0)
-      std::abort();
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    std::vector<char *> args;
-    for (auto &a : argv)
-      args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ) != 0)
-      std::abort();
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
+    const PipedChild c = spawn_piped(std::move(argv));
+    pid_ = c.pid;
+    out_ = c.out;
+    err_ = c.err;
   }
   ~Command() {
     if (pid_ > 0) {

@@ -455,6 +455,36 @@ inline std::string app_json(const std::string &name, const std::string &args,
          (extra.empty() ? "" : ", " + extra) + "}";
 }
 
+// argv[0] started with its stdout and stderr on pipes of their own: its pid
+// and the read ends (close-on-exec), for a test that runs a command and
+// reads what it prints.
+struct PipedChild {
+  pid_t pid = -1;
+  int out = -1, err = -1;
+};
+inline PipedChild spawn_piped(std::vector<std::string> argv) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0)
+    std::abort();
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  std::vector<char *> args;
+  for (auto &a : argv)
+    args.push_back(a.data());
+  args.push_back(nullptr);
+  PipedChild c;
+  if (posix_spawn(&c.pid, args[0], &fa, nullptr, args.data(), environ) != 0)
+    std::abort();
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  ::close(err[1]);
+  c.out = out[0];
+  c.err = err[0];
+  return c;
+}
+
 // {"apps": [ ... ]} from app objects written as JSON text.
 inline std::string config_of(std::initializer_list<std::string> apps) {
   std::string s = "{\"apps\": [";
