@@ -203,4 +203,89 @@ wait_for 10 "slowstop (pid $slow) exited by itself, after its SIGTERM" \
   sh -c 'journalctl -u hbmond --no-pager | grep -q "slowstop: pid $1 exited: exit status 0"' sh "$slow"
 rm /etc/systemd/system/hbmond.service.d/e2e-stop.conf
 systemctl daemon-reload
+
+step "10. drop-ins: --check names them, a reload adds and removes their apps, a clash or a foreign file is refused"
+[ -d /etc/hbmond/apps.d ] || fail "the package did not create /etc/hbmond/apps.d"
+cat > /etc/hbmond/apps.json <<'JSON'
+{ "apps": [ { "name": "sleeper", "command": ["/bin/sleep", "infinity"], "heartbeat": null } ] }
+JSON
+cat > /etc/hbmond/apps.d/50-batch.json <<'JSON'
+{ "apps": [ { "name": "batch-1", "command": ["/bin/sleep", "infinity"], "heartbeat": null },
+            { "name": "batch-2", "command": ["/bin/sleep", "infinity"], "heartbeat": null } ] }
+JSON
+check=$(hbmond --check) || fail "hbmond --check refused a good drop-in: $check"
+echo "$check"
+[[ $check == *"3 apps (with 1 drop-in: /etc/hbmond/apps.d/50-batch.json)"* ]] ||
+  fail "--check does not name the drop-in: $check"
+systemctl start hbmond
+wait_for 10 "the drop-in's apps running" \
+  sh -c 'hbmonctl status | grep -q "^batch-1 *running" && hbmonctl status | grep -q "^batch-2 *running"'
+sleeper=$(pid_of sleeper)
+printf '{"apps": [{"name": "sleeper", "command": ["/bin/true"], "heartbeat": null}]}\n' \
+  > /etc/hbmond/apps.d/60-clash.json
+if hbmond --check 2>/tmp/check.err; then fail "--check accepted a name defined twice"; fi
+cat /tmp/check.err
+grep -q '^/etc/hbmond/apps.d/60-clash.json: .*duplicate name "sleeper", first used at .* in /etc/hbmond/apps.json' \
+  /tmp/check.err || fail "the clash is not named with both files"
+if systemctl reload hbmond 2>/dev/null; then fail "systemctl reload accepted a name defined twice"; fi
+rm /etc/hbmond/apps.d/60-clash.json
+printf '{"apps": []}\n' > /etc/hbmond/apps.d/70-nobody.json
+chown nobody /etc/hbmond/apps.d/70-nobody.json
+if systemctl reload hbmond 2>/dev/null; then fail "systemctl reload accepted a drop-in owned by nobody"; fi
+wait_for 10 "the foreign drop-in refused in the journal" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "70-nobody.json: refused: it belongs to uid"'
+rm /etc/hbmond/apps.d/70-nobody.json
+[ "$(pid_of sleeper)" = "$sleeper" ] || fail "sleeper was touched by the refused reloads"
+rm /etc/hbmond/apps.d/50-batch.json
+systemctl reload hbmond || fail "systemctl reload refused the config without the drop-in"
+wait_for 10 "the removed drop-in's apps gone from status" sh -c '! hbmonctl status | grep -q "^batch-"'
+wait_for 10 "the removed drop-in's processes gone" \
+  sh -c '! pgrep -f "^/bin/sleep infinity" | grep -vqx "$1"' sh "$sleeper"
+hbmonctl status
+
+step "11. an operator's script: is-active, a start that fails, logs, the journal, a refused reload"
+cat > /etc/hbmond/apps.json <<'JSON'
+{
+  "apps": [
+    { "name": "web", "command": ["/usr/libexec/hbmond/naughty_worker", "--crash-rate", "0",
+      "--hang-rate", "0", "--exit-rate", "0", "--max-work", "0.2"],
+      "heartbeat": { "interval": 1, "misses": 2 } },
+    { "name": "report", "command": ["/usr/local/bin/nightly-report"], "heartbeat": null,
+      "enabled": false, "start_limit": { "burst": 2, "interval": 60 }, "restart_delay": 0.2 }
+  ]
+}
+JSON
+systemctl reload hbmond || fail "systemctl reload refused the script's config"
+wait_for 10 "web running" sh -c 'hbmonctl status | grep -q "^web *running"'
+wait_for 10 "five lines of web's output" sh -c '[ "$(hbmonctl logs -n 5 web | wc -l)" -eq 5 ]'
+# shown CMD: print the command as typed, run it, print its exit status.
+transcript=/tmp/transcript.txt
+: > "$transcript"
+shown() {
+  local rc=0
+  printf '$ %s\n' "$1" >> "$transcript"
+  bash -c "$1" >> "$transcript" 2>&1 || rc=$?
+  printf '[exit %d]\n' "$rc" >> "$transcript"
+  return "$rc"
+}
+shown 'if hbmonctl is-active web; then echo "web is up"; fi' || fail "the is-active script failed"
+grep -qx "web is up" "$transcript" || fail "hbmonctl is-active web did not say yes"
+shown 'hbmonctl is-active web report' && fail "is-active said yes with report stopped"
+rc=0; shown 'hbmonctl start report' || rc=$?
+[ "$rc" = 1 ] || fail "start of an app whose binary is missing exited $rc, not 1"
+shown 'hbmonctl logs -n 5 web' || fail "hbmonctl logs -n 5 web failed"
+shown 'journalctl HBMON_APP=report -o cat --no-pager | head -4' || fail "journalctl HBMON_APP=report failed"
+journalctl HBMON_APP=report -o cat --no-pager | grep -q "report: failed to start: exec" ||
+  fail "no lines about report under HBMON_APP=report"
+cp /etc/hbmond/apps.json /tmp/apps.json.good
+printf '{"apps": [{"name": "web", "command": "naughty_worker"}]}\n' > /etc/hbmond/apps.json
+rc=0; shown 'systemctl reload hbmond' || rc=$?
+[ "$rc" != 0 ] || fail "systemctl reload accepted a bad config"
+wait_for 10 "the refused reload's reason in the journal" \
+  sh -c 'journalctl -u hbmond --no-pager | grep -q "apps\[0\].command: must be"'
+shown 'journalctl -u hbmond -o cat --no-pager | grep -A1 "apps\[0\].command: must be" | tail -2' || true
+shown 'hbmonctl is-active web && echo "web is still up"' || fail "web did not survive the refused reload"
+cp /tmp/apps.json.good /etc/hbmond/apps.json
+printf '\n--- transcript\n'; cat "$transcript"; printf -- '--- end of transcript\n'
+systemctl stop hbmond
 echo "e2e: all steps passed"
