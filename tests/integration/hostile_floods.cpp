@@ -21,11 +21,7 @@ constexpr uid_t nobody = 65534;
 // How much hbmond's RSS may grow under each attack. ASan holds freed memory
 // in its quarantine (256 MiB by default): there the bound is only a sanity
 // check.
-#ifdef HBTEST_SANITIZED
-constexpr long slack_kib = 384 * 1024;
-#else
-constexpr long slack_kib = 0;
-#endif
+const long slack_kib = sanitized ? 384 * 1024 : 0;
 
 // hbmond's resident memory, in KiB.
 long rss_kib(pid_t pid) {
