@@ -181,7 +181,7 @@ TEST_F(LoadConfig, ResolvesAccountsOnTheSystem) {
 
 // --- drop-ins ------------------------------------------------------------------------
 
-class Dropins : public LoadConfig {
+class DropinFiles : public LoadConfig {
 protected:
   void SetUp() override {
     LoadConfig::SetUp();
@@ -206,7 +206,7 @@ protected:
   }
 };
 
-TEST_F(Dropins, ReadInByteOrderOfTheirNamesSkippingOtherFiles) {
+TEST_F(DropinFiles, ReadInByteOrderOfTheirNamesSkippingOtherFiles) {
   write(file("apps.d/b.json"), apps_of("b"));
   write(file("apps.d/A.json"), apps_of("upper_a"));
   write(file("apps.d/10-x.json"), apps_of("ten"));
@@ -219,12 +219,12 @@ TEST_F(Dropins, ReadInByteOrderOfTheirNamesSkippingOtherFiles) {
                                       file("apps.d/b.json")}));
 }
 
-TEST_F(Dropins, NoDirectoryMeansNoDropins) {
+TEST_F(DropinFiles, NoDirectoryMeansNoDropins) {
   ASSERT_EQ(::rmdir(file("apps.d").c_str()), 0);
   EXPECT_EQ(names(), (std::vector<std::string>{"main"}));
 }
 
-TEST_F(Dropins, ADropinOthersMayWriteIsRefused) {
+TEST_F(DropinFiles, ADropinOthersMayWriteIsRefused) {
   write(file("apps.d/web.json"), apps_of("web"), 0664);
   EXPECT_THAT(error_loading(file("apps.json")),
               HasSubstr(file("apps.d/web.json") + ": refused: it is writable by its group"));
@@ -232,14 +232,14 @@ TEST_F(Dropins, ADropinOthersMayWriteIsRefused) {
   EXPECT_THAT(error_loading(file("apps.json")), HasSubstr("it is writable by others"));
 }
 
-TEST_F(Dropins, ADropinOfAnotherUserIsRefused) {
+TEST_F(DropinFiles, ADropinOfAnotherUserIsRefused) {
   write(file("apps.d/web.json"), apps_of("web"));
   ASSERT_EQ(::chown(file("apps.d/web.json").c_str(), 65534, 65534), 0) << "tests run as root";
   EXPECT_THAT(error_loading(file("apps.json")),
               HasSubstr(file("apps.d/web.json") + ": refused: it belongs to uid 65534"));
 }
 
-TEST_F(Dropins, ADirectoryOthersMayWriteIsRefused) {
+TEST_F(DropinFiles, ADirectoryOthersMayWriteIsRefused) {
   write(file("apps.d/web.json"), apps_of("web"));
   ASSERT_EQ(::chmod(file("apps.d").c_str(), 0777), 0);
   EXPECT_THAT(error_loading(file("apps.json")), HasSubstr(file("apps.d") + ": refused: "));
@@ -248,7 +248,7 @@ TEST_F(Dropins, ADirectoryOthersMayWriteIsRefused) {
   EXPECT_THAT(error_loading(file("apps.json")), HasSubstr("belongs to"));
 }
 
-TEST_F(Dropins, ALinkIsJudgedByWhereItLeads) {
+TEST_F(DropinFiles, ALinkIsJudgedByWhereItLeads) {
   ASSERT_EQ(::mkdir(file("shared").c_str(), 0755), 0);
   write(file("shared/web.json"), apps_of("web"));
   ASSERT_EQ(::symlink(file("shared/web.json").c_str(), file("apps.d/web.json").c_str()), 0);
@@ -264,7 +264,7 @@ TEST_F(Dropins, ALinkIsJudgedByWhereItLeads) {
   EXPECT_THAT(error_loading(file("apps.json")), HasSubstr(file("apps.d") + ": refused: "));
 }
 
-TEST_F(Dropins, ADuplicateNameNamesBothFiles) {
+TEST_F(DropinFiles, ADuplicateNameNamesBothFiles) {
   write(file("apps.d/main.json"), apps_of("main"));
   EXPECT_THAT(error_loading(file("apps.json")),
               HasSubstr(file("apps.d/main.json") +
