@@ -30,6 +30,11 @@ AppEnv app_env(const AppConfig &c, const std::vector<std::string> &inherited,
     own["HBMON_INTERVAL"] = fmt::format("{:g}", to_seconds(c.heartbeat->interval));
     own["HBMON_INTERVAL_USEC"] = std::to_string(
         std::chrono::duration_cast<std::chrono::microseconds>(c.heartbeat->interval).count());
+    if (c.heartbeat->protocol == HeartbeatProtocol::notify) {
+      // WATCHDOG_PID, the child's own pid, is the spawn's to add.
+      own["NOTIFY_SOCKET"] = c.heartbeat->endpoint;
+      own["WATCHDOG_USEC"] = std::to_string(c.heartbeat->watchdog_usec().count());
+    }
   }
   AppEnv out;
   out.path = default_path;

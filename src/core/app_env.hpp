@@ -4,7 +4,9 @@
 // and would mislead the app (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*,
 // JOURNAL_STREAM) and any HBMON_* (hbmond may run under another hbmond);
 // then the app's own HBMON_APP, HBMON_ENDPOINT, HBMON_INTERVAL and
-// HBMON_INTERVAL_USEC; for an app with a `user`, USER, LOGNAME and HOME
+// HBMON_INTERVAL_USEC, and with heartbeat.protocol "notify" systemd's
+// NOTIFY_SOCKET and WATCHDOG_USEC (WATCHDOG_PID is the spawn's: only the
+// child knows its pid before it runs); for an app with a `user`, USER, LOGNAME and HOME
 // (the account's name and home, resolved when the config was verified)
 // unless its `env` or env_file sets them; and its `env`, which wins over
 // everything inherited, and its env_file's variables (`from_file`, read

@@ -21,6 +21,12 @@ const AppConfig *Config::find(std::string_view name) const {
   return nullptr;
 }
 
+std::string HeartbeatConfig::socket_file() const {
+  if (protocol == HeartbeatProtocol::notify)
+    return endpoint;
+  return endpoint.rfind("ipc://", 0) == 0 ? endpoint.substr(6) : std::string();
+}
+
 Duration seconds(double s) {
   if (std::isnan(s))
     return Duration::zero();

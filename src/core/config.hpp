@@ -13,6 +13,7 @@
 // config_verify (the verify pass), config_messages (how problems are worded).
 #pragma once
 
+#include "core/heartbeat.hpp"
 #include "core/names.hpp"
 #include "protocol/endpoints.hpp"
 
@@ -41,12 +42,22 @@ inline constexpr std::string_view to_string(RestartPolicy p) {
 }
 
 struct HeartbeatConfig {
-  std::string endpoint; // ipc://... or tcp://...; defaulted from the name
+  // zmq: ipc://... or tcp://...; notify: an absolute path. Defaulted from
+  // the name.
+  std::string endpoint;
   Duration interval = std::chrono::seconds(1);
   unsigned misses = 2;
   Duration grace = std::chrono::seconds(2); // defaulted to 2 x interval
+  HeartbeatProtocol protocol = HeartbeatProtocol::zmq;
 
   bool operator==(const HeartbeatConfig &) const = default;
+  // The socket file hbmond binds for it ("" for tcp://).
+  std::string socket_file() const;
+  // systemd's WATCHDOG_USEC for a notify-protocol app: apps ping at half
+  // of it, which is `interval`.
+  std::chrono::microseconds watchdog_usec() const {
+    return 2 * std::chrono::duration_cast<std::chrono::microseconds>(interval);
+  }
 };
 
 struct StartLimit {

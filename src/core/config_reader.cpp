@@ -24,7 +24,8 @@ constexpr std::string_view app_keys[] = {
     "name",        "command",     "heartbeat",   "restart",      "restart_delay",
     "backoff_max", "start_limit", "stop_signal", "stop_timeout", "user",
     "group",       "cwd",         "env",         "env_file",     "enabled"};
-constexpr std::string_view heartbeat_keys[] = {"endpoint", "interval", "misses", "grace"};
+constexpr std::string_view heartbeat_keys[] = {"protocol", "endpoint", "interval", "misses",
+                                               "grace"};
 constexpr std::string_view start_limit_keys[] = {"burst", "interval"};
 
 constexpr double day = 86400;
@@ -139,8 +140,11 @@ private:
     if (auto *h = field(v, "heartbeat"))
       endpoint_given = heartbeat(*h, member(place, "heartbeat"), a.heartbeat, app.endpoint_ok);
     if (a.heartbeat && !endpoint_given && app.name_ok) {
-      a.heartbeat->endpoint = fmt::format("ipc://{}/{}.hb", runtime_dir_, a.name);
-      if (auto problem = endpoint_problem(a.heartbeat->endpoint))
+      const bool notify = a.heartbeat->protocol == HeartbeatProtocol::notify;
+      a.heartbeat->endpoint = notify ? fmt::format("{}/{}.notify", runtime_dir_, a.name)
+                                     : fmt::format("ipc://{}/{}.hb", runtime_dir_, a.name);
+      if (auto problem = notify ? notify_path_problem(a.heartbeat->endpoint)
+                                : endpoint_problem(a.heartbeat->endpoint))
         add(member(member(place, "heartbeat"), "endpoint"),
             fmt::format("the default endpoint {} is not usable: {}; set heartbeat.endpoint",
                         quote(a.heartbeat->endpoint), *problem));
@@ -276,10 +280,15 @@ private:
     }
     check_keys(v, place, heartbeat_keys);
     HeartbeatConfig &hb = *out;
+    if (auto *p = field(v, "protocol"))
+      if (auto protocol = choice(*p, member(place, "protocol"), heartbeat_protocol_names))
+        hb.protocol = *protocol;
     bool given = false;
     if (auto *e = field(v, "endpoint")) {
       given = true;
-      endpoint_ok = endpoint(*e, member(place, "endpoint"), hb.endpoint);
+      endpoint_ok = hb.protocol == HeartbeatProtocol::notify
+                        ? notify_path(*e, member(place, "endpoint"), hb.endpoint)
+                        : endpoint(*e, member(place, "endpoint"), hb.endpoint);
     }
     if (auto *i = field(v, "interval"))
       duration(*i, member(place, "interval"), 0.01, false, day, hb.interval);
@@ -399,9 +408,10 @@ private:
         add(at, "HBMON_* variables are set by hbmond for each app and cannot be overridden; "
                 "choose another name");
         ok = false;
-      } else if (key == "NOTIFY_SOCKET") {
-        add(at, "NOTIFY_SOCKET is removed by hbmond from every app's environment (apps report "
-                "to hbmond over their heartbeat endpoint); remove it");
+      } else if (key == "NOTIFY_SOCKET" || key == "WATCHDOG_USEC" || key == "WATCHDOG_PID") {
+        add(at, fmt::format("{} is hbmond's to set: an app with heartbeat.protocol \"notify\" "
+                            "gets it from hbmond, every other app has it removed; remove it",
+                            key));
         ok = false;
       }
       if (!value.is_string()) {
@@ -459,6 +469,42 @@ private:
     }
     out = s;
     return true;
+  }
+
+  // A notify-protocol app's socket: a plain absolute path, as systemd's
+  // NOTIFY_SOCKET names its own.
+  bool notify_path(const json &v, const std::string &place, std::string &out) {
+    if (!v.is_string()) {
+      add(place, "must be a string such as \"/run/hbmond/web.notify\", got " + describe(v));
+      return false;
+    }
+    const auto &s = v.get_ref<const std::string &>();
+    if (auto problem = notify_path_problem(s)) {
+      add(place, *problem);
+      return false;
+    }
+    out = s;
+    return true;
+  }
+
+  static std::optional<std::string> notify_path_problem(std::string_view s) {
+    if (s.find('\0') != std::string_view::npos)
+      return "must not contain a NUL byte";
+    if (s.starts_with("ipc://"))
+      return fmt::format("with protocol \"notify\" the endpoint is a socket path, not a ZeroMQ "
+                         "endpoint: write {}",
+                         quote(s.substr(6)));
+    if (s.empty() || s.front() != '/')
+      return fmt::format("must be an absolute path such as \"/run/hbmond/web.notify\" (an "
+                         "abstract socket name could be taken by any user), got {}",
+                         quote(s));
+    if (s.back() == '/')
+      return fmt::format("must name a socket file, not a directory, got {}", quote(s));
+    if (s.size() > max_ipc_path)
+      return fmt::format("the path is {} bytes long; at most {} are allowed (the limit of a Unix "
+                         "socket path), use a shorter path",
+                         s.size(), max_ipc_path);
+    return std::nullopt;
   }
 
   static std::optional<std::string> endpoint_problem(std::string_view s) {

@@ -37,16 +37,21 @@ public:
     main_path_ = cfg.path;
     // endpoint -> its first place and file
     std::map<std::string, std::pair<std::string, std::string>, std::less<>> endpoints;
-    auto claim = [&](const std::string &ep, const std::string &place) {
-      auto [it, fresh] = endpoints.emplace(ep, std::pair{place, file_});
+    // Keyed by the socket file when there is one: ipc:///run/x and a
+    // notify socket /run/x are the same file.
+    auto claim = [&](const std::string &ep, const std::string &file, const std::string &place) {
+      auto [it, fresh] = endpoints.emplace(file.empty() ? ep : file, std::pair{place, file_});
       if (!fresh)
         add(place, fmt::format("{} is already used by {}; every socket needs its own endpoint",
                                quote(ep), where(it->second.first, it->second.second)));
-      else
-        check_directory(ep, place);
+      else if (!file.empty())
+        check_directory(ep, file, place);
     };
-    claim(cfg.control, "control");
-    claim(cfg.events, "events");
+    const auto ipc_file = [](const std::string &ep) {
+      return ep.rfind("ipc://", 0) == 0 ? ep.substr(6) : std::string();
+    };
+    claim(cfg.control, ipc_file(cfg.control), "control");
+    claim(cfg.events, ipc_file(cfg.events), "events");
 
     std::map<std::string, const ReadApp *, std::less<>> names; // name -> where first
     for (ReadApp &app : apps) {
@@ -69,7 +74,8 @@ public:
       }
       // A duplicate name already explains the clash of endpoints derived from it.
       if (a.heartbeat && app.endpoint_ok && !(duplicate && app.endpoint_defaulted))
-        claim(a.heartbeat->endpoint, member(member(place, "heartbeat"), "endpoint"));
+        claim(a.heartbeat->endpoint, a.heartbeat->socket_file(),
+              member(member(place, "heartbeat"), "endpoint"));
       if (app.restart_delay_ok && app.backoff_max_ok && a.backoff_max < a.restart_delay)
         add(member(place, "backoff_max"),
             fmt::format("{:g} is less than restart_delay ({:g}); backoff_max caps the restart "
@@ -92,14 +98,11 @@ private:
     return fmt::format("{} in {}", place, file.empty() ? main_path_ : file);
   }
 
-  // An ipc:// endpoint's directory, asked about once: the first place that
-  // uses an unsafe one names it.
-  void check_directory(const std::string &ep, const std::string &place) {
-    constexpr std::string_view ipc = "ipc://";
-    if (ep.rfind(ipc, 0) != 0)
-      return;
-    const auto slash = ep.rfind('/');
-    const std::string dir = slash == ipc.size() ? "/" : ep.substr(ipc.size(), slash - ipc.size());
+  // The directory of an endpoint's socket `file`, asked about once: the
+  // first place that uses an unsafe one names it.
+  void check_directory(const std::string &ep, const std::string &file, const std::string &place) {
+    const auto slash = file.rfind('/');
+    const std::string dir = slash == 0 ? "/" : file.substr(0, slash);
     if (!directories_checked_.insert(dir).second)
       return;
     if (auto why = directories_.unsafe(dir))

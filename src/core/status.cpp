@@ -23,6 +23,8 @@ AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounter
     s.last_heartbeat_age = secs(now - *wd.last_heartbeat());
   s.last_exit = wd.last_exit();
   s.status = wd.status_text();
+  s.reloading = wd.reloading();
+  s.error = wd.error();
   s.reason = wd.reason();
   s.result = wd.result();
   s.heartbeats = wd.heartbeats();
@@ -57,6 +59,8 @@ nlohmann::json to_json(const AppStatus &s) {
   else
     j["last_exit"] = {{"code", s.last_exit->code}};
   j["status"] = s.status ? json(*s.status) : json(nullptr);
+  j["reloading"] = s.reloading;
+  j["errno"] = s.error ? json(*s.error) : json(nullptr);
   j["reason"] = s.reason;
   j["result"] = std::string(to_string(s.result));
   j["heartbeats"] = s.heartbeats;
@@ -64,6 +68,7 @@ nlohmann::json to_json(const AppStatus &s) {
   j["messages_dropped"] = s.counters.messages_dropped;
   j["connections_refused"] = s.counters.connections_refused;
   j["output_dropped"] = s.counters.output_dropped;
+  j["fds_closed"] = s.counters.fds_closed;
   j["misses"] = s.misses;
   return j;
 }

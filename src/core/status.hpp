@@ -16,6 +16,7 @@ struct AppCounters {
   std::uint64_t messages_dropped = 0;    // malformed or multi-part
   std::uint64_t connections_refused = 0; // over a user's budget
   std::uint64_t output_dropped = 0;      // lines over the output limit
+  std::uint64_t fds_closed = 0;          // passed over a notify socket, never kept
 };
 
 struct AppStatus {
@@ -33,6 +34,8 @@ struct AppStatus {
   std::optional<double> last_heartbeat_age;
   std::optional<ExitStatus> last_exit;
   std::optional<std::string> status;
+  bool reloading = false;   // RELOADING=1, until READY=1
+  std::optional<int> error; // ERRNO=
   std::string reason;
   Result result = Result::success; // of the last run that ended
   std::uint64_t heartbeats = 0;

@@ -41,9 +41,19 @@ namespace {
 
 std::string format_seconds(Duration d) { return fmt::format("{:g}s", to_seconds(d)); }
 
+long long as_usec(Duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+// What heartbeat.interval may be (config_reader): WATCHDOG_USEC= keeps to it.
+constexpr Duration min_interval = std::chrono::milliseconds(10);
+constexpr Duration max_interval = std::chrono::hours(24);
+
 } // namespace
 
 Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_delay) {
+  if (cfg_.heartbeat)
+    interval_ = cfg_.heartbeat->interval;
   if (!cfg_.enabled)
     reason_ = "disabled";
 }
@@ -137,6 +147,11 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
   running_since_.reset();
   last_heartbeat_.reset();
   status_text_.reset();
+  error_.reset();
+  reloading_ = false;
+  self_stop_ = false;
+  if (cfg_.heartbeat)
+    interval_ = cfg_.heartbeat->interval; // WATCHDOG_USEC= lasts one run
   out.emplace_back(act::Spawn{});
 }
 
@@ -214,23 +229,87 @@ void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
 }
 
 void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out) {
+  const HeartbeatMsg &m = e.msg;
+  if (state_ == State::stopping && pid_ > 0) {
+    // A stopping app may still say what it is doing, and ask for time.
+    if (m.status)
+      status_text_ = m.status;
+    if (m.extend_timeout && deadline_)
+      deadline_ = std::max(*deadline_, now + *m.extend_timeout);
+    return;
+  }
   if (state_ != State::starting && state_ != State::running)
     return;
-  ++heartbeats_;
-  last_heartbeat_ = now;
-  if (e.msg.status)
-    status_text_ = e.msg.status;
-  if (e.msg.trigger) {
+  if (m.status)
+    status_text_ = m.status;
+  if (m.error)
+    error_ = m.error;
+  if (m.reloading)
+    reloading_ = true;
+  else if (m.ready)
+    reloading_ = false; // READY=1 ends a reload, as under systemd
+  if (m.trigger) {
     kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog, out);
     return;
   }
-  misses_ = 0;
-  if (cfg_.heartbeat)
-    deadline_ = now + cfg_.heartbeat->interval;
-  if (state_ == State::starting) {
-    running_since_ = now;
-    enter(State::running, e.msg.ready ? "ready" : "", out);
+  if (m.stopping) {
+    self_stopping(now, out);
+    return;
   }
+  if (m.watchdog_usec)
+    override_interval(*m.watchdog_usec, out);
+  if (m.beat) {
+    ++heartbeats_;
+    last_heartbeat_ = now;
+    misses_ = 0;
+    if (cfg_.heartbeat)
+      deadline_ = now + interval_;
+  }
+  if (state_ == State::starting) {
+    if (!m.beat && !m.ready) {
+      // Until READY=1 (or a ping), the start may ask for more time.
+      if (m.extend_timeout && deadline_)
+        deadline_ = std::max(*deadline_, now + *m.extend_timeout);
+      return;
+    }
+    if (!m.beat && cfg_.heartbeat && deadline_)
+      deadline_ = std::max(*deadline_, now + interval_); // the first ping is due
+    running_since_ = now;
+    enter(State::running, m.ready ? "ready" : "", out);
+  }
+}
+
+// STOPPING=1: the app is on its way out by itself. No hang kill any more;
+// SIGKILL if it is still there after stop_timeout; its exit is judged by
+// its restart policy, as any exit it chose.
+void Watchdog::self_stopping(TimePoint now, Actions &out) {
+  log(out, LogLevel::info, fmt::format("pid {} is stopping (STOPPING=1)", pid_));
+  self_stop_ = true;
+  deadline_ = now + cfg_.stop_timeout;
+  enter(State::stopping, "stopping by itself (STOPPING=1)", out);
+}
+
+// WATCHDOG_USEC=N: the app pings every N/2 from now on, for this run. The
+// next ping is due one new interval after the last one (or the start).
+void Watchdog::override_interval(std::chrono::microseconds usec, Actions &out) {
+  const Duration half = std::chrono::duration_cast<Duration>(usec) / 2;
+  if (!cfg_.heartbeat || half < min_interval || half > max_interval) {
+    log(out, LogLevel::warning,
+        fmt::format("ignored WATCHDOG_USEC={}: {}", usec.count(),
+                    cfg_.heartbeat
+                        ? fmt::format("it must be from {} to {} microseconds",
+                                      2 * as_usec(min_interval), 2 * as_usec(max_interval))
+                        : std::string("this app has no heartbeat")));
+    return;
+  }
+  if (half == interval_)
+    return;
+  log(out, LogLevel::info,
+      fmt::format("heartbeat interval {} for this run (WATCHDOG_USEC={})", format_seconds(half),
+                  usec.count()));
+  interval_ = half;
+  if (deadline_ && last_heartbeat_ && misses_ == 0)
+    deadline_ = *last_heartbeat_ + half;
 }
 
 bool Watchdog::deadline_kills() const {
@@ -264,27 +343,38 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     while (deadline_ && *deadline_ <= now) {
       ++misses_;
       ++misses_total_;
-      log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit), "missed");
+      // systemd's watchdog knows no miss short of the kill, and apps written
+      // for it ping at half of WATCHDOG_USEC, i.e. right at each due time
+      // (sd-event's even between 1/2 and 3/4 of it): a notify app's misses
+      // before the last are news at debug level only, not warnings.
+      if (cfg_.heartbeat->protocol == HeartbeatProtocol::notify && misses_ < limit)
+        log(out, LogLevel::debug, fmt::format("missed heartbeat {}/{}", misses_, limit));
+      else
+        log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit),
+            "missed");
       if (misses_ >= limit)
         kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"),
                  Result::watchdog, out);
       else
-        *deadline_ += cfg_.heartbeat->interval;
+        *deadline_ += interval_;
     }
     return;
   }
-  case State::stopping:
+  case State::stopping: {
     deadline_.reset();
-    log(out, LogLevel::warning,
-        fmt::format("pid {} still running {} after {}, sending SIGKILL", pid_,
-                    format_seconds(cfg_.stop_timeout), signal_name(cfg_.stop_signal)),
-        "killed",
-        {.message_id = message_id::killed,
-         .pid = pid_,
-         .signal = 9,
-         .reason = fmt::format("still running after {}", format_seconds(cfg_.stop_timeout))});
+    const std::string after =
+        self_stop_ ? std::string("STOPPING=1") : std::string(signal_name(cfg_.stop_signal));
+    std::string why =
+        fmt::format("still running {} after {}", format_seconds(cfg_.stop_timeout), after);
+    log(out, LogLevel::warning, fmt::format("pid {} {}, sending SIGKILL", pid_, why), "killed",
+        {.message_id = message_id::killed, .pid = pid_, .signal = 9, .reason = why});
+    if (kill_reason_.empty()) { // a stop of its own that it did not finish
+      kill_reason_ = std::move(why);
+      kill_result_ = Result::timeout;
+    }
     out.emplace_back(act::Kill{9});
     return;
+  }
   case State::backoff:
     // When the restart runs is the caller's start scheduler's call.
     deadline_.reset();
@@ -333,6 +423,8 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   last_exit_ = st;
   deadline_.reset();
   status_text_.reset(); // it described a process that is gone
+  error_.reset();
+  reloading_ = false;
 
   if (!st.exec_error.empty())
     log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed",
@@ -362,7 +454,7 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
     enter(State::stopped, ours ? why : "stopped by admin", out);
     return;
   }
-  if (state_ == State::stopping && !failure) {
+  if (state_ == State::stopping && !failure && !self_stop_) {
     // stopped on the way to a start (an admin start during a stop)
     spawn(now, out);
     return;

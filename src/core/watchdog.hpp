@@ -78,9 +78,10 @@ enum class Result {
   panic,
   start_limit,
   exec_failed,
-  oom_kill
+  oom_kill,
+  timeout
 };
-inline constexpr Names<Result, 9> result_names{{{
+inline constexpr Names<Result, 10> result_names{{{
     {Result::success, "success"},
     {Result::exit_code, "exit-code"},
     {Result::signal, "signal"},
@@ -90,6 +91,7 @@ inline constexpr Names<Result, 9> result_names{{{
     {Result::start_limit, "start-limit"},
     {Result::exec_failed, "exec-failed"},
     {Result::oom_kill, "oom-kill"},
+    {Result::timeout, "timeout"},
 }}};
 static_assert(result_names.in_order(), "one name per Result, in declaration order");
 inline constexpr std::string_view to_string(Result r) { return result_names.name(r); }
@@ -181,6 +183,12 @@ public:
   pid_t pid() const { return pid_; }
   const std::string &reason() const { return reason_; }
   const std::optional<std::string> &status_text() const { return status_text_; }
+  // What a notify-protocol app said of itself this run: RELOADING=1 (until
+  // READY=1), ERRNO=.
+  bool reloading() const { return reloading_; }
+  const std::optional<int> &error() const { return error_; }
+  // The heartbeat interval this run (the config's, unless WATCHDOG_USEC= changed it).
+  Duration interval() const { return interval_; }
   const std::optional<ExitStatus> &last_exit() const { return last_exit_; }
   Result result() const { return result_; } // of the last run that ended
   std::optional<TimePoint> started_at() const { return started_at_; }
@@ -210,6 +218,8 @@ private:
   void on_deadline(TimePoint now, Actions &out);
   void on_panic(const ev::Panic &e, Actions &out);
   void on_restart(TimePoint now, Actions &out);
+  void self_stopping(TimePoint now, Actions &out);
+  void override_interval(std::chrono::microseconds usec, Actions &out);
   bool deadline_kills() const;
 
   AppConfig cfg_;
@@ -233,6 +243,10 @@ private:
   Duration delay_;               // next restart delay
   std::optional<ExitStatus> last_exit_;
   std::optional<std::string> status_text_;
+  std::optional<int> error_;
+  bool reloading_ = false;
+  bool self_stop_ = false; // stopping by its own STOPPING=1
+  Duration interval_{};    // this run's heartbeat interval
 
   std::uint64_t restarts_ = 0;
   std::uint64_t heartbeats_ = 0;

@@ -1,6 +1,8 @@
 // libFuzzer target: any message an app (or anyone) sends to a heartbeat
-// socket parses, and STATUS= text and printable() come out printable
-// (no C0, DEL or C1 controls) and bounded.
+// socket parses, over either protocol (ZeroMQ, or systemd's notify
+// datagrams), and STATUS= text and printable() come out printable (no C0,
+// DEL or C1 controls) and bounded. Over ZeroMQ every message is a
+// heartbeat; over notify only one with WATCHDOG=1 is.
 #include "core/heartbeat.hpp"
 
 #include <cstddef>
@@ -26,11 +28,23 @@ void check_printable(const std::string &s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char *>(data), size);
-  hbmon::HeartbeatMsg m = hbmon::parse_heartbeat(text);
-  if (m.status) {
-    if (m.status->size() > hbmon::max_status_chars)
+  for (auto protocol : {hbmon::HeartbeatProtocol::zmq, hbmon::HeartbeatProtocol::notify}) {
+    const hbmon::HeartbeatMsg m = hbmon::parse_heartbeat(text, protocol);
+    if (m.status) {
+      if (m.status->size() > hbmon::max_status_chars)
+        __builtin_trap();
+      check_printable(*m.status);
+    }
+    const bool notify = protocol == hbmon::HeartbeatProtocol::notify;
+    if (notify ? m.beat && text.find("WATCHDOG=1") == std::string_view::npos : !m.beat)
       __builtin_trap();
-    check_printable(*m.status);
+    if (!notify && (m.stopping || m.reloading || m.error || m.watchdog_usec || m.extend_timeout ||
+                    m.mainpid || m.fdstore || m.barrier))
+      __builtin_trap();
+    if (m.watchdog_usec && m.watchdog_usec->count() <= 0)
+      __builtin_trap();
+    if ((m.extend_timeout && m.extend_timeout->count() < 0) || (m.error && *m.error < 0))
+      __builtin_trap();
   }
   check_printable(hbmon::printable(text));
   const std::string cut = hbmon::printable(text, {.limit = 100});

@@ -36,6 +36,23 @@ TEST(AppEnv, TheAppsOwnHeartbeatSettings) {
   EXPECT_EQ(m["HBMON_APP"], "web");
 }
 
+TEST(AppEnv, ANotifyProtocolAppGetsSystemdsVariablesForItsOwnSocket) {
+  auto c = app();
+  c.heartbeat->protocol = HeartbeatProtocol::notify;
+  c.heartbeat->endpoint = "/run/hbmond/web.notify";
+  // hbmond's own, from its service manager, never reach the app.
+  auto m = as_map(app_env(
+      c, {"NOTIFY_SOCKET=/run/systemd/notify", "WATCHDOG_USEC=30000000", "WATCHDOG_PID=1"}));
+  EXPECT_EQ(m["NOTIFY_SOCKET"], "/run/hbmond/web.notify");
+  EXPECT_EQ(m["WATCHDOG_USEC"], "500000"); // 2 x the 250 ms interval
+  EXPECT_EQ(m.count("WATCHDOG_PID"), 0u);  // the spawn's: the child's own pid
+  EXPECT_EQ(m["HBMON_ENDPOINT"], "/run/hbmond/web.notify");
+  // A ZeroMQ app gets none of them.
+  m = as_map(app_env(app(), {"NOTIFY_SOCKET=/run/systemd/notify", "WATCHDOG_USEC=30000000"}));
+  EXPECT_EQ(m.count("NOTIFY_SOCKET"), 0u);
+  EXPECT_EQ(m.count("WATCHDOG_USEC"), 0u);
+}
+
 TEST(AppEnv, NothingOfHbmondsServiceManagerOrOuterHbmond) {
   const std::vector<std::string> inherited = {"NOTIFY_SOCKET=/run/systemd/notify",
                                               "WATCHDOG_USEC=10000000",

@@ -222,7 +222,23 @@ const BadCase bad_cases[] = {
     {"env_hbmon_key", one_app(R"("env": {"HBMON_ENDPOINT": "x"})"),
      "apps[0].env.HBMON_ENDPOINT: HBMON_* variables are set by hbmond"},
     {"env_notify_socket", one_app(R"("env": {"NOTIFY_SOCKET": "/run/x"})"),
-     "apps[0].env.NOTIFY_SOCKET: NOTIFY_SOCKET is removed by hbmond"},
+     "apps[0].env.NOTIFY_SOCKET: NOTIFY_SOCKET is hbmond's to set: an app with "
+     "heartbeat.protocol \"notify\" gets it from hbmond"},
+    {"env_watchdog_usec", one_app(R"("env": {"WATCHDOG_USEC": "1000000"})"),
+     "apps[0].env.WATCHDOG_USEC: WATCHDOG_USEC is hbmond's to set"},
+    {"notify_endpoint_ipc",
+     one_app(R"("heartbeat": {"protocol": "notify", "endpoint": "ipc:///run/x.notify"})"),
+     "apps[0].heartbeat.endpoint: with protocol \"notify\" the endpoint is a socket path, not a "
+     "ZeroMQ endpoint: write \"/run/x.notify\""},
+    {"notify_endpoint_relative",
+     one_app(R"("heartbeat": {"protocol": "notify", "endpoint": "run/x.notify"})"),
+     "apps[0].heartbeat.endpoint: must be an absolute path"},
+    {"notify_endpoint_abstract",
+     one_app(R"("heartbeat": {"protocol": "notify", "endpoint": "@hbmond/x"})"),
+     "apps[0].heartbeat.endpoint: must be an absolute path"},
+    {"heartbeat_protocol_unknown", one_app(R"("heartbeat": {"protocol": "notfy"})"),
+     "apps[0].heartbeat.protocol: must be one of \"zmq\", \"notify\", got \"notfy\"; did you "
+     "mean \"notify\"?"},
     {"env_value_number", one_app(R"("env": {"PORT": 80})"),
      "apps[0].env.PORT: must be a string, got number 80 (write it in quotes)"},
     {"env_value_nul", one_app(R"("env": {"X": "a\u0000"})"),
@@ -300,6 +316,16 @@ TEST(EndpointDirectories, AnUnsafeOneIsRefusedNamingThePlaceTheReasonAndTheFix) 
                 "every directory above it belong to root (or hbmond's user) and not writable by "
                 "group or others (a sticky directory such as /tmp is fine above it), or choose "
                 "another directory");
+}
+
+TEST(EndpointDirectories, ANotifySocketsDirectoryIsJudgedToo) {
+  hbtest::FakeDirectories dirs;
+  dirs.unsafe_dirs["/srv/open"] = "/srv/open is writable by every user (mode 0777)";
+  EXPECT_THAT(
+      error_with(
+          one_app(R"("heartbeat": {"protocol": "notify", "endpoint": "/srv/open/w.notify"})"),
+          dirs),
+      HasSubstr(R"(apps[0].heartbeat.endpoint: "/srv/open/w.notify": unsafe directory: )"));
 }
 
 TEST(EndpointDirectories, AnUnsafeRuntimeDirIsReportedOnceAtTheFirstPlaceThatUsesIt) {
@@ -427,6 +453,29 @@ TEST(Config, HeartbeatNullOrFalseDisablesIt) {
   ASSERT_TRUE(cfg.apps[0].heartbeat);
   EXPECT_EQ(cfg.apps[0].heartbeat->endpoint, "ipc:///run/hbmond/web.hb");
   EXPECT_EQ(cfg.apps[0].heartbeat->grace, 2s);
+}
+
+TEST(Config, NotifyProtocolDefaultsToASocketPathInTheRuntimeDir) {
+  Config cfg = parse_config(one_app(R"("heartbeat": {"protocol": "notify", "interval": 5})"), path,
+                            accounts, directories, "/tmp/rt");
+  ASSERT_TRUE(cfg.apps[0].heartbeat);
+  const HeartbeatConfig &hb = *cfg.apps[0].heartbeat;
+  EXPECT_EQ(hb.protocol, HeartbeatProtocol::notify);
+  EXPECT_EQ(hb.endpoint, "/tmp/rt/web.notify");
+  EXPECT_EQ(hb.socket_file(), "/tmp/rt/web.notify");
+  EXPECT_EQ(hb.watchdog_usec(), 10s); // systemd's WATCHDOG_USEC: twice the ping interval
+  EXPECT_EQ(
+      parse_config(one_app(""), path, accounts, directories, "/tmp/rt").apps[0].heartbeat->protocol,
+      HeartbeatProtocol::zmq);
+}
+
+TEST(Config, ANotifySocketAndAnIpcEndpointOnOneFileClash) {
+  const std::string text = R"({"apps": [
+      {"name": "a", "command": ["x"], "heartbeat": {"endpoint": "ipc:///run/hbmond/s"}},
+      {"name": "b", "command": ["x"],
+       "heartbeat": {"protocol": "notify", "endpoint": "/run/hbmond/s"}}]})";
+  EXPECT_THAT(error_of(text), HasSubstr("apps[1].heartbeat.endpoint: \"/run/hbmond/s\" is "
+                                        "already used by apps[0].heartbeat.endpoint"));
 }
 
 TEST(Config, AppsWithoutHeartbeatNeedNoEndpoint) {

@@ -90,6 +90,59 @@ TEST(ParseHeartbeat, LinesWithoutEqualsAreCounted) {
   EXPECT_EQ(parse_heartbeat("READY\nWATCHDOG\nSTATUS"), msg(false, false, {}, 3));
 }
 
+// --- the notify protocol's vocabulary -------------------------------------------
+
+HeartbeatMsg notify(std::string_view data) {
+  return parse_heartbeat(data, HeartbeatProtocol::notify);
+}
+
+TEST(ParseNotify, OnlyWatchdogOneIsAHeartbeat) {
+  EXPECT_TRUE(notify("WATCHDOG=1").beat);
+  EXPECT_TRUE(notify("STATUS=x\nWATCHDOG=1\n").beat);
+  for (std::string_view other : {"", "READY=1", "STATUS=busy", "WATCHDOG=0", "WATCHDOG=trigger",
+                                 "STOPPING=1", "BARRIER=1", "garbage"})
+    EXPECT_FALSE(notify(other).beat) << other;
+  EXPECT_TRUE(notify("READY=1").ready);
+  EXPECT_TRUE(notify("WATCHDOG=trigger").trigger);
+}
+
+TEST(ParseNotify, SystemdsOtherKeys) {
+  using std::chrono::microseconds;
+  const HeartbeatMsg m = notify("STOPPING=1\nRELOADING=1\nERRNO=2\nWATCHDOG_USEC=5000000\n"
+                                "EXTEND_TIMEOUT_USEC=30000000\nMAINPID=1\nFDSTORE=1\nBARRIER=1\n"
+                                "MONOTONIC_USEC=123\nFDNAME=x");
+  EXPECT_TRUE(m.stopping);
+  EXPECT_TRUE(m.reloading);
+  EXPECT_THAT(m.error, Optional(2));
+  EXPECT_THAT(m.watchdog_usec, Optional(microseconds(5000000)));
+  EXPECT_THAT(m.extend_timeout, Optional(microseconds(30000000)));
+  EXPECT_TRUE(m.mainpid);
+  EXPECT_TRUE(m.fdstore);
+  EXPECT_TRUE(m.barrier);
+  EXPECT_FALSE(m.beat);
+  EXPECT_EQ(m.unknown, 2u); // MONOTONIC_USEC=, FDNAME=: read by systemd, not needed here
+}
+
+TEST(ParseNotify, MalformedNumbersAreCountedNotTaken) {
+  for (std::string_view bad :
+       {"WATCHDOG_USEC=0", "WATCHDOG_USEC=-1", "WATCHDOG_USEC=1e6",
+        "WATCHDOG_USEC=", "WATCHDOG_USEC=99999999999999999999999", "EXTEND_TIMEOUT_USEC=x",
+        "ERRNO=-3", "ERRNO=9999999999", "ERRNO=2x"}) {
+    const HeartbeatMsg m = notify(bad);
+    EXPECT_EQ(m.unknown, 1u) << bad;
+    EXPECT_FALSE(m.watchdog_usec || m.extend_timeout || m.error) << bad;
+  }
+  EXPECT_THAT(notify("EXTEND_TIMEOUT_USEC=0").extend_timeout,
+              Optional(std::chrono::microseconds(0)));
+}
+
+TEST(ParseNotify, OverZeroMqTheNotifyOnlyKeysAreUnknown) {
+  const HeartbeatMsg m = parse_heartbeat("STOPPING=1\nRELOADING=1\nERRNO=2\nBARRIER=1");
+  EXPECT_TRUE(m.beat); // every ZeroMQ message is a heartbeat
+  EXPECT_FALSE(m.stopping || m.reloading || m.error || m.barrier);
+  EXPECT_EQ(m.unknown, 4u);
+}
+
 // --- printable ----------------------------------------------------------------
 
 TEST(Printable, PlainTextAndValidUtf8Unchanged) {

@@ -1391,7 +1391,7 @@ TEST(Result, NamesAsSystemdSpellsThem) {
   for (const auto &[r, name] : result_names.entries)
     names.emplace_back(name);
   EXPECT_THAT(names, ElementsAre("success", "exit-code", "signal", "core-dump", "watchdog", "panic",
-                                 "start-limit", "exec-failed", "oom-kill"));
+                                 "start-limit", "exec-failed", "oom-kill", "timeout"));
 }
 
 TEST(Result, OfAnExitStatus) {
@@ -1470,6 +1470,195 @@ TEST(RestartDue, ItWaitsAsLongAsTheCallerSays) {
   h.spawned(44);
   EXPECT_EQ(h.wd.restarts(), 1u);
   EXPECT_EQ(h.wd.started_at(), h.now);
+}
+
+} // namespace
+} // namespace hbmon
+
+namespace hbmon {
+namespace {
+
+// --- the systemd notify protocol (heartbeat.protocol "notify") --------------------
+
+HeartbeatMsg said(std::string_view text) {
+  return parse_heartbeat(text, HeartbeatProtocol::notify);
+}
+ev::Heartbeat notify(std::string_view text) { return {said(text)}; }
+
+AppConfig notify_config() {
+  AppConfig c = base_config(); // 1 s interval, 2 misses, 2 s grace, 5 s stop_timeout
+  c.heartbeat->protocol = HeartbeatProtocol::notify;
+  return c;
+}
+
+TEST(Notify, OnlyWatchdogOneKeepsTheAppAlive) {
+  Harness h(notify_config());
+  h.start();
+  h.at(h.now + 100ms, notify("READY=1"));
+  EXPECT_EQ(h.wd.state(), State::running);
+  EXPECT_EQ(h.wd.heartbeats(), 0u);
+  // Anything but WATCHDOG=1 is no heartbeat: the grace runs out regardless.
+  h.at(h.now + 100ms, notify("STATUS=busy"));
+  h.at(h.now + 100ms, notify("BARRIER=1"));
+  EXPECT_EQ(*h.wd.deadline(), t0 + 2s);
+  h.at(h.now + 100ms, notify("WATCHDOG=1"));
+  EXPECT_EQ(h.wd.heartbeats(), 1u);
+  EXPECT_EQ(*h.wd.deadline(), h.now + 1s);
+  EXPECT_EQ(h.wd.status_text(), "busy");
+}
+
+TEST(Notify, TheKillFallsAtWatchdogUsecAfterTheLastPing) {
+  Harness h(notify_config());
+  h.start();
+  h.at(h.now + 300ms, notify("READY=1\nWATCHDOG=1"));
+  const TimePoint last = h.now;
+  h.fire();
+  EXPECT_EQ(h.wd.misses(), 1u);
+  Actions a = h.fire();
+  EXPECT_EQ(h.now, last + h.wd.config().heartbeat->watchdog_usec()); // 2 s, as under systemd
+  EXPECT_EQ(kinds(a), "Kill(9) Changed");
+  EXPECT_EQ(h.wd.reason(), "missed 2 heartbeats");
+}
+
+TEST(Notify, APingBeforeReadyEndsTheStartAsAnAppWrittenForTypeSimpleExpects) {
+  Harness h(notify_config());
+  h.start();
+  h.at(h.now + 100ms, notify("WATCHDOG=1"));
+  EXPECT_EQ(h.wd.state(), State::running);
+  EXPECT_EQ(h.wd.reason(), "");
+}
+
+TEST(Notify, ReadyWithoutAPingLeavesTheFirstPingDueNoSoonerThanOneInterval) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 1900ms, notify("READY=1"));
+  EXPECT_EQ(h.wd.state(), State::running);
+  EXPECT_EQ(h.wd.reason(), "ready");
+  EXPECT_EQ(*h.wd.deadline(), t0 + 2900ms);
+}
+
+TEST(Notify, ExtendTimeoutUsecExtendsTheStartOnly) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 1s, notify("EXTEND_TIMEOUT_USEC=10000000"));
+  EXPECT_EQ(h.wd.state(), State::starting);
+  EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
+  h.at(t0 + 2s, notify("EXTEND_TIMEOUT_USEC=1000000")); // never shortens it
+  EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
+  h.at(t0 + 10s, notify("READY=1\nWATCHDOG=1"));
+  EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
+  h.at(t0 + 10500ms, notify("EXTEND_TIMEOUT_USEC=60000000")); // running: no effect on the watchdog
+  EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
+}
+
+TEST(Notify, WatchdogUsecSetsThisRunsInterval) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 200ms, notify("WATCHDOG_USEC=10000000"));
+  EXPECT_EQ(h.wd.interval(), 5s);
+  EXPECT_EQ(*h.wd.deadline(), t0 + 5100ms); // one new interval after the last ping
+  EXPECT_EQ(h.wd.heartbeats(), 1u);         // the change is no heartbeat
+  EXPECT_THAT(h.logs, Contains(HasSubstr("heartbeat interval 5s for this run")));
+  h.at(t0 + 5s, notify("WATCHDOG=1"));
+  EXPECT_EQ(*h.wd.deadline(), t0 + 10s);
+  // Out of range: refused, logged, nothing changes.
+  h.at(t0 + 6s, notify("WATCHDOG_USEC=100"));
+  EXPECT_EQ(h.wd.interval(), 5s);
+  EXPECT_THAT(h.logs, Contains(HasSubstr("ignored WATCHDOG_USEC=100")));
+  // The next run starts from the config again.
+  h.at(t0 + 7s, exit_code(1));
+  h.restart();
+  EXPECT_EQ(h.wd.interval(), 1s);
+}
+
+TEST(Notify, StoppingOneMeansNoHangKillAndTheExitIsJudgedByThePolicy) {
+  Harness h(notify_config()); // restart: on-failure
+  h.start();
+  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
+  Actions a = h.at(t0 + 200ms, notify("STOPPING=1"));
+  EXPECT_EQ(kinds(a), "Changed"); // no signal: it is stopping by itself
+  EXPECT_EQ(h.wd.state(), State::stopping);
+  EXPECT_EQ(*h.wd.deadline(), t0 + 5200ms); // stop_timeout, not the next ping
+  EXPECT_TRUE(h.kills);
+  h.at(t0 + 3s, notify("EXTEND_TIMEOUT_USEC=4000000")); // a stopping app may ask for time
+  EXPECT_EQ(*h.wd.deadline(), t0 + 7s);
+  h.at(t0 + 4s, exit_code(0));
+  EXPECT_EQ(h.wd.state(), State::exited); // a clean exit: on-failure does not restart it
+  EXPECT_EQ(h.wd.result(), Result::success);
+}
+
+TEST(Notify, StoppingOneThenAFailedExitIsRestarted) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 100ms, notify("STOPPING=1"));
+  h.at(t0 + 200ms, exit_code(3));
+  EXPECT_EQ(h.wd.state(), State::backoff);
+  EXPECT_EQ(h.wd.result(), Result::exit_code);
+}
+
+TEST(Notify, AnAppThatSaysStoppingAndStaysIsKilledAfterStopTimeout) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 100ms, notify("STOPPING=1"));
+  Actions a = h.fire();
+  EXPECT_EQ(kinds(a), "Kill(9)");
+  EXPECT_THAT(log_texts(a), Contains(HasSubstr("still running 5s after STOPPING=1")));
+  h.at(h.now + 10ms, exit_signal(SIGKILL));
+  EXPECT_EQ(h.wd.result(), Result::timeout);
+  EXPECT_EQ(h.wd.state(), State::backoff);
+}
+
+TEST(Notify, ReloadingAndErrnoAreShownUntilReadyOrTheRunEnds) {
+  Harness h(notify_config());
+  h.start();
+  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 200ms, notify("RELOADING=1\nMONOTONIC_USEC=1"));
+  EXPECT_TRUE(h.wd.reloading());
+  h.at(t0 + 300ms, notify("ERRNO=5"));
+  EXPECT_EQ(h.wd.error(), 5);
+  h.at(t0 + 400ms, notify("READY=1"));
+  EXPECT_FALSE(h.wd.reloading());
+  h.at(t0 + 500ms, exit_code(1));
+  EXPECT_FALSE(h.wd.error());
+}
+
+TEST(Notify, WatchdogTriggerKillsAtOnce) {
+  Harness h(notify_config());
+  h.start();
+  Actions a = h.at(t0 + 100ms, notify("WATCHDOG=trigger"));
+  EXPECT_EQ(kinds(a), "Kill(9) Changed");
+  EXPECT_EQ(h.wd.reason(), "app requested it (WATCHDOG=trigger)");
+}
+
+} // namespace
+} // namespace hbmon
+
+namespace hbmon {
+namespace {
+
+// An app built on sd-event pings between 1/2 and 3/4 of WATCHDOG_USEC, so
+// just after each due time: under the rule a miss every time, and no
+// warning for it (only the last miss, the kill, is one).
+TEST(Notify, MissesShortOfTheKillAreNotWarnings) {
+  AppConfig c = base_config();
+  c.heartbeat->protocol = HeartbeatProtocol::notify;
+  Harness h(c);
+  h.start();
+  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
+  Actions a = h.fire(); // 1.1 s: the ping comes at 1.2 s
+  EXPECT_EQ(h.wd.misses(), 1u);
+  for (const Action &x : a)
+    if (const auto *l = std::get_if<act::Log>(&x)) {
+      EXPECT_EQ(l->level, LogLevel::debug) << l->text;
+      EXPECT_TRUE(l->event.empty()) << l->text;
+    }
+  h.at(t0 + 1200ms, notify("WATCHDOG=1"));
+  EXPECT_EQ(h.wd.misses(), 0u);
+  h.fire();
+  a = h.fire();
+  EXPECT_EQ(kinds(a), "Kill(9) Changed");
+  EXPECT_THAT(h.logs, Contains("missed heartbeat 2/2"));
 }
 
 } // namespace
