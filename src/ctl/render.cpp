@@ -73,9 +73,18 @@ std::string last_exit_text(const json &app) {
   return "?";
 }
 
+// The app's STATUS= text; what a notify-protocol app said besides it
+// (RELOADING=1, ERRNO=) goes in front, as systemctl status shows it.
 std::string status_text(const json &app) {
+  std::string said;
+  if (auto it = app.find("reloading"); it != app.end() && it->is_boolean() && it->get<bool>())
+    said = "reloading";
+  if (auto it = app.find("errno"); it != app.end() && it->is_number_integer())
+    said += fmt::format("{}errno {}", said.empty() ? "" : ", ", it->get<long long>());
   if (auto status = text_field(app, "status"); !status.empty())
-    return status;
+    return said.empty() ? status : fmt::format("[{}] {}", said, status);
+  if (!said.empty())
+    return "[" + said + "]";
   if (auto reason = text_field(app, "reason"); !reason.empty())
     return "(" + reason + ")";
   return "";

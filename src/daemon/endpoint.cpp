@@ -2,6 +2,7 @@
 
 #include "daemon/connection_guard.hpp"
 #include "protocol/socket_probe.hpp"
+#include "sys/directories.hpp"
 #include "sys/proc.hpp"
 
 #include <fmt/format.h>
@@ -12,17 +13,6 @@
 namespace hbmon {
 
 namespace {
-
-class UmaskGuard {
-public:
-  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
-  UmaskGuard(const UmaskGuard &) = delete;
-  UmaskGuard &operator=(const UmaskGuard &) = delete;
-  ~UmaskGuard() { ::umask(old_); }
-
-private:
-  mode_t old_;
-};
 
 std::string ipc_path_of(const std::string &endpoint) {
   return endpoint.rfind("ipc://", 0) == 0 ? endpoint.substr(6) : std::string();

@@ -17,15 +17,22 @@ constexpr auto negative_cache_for = std::chrono::seconds(1);
 
 HeartbeatIntake::HeartbeatIntake(std::string app, IntakeSet &set, Beat beat)
     : app_(std::move(app)), set_(set), beat_(std::move(beat)), senders_(negative_cache_for),
-      refusal_log_(refusal_log_every), beat_log_(beat_log_every) {}
+      refusal_log_(refusal_log_every), beat_log_(beat_log_every), refused_log_(refusal_log_every) {}
 
 HeartbeatIntake::~HeartbeatIntake() { set_.forget(this); }
 
 std::string HeartbeatIntake::bind(zmq::context_t &ctx, Loop &loop, const AppConfig &app) {
-  if (!app.heartbeat || socket_)
+  if (!app.heartbeat || socket_ || notify_)
     return {};
   const std::string &endpoint = app.heartbeat->endpoint;
   try {
+    if (app.heartbeat->protocol == HeartbeatProtocol::notify) {
+      notify_ = std::make_unique<NotifySocket>(
+          loop, endpoint, app.uid, app.gid,
+          [this](const NotifySocket::Datagram &d) { on_datagram(d); }, [this] { set_.wake(this); });
+      ipc_ = true;
+      return {};
+    }
     const BoundSocket::Guard guard{loop,
                                    fmt::format("{}'s heartbeat socket", app_),
                                    {.per_uid = connections_per_user},
@@ -61,7 +68,33 @@ void HeartbeatIntake::drain_all() {
   }
 }
 
-bool HeartbeatIntake::drain() { return socket_ && socket_->drain(drain_budget); }
+bool HeartbeatIntake::drain() {
+  if (notify_)
+    return notify_->drain(drain_budget);
+  return socket_ && socket_->drain(drain_budget);
+}
+
+bool HeartbeatIntake::sender_ok(const std::optional<PeerCred> &peer) {
+  const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
+  if (!ipc_ || (peer && senders_.accept(pid_, peer->pid, &Loop::now, start_times_, walk)))
+    return true;
+  ++counters_.heartbeats_refused;
+  if (auto held = refusal_log_.occurred(Loop::now()))
+    logging::app_event(
+        app_, LogLevel::warning,
+        fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
+                    peer ? peer->pid : 0, peer ? peer->uid : 0, pid_,
+                    *held ? fmt::format(" ({} more since the last report)", *held) : ""));
+  return false;
+}
+
+void HeartbeatIntake::delivered(HeartbeatMsg m) {
+  if (m.beat && logging::enabled(LogLevel::debug))
+    if (auto held = beat_log_.occurred(Loop::now()))
+      logging::app_event(app_, LogLevel::debug,
+                         *held ? fmt::format("{} heartbeats", *held + 1) : "heartbeat");
+  beat_(std::move(m));
+}
 
 void HeartbeatIntake::on_message(std::string_view data, std::optional<PeerCred> peer,
                                  bool multipart) {
@@ -69,22 +102,35 @@ void HeartbeatIntake::on_message(std::string_view data, std::optional<PeerCred> 
     ++counters_.messages_dropped;
     return;
   }
-  const auto walk = [](pid_t pid, pid_t ancestor) { return is_descendant(pid, ancestor); };
-  if (ipc_ && !(peer && senders_.accept(pid_, peer->pid, &Loop::now, start_times_, walk))) {
-    ++counters_.heartbeats_refused;
-    if (auto held = refusal_log_.occurred(Loop::now()))
-      logging::app_event(
-          app_, LogLevel::warning,
-          fmt::format("refused a heartbeat from pid {} (uid {}): not pid {} or its descendant{}",
-                      peer ? peer->pid : 0, peer ? peer->uid : 0, pid_,
-                      *held ? fmt::format(" ({} more since the last report)", *held) : ""));
+  if (sender_ok(peer))
+    delivered(parse_heartbeat(data));
+}
+
+void HeartbeatIntake::on_datagram(const NotifySocket::Datagram &d) {
+  counters_.fds_closed += d.fds;
+  if (d.truncated) {
+    ++counters_.messages_dropped;
     return;
   }
-  if (logging::enabled(LogLevel::debug))
-    if (auto held = beat_log_.occurred(Loop::now()))
-      logging::app_event(app_, LogLevel::debug,
-                         *held ? fmt::format("{} heartbeats", *held + 1) : "heartbeat");
-  beat_(parse_heartbeat(data));
+  // Judged while the sender's fds are still open: systemd-notify waits on
+  // its barrier's fd, so it is still there to be looked up.
+  if (!sender_ok(d.peer))
+    return;
+  HeartbeatMsg m = parse_heartbeat(d.data, HeartbeatProtocol::notify);
+  std::string refused;
+  if (m.mainpid)
+    refused = "MAINPID= (hbmond watches the process it started)";
+  if (d.fds > (m.barrier ? 1U : 0U))
+    refused += fmt::format(
+        "{}{} fd{} passed{}", refused.empty() ? "" : " and ", d.fds, d.fds == 1 ? "" : "s",
+        m.fdstore ? " with FDSTORE=1 (hbmond keeps no fd store), closed" : ", closed");
+  if (!refused.empty())
+    if (auto held = refused_log_.occurred(Loop::now()))
+      logging::app_event(
+          app_, LogLevel::warning,
+          fmt::format("refused {}{}", refused,
+                      *held ? fmt::format(" ({} more since the last report)", *held) : ""));
+  delivered(std::move(m));
 }
 
 void IntakeSet::wake(HeartbeatIntake *in) {

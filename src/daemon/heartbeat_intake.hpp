@@ -1,16 +1,20 @@
 // Heartbeat intake: what arrives on an app's heartbeat socket, judged.
 //
 // Contract: one HeartbeatIntake per app. bind() binds the app's socket
-// (daemon/heartbeat_socket.hpp) unless it is bound already. A message
-// becomes a heartbeat (the Beat callback, with the parsed message) only
-// when it is a single part and, over ipc://, comes from the app's current
-// process or one of its descendants, the very process that was judged, not
-// one that got its pid later (core/sender_check.hpp); anything else
-// is counted (dropped, refused) and refusals are logged at most once per
-// 10 s (core/log_limit.hpp). A socket that wakes joins the IntakeSet, which
-// drains every woken socket, at most drain_budget messages each, before the
-// loop waits again: no scan of idle sockets, and no socket can starve the
-// others.
+// unless it is bound already: a ZeroMQ PULL socket
+// (daemon/heartbeat_socket.hpp), or for heartbeat.protocol "notify" a
+// datagram socket (daemon/notify_socket.hpp). A message reaches the
+// watchdog (the Beat callback, with the parsed message) only when it is a
+// single part (ZeroMQ) or a datagram that fit (notify) and, over ipc:// or
+// notify, comes from the app's current process or one of its descendants,
+// the very process that was judged, not one that got its pid later
+// (core/sender_check.hpp); anything else is counted (dropped, refused) and
+// refusals are logged at most once per 10 s (core/log_limit.hpp). Over
+// notify, MAINPID= and fds other than a BARRIER=1's one are refused and
+// logged as rarely; every fd is closed once its datagram was judged (a
+// barrier is answered by that close, after every datagram before it). A socket that wakes joins the
+// IntakeSet, which drains every woken socket, at most drain_budget messages each, before the loop
+// waits again: no scan of idle sockets, and no socket can starve the others.
 #pragma once
 
 #include "core/connection_budget.hpp"
@@ -19,6 +23,7 @@
 #include "core/sender_check.hpp"
 #include "core/status.hpp"
 #include "daemon/heartbeat_socket.hpp"
+#include "daemon/notify_socket.hpp"
 #include "sys/proc.hpp"
 
 #include <functional>
@@ -57,6 +62,9 @@ public:
 private:
   friend class IntakeSet;
   void on_message(std::string_view data, std::optional<PeerCred> peer, bool multipart);
+  void on_datagram(const NotifySocket::Datagram &d);
+  bool sender_ok(const std::optional<PeerCred> &peer); // counts and logs a refusal
+  void delivered(HeartbeatMsg m);
   bool drain(); // one turn's budget; true: more may be waiting
 
   std::string app_;
@@ -65,12 +73,14 @@ private:
   bool ipc_ = false; // senders can be checked
   pid_t pid_ = 0;
   std::unique_ptr<HeartbeatSocket> socket_;
+  std::unique_ptr<NotifySocket> notify_;
   AppCounters counters_;
   SenderCheck<TimePoint> senders_;
   StartTimes start_times_; // of the senders, for senders_
   LogLimit<TimePoint> refusal_log_;
-  LogLimit<TimePoint> beat_log_; // at debug level
-  bool woken_ = false;           // listed in set_
+  LogLimit<TimePoint> beat_log_;    // at debug level
+  LogLimit<TimePoint> refused_log_; // MAINPID=, fds
+  bool woken_ = false;              // listed in set_
 };
 
 // The sockets that woke (or ran out of budget) since the last drain.

@@ -34,11 +34,13 @@ constexpr int exit_usage = 2;
 const char *usage_text = R"(Usage:
   hbmond [--config FILE] [--log-level LEVEL] [--runtime-dir DIR]
   hbmond --check [--config FILE] [--runtime-dir DIR]
-  hbmond --exec [--interval S] [--misses N] [--endpoint E] [--log-level LEVEL] -- CMD [ARG...]
+  hbmond --exec [--protocol zmq|notify] [--interval S] [--misses N] [--endpoint E]
+                [--log-level LEVEL] -- CMD [ARG...]
   hbmond --version | --help
 
 Supervise the apps listed in the config: restart them when they crash, kill
-and restart them when they miss heartbeats sent over ZeroMQ.
+and restart them when they miss heartbeats sent over ZeroMQ or, for apps
+written for systemd's watchdog, with sd_notify("WATCHDOG=1").
 
 Options:
   -c, --config FILE      config file (default: )" HBMON_DEFAULT_CONFIG R"()
@@ -51,13 +53,16 @@ Options:
   -t, --check            validate the config and exit: 0 valid, 1 invalid
       --exec             run CMD alone in the foreground with heartbeat
                          supervision; exit 0 when CMD exits 0
+      --protocol P       --exec: how CMD sends heartbeats: zmq (default), or
+                         notify: systemd's notify protocol (NOTIFY_SOCKET,
+                         WATCHDOG_USEC = 2 x the interval, WATCHDOG_PID)
       --interval S       --exec: heartbeat interval in seconds (default 1)
       --misses N         --exec: missed heartbeats before the kill (default 2)
-      --endpoint E       --exec: heartbeat endpoint (default: ipc://DIR/heartbeat
-                         in a new private DIR under $XDG_RUNTIME_DIR, else
-                         /tmp, removed at exit); an ipc:// endpoint's
-                         directory must be writable only by root or hbmond's
-                         user
+      --endpoint E       --exec: heartbeat endpoint (default: ipc://DIR/heartbeat,
+                         or DIR/notify with --protocol notify, in a new
+                         private DIR under $XDG_RUNTIME_DIR, else /tmp,
+                         removed at exit); its directory must be writable
+                         only by root or hbmond's user
   -V, --version          print the version and exit
   -h, --help             print this help and exit
 
@@ -73,6 +78,7 @@ struct Flags {
   bool exec = false;
   double interval = 1.0;
   long misses = 2;
+  HeartbeatProtocol protocol = HeartbeatProtocol::zmq;
   std::optional<std::string> endpoint;
   std::vector<std::string> command;
 };
@@ -83,7 +89,7 @@ struct Flags {
 }
 
 Flags parse_flags(int argc, char **argv) {
-  enum { opt_runtime = 256, opt_exec, opt_interval, opt_misses, opt_endpoint };
+  enum { opt_runtime = 256, opt_exec, opt_interval, opt_misses, opt_endpoint, opt_protocol };
   static const option longopts[] = {
       {"config", required_argument, nullptr, 'c'},
       {"log-level", required_argument, nullptr, 'l'},
@@ -93,6 +99,7 @@ Flags parse_flags(int argc, char **argv) {
       {"interval", required_argument, nullptr, opt_interval},
       {"misses", required_argument, nullptr, opt_misses},
       {"endpoint", required_argument, nullptr, opt_endpoint},
+      {"protocol", required_argument, nullptr, opt_protocol},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -144,6 +151,13 @@ Flags parse_flags(int argc, char **argv) {
       f.endpoint = optarg;
       exec_only = true;
       break;
+    case opt_protocol:
+      if (auto p = heartbeat_protocol_names.parse(optarg))
+        f.protocol = *p;
+      else
+        usage_error(fmt::format("--protocol: expected zmq or notify, got '{}'", optarg));
+      exec_only = true;
+      break;
     case 'V':
       std::cout << "hbmond " HBMON_VERSION "\n";
       std::exit(0);
@@ -161,7 +175,7 @@ Flags parse_flags(int argc, char **argv) {
   if (f.exec && f.check)
     usage_error("--exec and --check cannot be combined");
   if (exec_only && !f.exec)
-    usage_error("--interval, --misses and --endpoint only apply to --exec");
+    usage_error("--protocol, --interval, --misses and --endpoint only apply to --exec");
   if (f.exec && f.command.empty())
     usage_error("--exec needs a command: hbmond --exec -- CMD [ARG...]");
   if (!f.exec && !f.command.empty())
@@ -203,7 +217,10 @@ Config exec_config(const Flags &f, const std::string &private_dir) {
     name = "app";
   name.resize(std::min<std::size_t>(name.size(), 64));
 
-  const std::string endpoint = f.endpoint ? *f.endpoint : "ipc://" + private_dir + "/heartbeat";
+  const bool notify = f.protocol == HeartbeatProtocol::notify;
+  const std::string endpoint =
+      f.endpoint ? *f.endpoint
+                 : (notify ? "" : "ipc://") + private_dir + (notify ? "/notify" : "/heartbeat");
   // Like a shell: ./worker means the one here.
   std::vector<std::string> command = f.command;
   if (command[0].find('/') != std::string::npos)
@@ -211,7 +228,11 @@ Config exec_config(const Flags &f, const std::string &private_dir) {
   nlohmann::json app = {
       {"name", name},
       {"command", command},
-      {"heartbeat", {{"endpoint", endpoint}, {"interval", f.interval}, {"misses", f.misses}}},
+      {"heartbeat",
+       {{"protocol", std::string(to_string(f.protocol))},
+        {"endpoint", endpoint},
+        {"interval", f.interval},
+        {"misses", f.misses}}},
   };
   if (const auto cwd = working_dir())
     app["cwd"] = *cwd;

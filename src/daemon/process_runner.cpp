@@ -43,6 +43,7 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int st
   r.output_fd = stdout_fd;
   r.error_fd = stderr_fd;
   r.nofile_soft = opts_.child_nofile;
+  r.watchdog_pid = c.heartbeat && c.heartbeat->protocol == HeartbeatProtocol::notify;
   EnvVars from_file;
   if (c.env_file) {
     auto read = read_env_file(*c.env_file, c.uid.value_or(::geteuid()));

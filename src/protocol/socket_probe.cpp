@@ -9,11 +9,11 @@
 
 namespace hbmon {
 
-std::optional<UnixSocketProbe> probe_unix_socket(const std::string &path) {
+std::optional<UnixSocketProbe> probe_unix_socket(const std::string &path, int type) {
   sockaddr_un sa{};
   if (path.size() >= sizeof sa.sun_path)
     return std::nullopt;
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  const int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0)
     return std::nullopt;
   sa.sun_family = AF_UNIX;
@@ -22,7 +22,7 @@ std::optional<UnixSocketProbe> probe_unix_socket(const std::string &path) {
   if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) == 0) {
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+    if (type == SOCK_STREAM && ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
       probe.server = cred.pid;
   } else if (errno != EAGAIN) { // a listener with a full backlog is alive too
     probe.error = errno;

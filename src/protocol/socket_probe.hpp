@@ -1,11 +1,13 @@
-// Who, if anyone, serves a unix stream socket: a plain connect(). hbmond asks
+// Who, if anyone, serves a unix socket: a plain connect(). hbmond asks
 // before it binds an ipc:// endpoint (libzmq would silently take over the
 // file of a daemon still serving it); hbmonctl asks before it talks ZeroMQ
-// (which would retry a missing or dead socket in silence until its timeout).
+// (which would retry a missing or dead socket in silence until its timeout),
+// and before it binds a notify-protocol datagram socket.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 namespace hbmon {
@@ -23,6 +25,7 @@ struct UnixSocketProbe {
 
 // nullopt when it cannot tell: `path` does not fit a sockaddr_un, or no
 // socket could be made to try.
-std::optional<UnixSocketProbe> probe_unix_socket(const std::string &path);
+// `type`: SOCK_STREAM or SOCK_DGRAM (whose server is always unknown).
+std::optional<UnixSocketProbe> probe_unix_socket(const std::string &path, int type = SOCK_STREAM);
 
 } // namespace hbmon

@@ -14,6 +14,8 @@
 //   never of a file a symbolic link (or a hard link) points to: anything but
 //   a socket at `path` is refused and left untouched.
 // - make_runtime_dir() creates a directory with mode 0755 whatever the umask.
+// - UmaskGuard sets the process's umask for its lifetime: a socket file
+//   is born with the mode bind() gives it, which only the umask decides.
 // - PrivateDir is a fresh directory only its owner may enter (mode 0700),
 //   removed when it goes, if it is empty by then.
 #pragma once
@@ -22,6 +24,7 @@
 
 #include <optional>
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 namespace hbmon {
@@ -35,6 +38,17 @@ int give_socket_file(const std::string &path, std::optional<uid_t> uid, std::opt
 
 // 0 when `dir` was made or already exists, else the errno value; its parent must exist.
 int make_runtime_dir(const std::string &dir);
+
+class UmaskGuard {
+public:
+  explicit UmaskGuard(mode_t m) : old_(::umask(m)) {}
+  UmaskGuard(const UmaskGuard &) = delete;
+  UmaskGuard &operator=(const UmaskGuard &) = delete;
+  ~UmaskGuard() { ::umask(old_); }
+
+private:
+  mode_t old_;
+};
 
 class PrivateDir {
 public:

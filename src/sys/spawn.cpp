@@ -109,8 +109,12 @@ struct ChildArgs {
   char *const *argv;
   char *const *envp;
   pid_t parent;
-  ChildReport report; // written by the child when a step fails
+  ChildReport report;     // written by the child when a step fails
+  char *watchdog_pid_env; // "WATCHDOG_PID=" and room for the pid, or null
 };
+
+constexpr char watchdog_pid_prefix[] = "WATCHDOG_PID=";
+using WatchdogPidEnv = char[sizeof watchdog_pid_prefix + 12];
 
 // Four fds held from start-up, below the thousands of sockets and pipes
 // hbmond opens later: /dev/null, and the places where the next child's
@@ -150,6 +154,21 @@ HBMON_CHILD_CODE void reset_oom_score() {
   ::syscall(SYS_close, fd);
 }
 
+// The child's pid in decimal at `at` (the parent cannot know it before the
+// clone, and the child runs until its exec while the parent sleeps).
+HBMON_CHILD_CODE void write_own_pid(char *at) {
+  auto pid = static_cast<unsigned long>(::syscall(SYS_getpid));
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + pid % 10);
+    pid /= 10;
+  } while (pid != 0 && n < 11);
+  while (n > 0)
+    *at++ = digits[--n];
+  *at = '\0';
+}
+
 HBMON_CHILD_CODE int child_main(void *arg) {
   auto *a = static_cast<ChildArgs *>(arg);
   const SpawnRequest &req = *a->req;
@@ -162,6 +181,8 @@ HBMON_CHILD_CODE int child_main(void *arg) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (a->watchdog_pid_env)
+    write_own_pid(a->watchdog_pid_env + sizeof watchdog_pid_prefix - 1);
 
   // The fd table is still hbmond's own (CLONE_FILES). Take a copy of the
   // low fds only: copying, then closing at exec, every socket hbmond holds
@@ -247,9 +268,14 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   for (const auto &a : req.argv)
     argv.push_back(const_cast<char *>(a.c_str()));
   argv.push_back(nullptr);
-  envp.reserve(req.env.size() + 1);
+  envp.reserve(req.env.size() + 2);
   for (const auto &e : req.env)
     envp.push_back(const_cast<char *>(e.c_str()));
+  WatchdogPidEnv watchdog_pid{};
+  if (req.watchdog_pid) {
+    std::memcpy(watchdog_pid, watchdog_pid_prefix, sizeof watchdog_pid_prefix);
+    envp.push_back(watchdog_pid);
+  }
   envp.push_back(nullptr);
 
   if (!reserve_spawn_fds())
@@ -266,7 +292,8 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
     ::dup3(slots.null, slots.out, O_CLOEXEC);
     return std::string("dup3: ") + std::strerror(err);
   }
-  ChildArgs args{&req, argv.data(), envp.data(), ::getpid(), {}};
+  ChildArgs args{&req,       argv.data(), envp.data(),
+                 ::getpid(), {},          req.watchdog_pid ? watchdog_pid : nullptr};
 
   // Like posix_spawn: share memory and sleep until the child has exec'd
   // (or failed), which costs no page-table copy however big hbmond grows.

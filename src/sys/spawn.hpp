@@ -35,6 +35,9 @@ struct SpawnRequest {
   int output_fd = -1;                // stdout (and stderr); -1: /dev/null
   int error_fd = -1;                 // stderr; -1: where stdout goes
   std::optional<rlim_t> nofile_soft; // restore RLIMIT_NOFILE's soft limit
+  // Add WATCHDOG_PID=<the child's own pid> to `env` (systemd's watchdog
+  // protocol: the variable names the one process it is meant for).
+  bool watchdog_pid = false;
 };
 
 struct Child {

@@ -43,6 +43,10 @@ inline const char *program(const char *env, const char *built) {
 }
 inline const char *hbmond_path = program("HBTEST_HBMOND", HBMOND_PATH);
 inline const char *app_path = program("HBTEST_APP", HBTEST_APP_PATH);
+#ifdef HBTEST_NOTIFY_APP_PATH
+inline const char *notify_app_path = HBTEST_NOTIFY_APP_PATH;
+inline const char *notify_clients_dir = HBTEST_NOTIFY_CLIENTS;
+#endif
 #ifdef HBMONCTL_PATH
 inline std::string hbmonctl_path = program("HBTEST_HBMONCTL", HBMONCTL_PATH);
 #endif

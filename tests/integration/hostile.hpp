@@ -53,8 +53,10 @@ protected:
   // own due time is later still) and no later than 250 ms after.
   // Watches the nth run, or the first later one still alive (a slow, e.g.
   // sanitized, build may get here after that run has been killed).
+  // `clock_offset`: what to add to the trace's times to make them
+  // CLOCK_MONOTONIC ones (a shell app traces CLOCK_REALTIME).
   void expect_hang_killed_on_time(Daemon &d, const std::string &name, double interval, int misses,
-                                  std::size_t nth = 1) {
+                                  std::size_t nth = 1, long long clock_offset = 0) {
     std::optional<pid_t> pid;
     int fd = -1;
     for (std::size_t n = nth; fd < 0; ++n) {
@@ -62,13 +64,13 @@ protected:
       ASSERT_TRUE(pid) << d.log();
       fd = pidfd_open(*pid);
     }
-    expect_killed_on_time(name, *pid, fd, interval, misses, d.log());
+    expect_killed_on_time(name, *pid, fd, interval, misses, d.log(), clock_offset);
   }
 
   // The kill of `pid` (its pidfd `fd`, closed here) came no earlier than due
   // and at most 250 ms after; `log` is shown when it did not.
   void expect_killed_on_time(const std::string &name, pid_t pid, int fd, double interval,
-                             int misses, const std::string &log) {
+                             int misses, const std::string &log, long long clock_offset = 0) {
     auto gone = wait_pidfd(fd, 15s);
     ::close(fd);
     ASSERT_TRUE(gone) << name << " never killed\n" << log;
@@ -82,7 +84,7 @@ protected:
         last_beat = t.values[0];
     }
     ASSERT_TRUE(last_beat) << "pid " << pid << " never beat";
-    long long due = *last_beat + static_cast<long long>(misses * interval * 1e9);
+    long long due = *last_beat + clock_offset + static_cast<long long>(misses * interval * 1e9);
     EXPECT_GE(*gone, due) << name << " killed " << secs(due - *gone) << " s before due";
     EXPECT_LE(secs(*gone - due), 0.25) << name << " killed late";
   }
