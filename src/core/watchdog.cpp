@@ -165,7 +165,11 @@ void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
       {.message_id = message_id::started, .pid = e.pid});
   if (cfg_.heartbeat) {
     deadline_ = now + cfg_.heartbeat->grace;
-    enter(State::starting, "waiting for the first heartbeat", out);
+    enter(State::starting,
+          cfg_.heartbeat->protocol == HeartbeatProtocol::notify
+              ? "waiting for READY=1 or WATCHDOG=1"
+              : "waiting for the first heartbeat",
+          out);
   } else {
     running_since_ = now;
     enter(State::running, "", out);

@@ -221,12 +221,17 @@ Supervisor::Reply Supervisor::restart_app(const std::string &name, const std::st
 std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
   ReloadPlan plan = plan_reload(apps_.headed_for(), next);
   // Endpoints that stay bound until their app is gone: their successors
-  // bind them then.
+  // bind them then. By socket file where there is one: an ipc:// endpoint
+  // and a notify socket may name the same file.
+  const auto key = [](const HeartbeatConfig &hb) {
+    std::string file = hb.socket_file();
+    return file.empty() ? hb.endpoint : file;
+  };
   std::set<std::string, std::less<>> held;
   for (const auto &[name, a] : apps_.all())
     for (const App *app : {a.get(), a->successor.get()})
       if (app && app->cfg.heartbeat)
-        held.insert(app->cfg.heartbeat->endpoint);
+        held.insert(key(*app->cfg.heartbeat));
   // Every resource first; whatever was made goes again if one is short.
   std::map<std::string, std::unique_ptr<App>, std::less<>> made;
   for (const auto *names : {&plan.added, &plan.changed})
@@ -238,7 +243,7 @@ std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
       } catch (const std::exception &e) {
         return fmt::format("{}: {}", name, e.what());
       }
-      if (ac.heartbeat && !held.count(ac.heartbeat->endpoint))
+      if (ac.heartbeat && !held.count(key(*ac.heartbeat)))
         if (auto err = app->intake.bind(zmq_, loop_, ac); !err.empty())
           return fmt::format("{}: {}", name, err);
       made[name] = std::move(app);

@@ -288,4 +288,47 @@ shown 'hbmonctl is-active web && echo "web is still up"' || fail "web did not su
 cp /tmp/apps.json.good /etc/hbmond/apps.json
 printf '\n--- transcript\n'; cat "$transcript"; printf -- '--- end of transcript\n'
 systemctl stop hbmond
+
+step "12. apps written for systemd's watchdog (C, Python, shell) under heartbeat protocol notify"
+# hbmond has systemd's NOTIFY_SOCKET; each app gets one of hbmond's, and
+# nothing it says reaches systemd. Each pings 3 times, then hangs.
+cat > /etc/hbmond/apps.json <<'JSON'
+{
+  "apps": [
+    { "name": "c", "command": ["/e2e/notify_app", "/tmp/c.trace", "3"],
+      "heartbeat": { "protocol": "notify", "interval": 1 }, "restart_delay": 0.5 },
+    { "name": "py", "command": ["/usr/bin/python3", "/e2e/notify_app.py", "/tmp/py.trace", "3"],
+      "heartbeat": { "protocol": "notify", "interval": 1 }, "restart_delay": 0.5 },
+    { "name": "sh", "command": ["/e2e/notify_app.sh", "/tmp/sh.trace", "3"],
+      "heartbeat": { "protocol": "notify", "interval": 1 }, "restart_delay": 0.5 }
+  ]
+}
+JSON
+systemctl start hbmond
+for app in c py sh; do
+  wait_for 15 "$app running (its READY=1 reached hbmond)" \
+    sh -c 'hbmonctl status "$1" | grep -q "^$1 *running"' sh "$app"
+  env=$(tr '\0' '\n' < "/proc/$(pid_of "$app")/environ")
+  grep -qx "NOTIFY_SOCKET=/run/hbmond/$app.notify" <<<"$env" ||
+    fail "$app's NOTIFY_SOCKET is not hbmond's socket for it: $(grep NOTIFY_SOCKET <<<"$env")"
+  grep -qx "WATCHDOG_USEC=2000000" <<<"$env" || fail "$app's WATCHDOG_USEC is not 2 x interval"
+done
+hbmonctl status
+for app in c py sh; do
+  wait_for 20 "$app killed for its hang and started again" \
+    sh -c 'journalctl -u hbmond -o cat --no-pager | grep -q "$1: killing pid .*: missed 2 heartbeats" &&
+           [ "$(journalctl -u hbmond -o cat --no-pager | grep -c "$1: started, pid")" -ge 2 ]' sh "$app"
+done
+grep -q "^enabled 1 2000000" /tmp/c.trace || fail "sd_watchdog_enabled() said no in the C app"
+grep -q "^child-enabled 0" /tmp/c.trace || fail "sd_watchdog_enabled() said yes in the C app's child"
+grep -Eq "^barrier [0-9]" /tmp/c.trace || fail "sd_notify_barrier() failed in the C app"
+status=$(systemctl show -P StatusText hbmond)
+[[ $status != *"client up"* ]] || fail "an app's STATUS= reached systemd: '$status'"
+if journalctl --no-pager | grep -q "reception only permitted for main PID"; then
+  fail "an app wrote to systemd's notify socket"
+fi
+printf '\n--- the shell app, caught hanging\n'
+journalctl HBMON_APP=sh -o short-precise --no-pager | head -14
+printf -- '--- end\n'
+systemctl stop hbmond
 echo "e2e: all steps passed"

@@ -42,6 +42,27 @@ TEST_F(Ctl, StatusTableAndJsonCarryEveryField) {
   EXPECT_NE(r.err.find("nosuch"), std::string::npos) << r.err;
 }
 
+// What an app written for systemd's watchdog says of itself besides STATUS=
+// (RELOADING=1, ERRNO=) is in the JSON and in front of the STATUS column.
+TEST_F(Ctl, StatusShowsWhatANotifyAppSaysOfItself) {
+  const std::string say =
+      "from systemd import daemon; import time; daemon.notify("
+      "'READY=1\\\\nWATCHDOG=1\\\\nRELOADING=1\\\\nERRNO=5\\\\nSTATUS=rereading "
+      "its files'); time.sleep(120)";
+  auto d = start(config_of({R"({"name": "sd", "command": ["/usr/bin/python3", "-c", ")" + say +
+                            R"("], "heartbeat": {"protocol": "notify", "interval": 60}})"}));
+  ASSERT_TRUE(d->wait_state("sd", "running")) << d->log();
+  auto r = ctl({"--json", "status", "sd"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const json app = json::parse(r.out)["apps"][0];
+  EXPECT_EQ(app["reloading"], true) << app;
+  EXPECT_EQ(app["errno"], 5) << app;
+  EXPECT_EQ(app["status"], "rereading its files") << app;
+  EXPECT_EQ(app["fds_closed"], 0) << app;
+  r = ctl({"status", "sd"});
+  EXPECT_NE(r.out.find("[reloading, errno 5] rereading its files"), std::string::npos) << r.out;
+}
+
 TEST_F(Ctl, PanicKillsRestartsAndLogsWhoAndWhy) {
   auto d = start(config_of({app("web", "--then beat --period 0.1",
                                 R"("heartbeat": {"interval": 0.3}, "restart_delay": 0.1)")}));
