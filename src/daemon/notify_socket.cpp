@@ -34,8 +34,10 @@ void clear_stale_file(const std::string &path) {
   if (!S_ISSOCK(st.st_mode))
     throw std::runtime_error(
         fmt::format("bind {}: a file that is not a socket is in the way; remove it", path));
+  // Only a connect() refused for want of a receiver says the file is stale:
+  // a live socket of another type answers EPROTOTYPE, and is left alone too.
   auto probe = probe_unix_socket(path, SOCK_DGRAM);
-  if (probe && probe->served())
+  if (!probe || probe->error != ECONNREFUSED)
     throw std::runtime_error(fmt::format(
         "bind {}: another process is serving it (is another hbmond running on this runtime dir?)",
         path));

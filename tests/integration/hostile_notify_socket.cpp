@@ -27,6 +27,13 @@ std::string notify_client(const std::string &name, const std::string &path,
          R"("}, "restart_delay": 0.1)" + (extra.empty() ? "" : ", " + extra) + "}";
 }
 
+// An app that never says a word, on notify socket `path`.
+std::string silent(const std::string &name, const std::string &path, double interval = 5) {
+  return R"({"name": ")" + name + R"(", "command": ["/bin/sleep", "infinity"], )" +
+         R"("heartbeat": {"protocol": "notify", "interval": )" + std::to_string(interval) +
+         R"(, "endpoint": ")" + path + R"("}, "restart_delay": 0.1})";
+}
+
 // A datagram socket of our own (not the app's process): sends to `path`.
 class Stranger {
 public:
@@ -88,9 +95,7 @@ std::uint64_t counter(Daemon &d, const std::string &app, const std::string &key)
 TEST_F(Hostile, AStrangersWatchdogPingsOnANotifySocketAreRefused) {
   const std::string path = work / "hang.notify";
   // An app that says nothing at all: only a stranger's READY=1 could make it running.
-  Daemon d(config_of({app("hang", "--then hang",
-                          R"("heartbeat": {"protocol": "notify", "interval": 0.3, "endpoint": ")" +
-                              path + R"("})")}));
+  Daemon d(config_of({silent("hang", path, 0.3)}));
   ASSERT_TRUE(d.wait_started("hang")) << d.log();
   Stranger s(path);
   std::atomic<bool> stop = false;
@@ -174,24 +179,33 @@ TEST_F(Hostile, ANotifySocketIsClosedToOtherUsers) {
 }
 
 // What is in the way of the socket file: a stale socket (a crashed hbmond's)
-// is replaced; a plain file or a symbolic link is left alone, and the app
-// cannot start, saying why.
+// is replaced; a plain file, a symbolic link or a socket some process still
+// serves (of any type) is left alone, and the app cannot start, saying why.
 TEST_F(Hostile, ANotifySocketPathTakenByAFileOrALinkIsNotReplaced) {
   const std::string stale = work / "stale.notify", file = work / "file.notify",
-                    link = work / "link.notify";
+                    link = work / "link.notify", live = work / "live.notify";
   { NotifyListener left(stale); } // a socket file nobody serves any more
   std::ofstream(file) << "precious";
   ASSERT_EQ(::symlink(file.c_str(), link.c_str()), 0);
-  const auto hb = [](const std::string &p) {
-    return R"("heartbeat": {"protocol": "notify", "interval": 5, "endpoint": ")" + p + R"("})";
-  };
-  Daemon d(config_of({app_json("stale", "--then hang", hb(stale))}));
+  const int server = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); // someone else's, live
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, live.c_str(), sizeof sa.sun_path - 1);
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0);
+  ASSERT_EQ(::listen(server, 4), 0);
+  Daemon d(config_of({silent("stale", stale)}));
   ASSERT_TRUE(d.wait_started("stale")) << d.log();
-  std::ofstream(d.config_path()) << config_of({app_json("stale", "--then hang", hb(stale)),
-                                               app_json("file", "--then hang", hb(file)),
-                                               app_json("link", "--then hang", hb(link))});
-  d.signal(SIGHUP);
-  EXPECT_TRUE(d.wait_for("a file that is not a socket is in the way")) << d.log();
+  const std::pair<std::string, std::string> obstacles[] = {
+      {file, "a file that is not a socket is in the way"},
+      {link, "a file that is not a socket is in the way"},
+      {live, "another process is serving it"}};
+  std::size_t refused = 0;
+  for (const auto &[path, why] : obstacles) {
+    std::ofstream(d.config_path()) << config_of({silent("stale", stale), silent("taken", path)});
+    d.signal(SIGHUP);
+    ASSERT_TRUE(d.wait_count("reload refused", ++refused)) << path << "\n" << d.log();
+    EXPECT_GE(d.count("bind " + path + ": " + why), 1u) << d.log();
+  }
   std::ifstream in(file);
   std::string content;
   in >> content;
@@ -199,5 +213,10 @@ TEST_F(Hostile, ANotifySocketPathTakenByAFileOrALinkIsNotReplaced) {
   struct stat st {};
   ASSERT_EQ(::lstat(link.c_str(), &st), 0);
   EXPECT_TRUE(S_ISLNK(st.st_mode));
+  const int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_EQ(::connect(client, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0)
+      << "the live socket's file was taken: " << std::strerror(errno);
+  ::close(client);
+  ::close(server);
   expect_status_fast("ipc://" + d.dir() / "control");
 }
