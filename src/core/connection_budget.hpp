@@ -16,6 +16,8 @@
 // connection refused for good.
 #pragma once
 
+#include "core/function_ref.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <sys/types.h>
@@ -34,6 +36,7 @@ public:
     std::size_t per_uid = 0;
   };
   using Inode = std::uint64_t;
+  using StillOpen = FunctionRef<bool(int fd, Inode inode)>;
 
   ConnectionBudget(Limits limits, Pool &pool, uid_t trusted_a, uid_t trusted_b)
       : limits_(limits), pool_(pool), trusted_a_(trusted_a), trusted_b_(trusted_b) {}
@@ -42,32 +45,8 @@ public:
   ~ConnectionBudget() { pool_.open -= open_.size(); }
 
   // A connection was accepted on fd `fd`. True: it stays; false: shut it down.
-  template <typename StillOpen>
-  bool accepted(int fd, uid_t uid, Inode inode, StillOpen &&still_open) {
-    closed(fd); // the fd's previous connection is gone: the kernel reused its number
-    if (over(uid)) {
-      forget_stale(uid, still_open);
-      if (over(uid)) {
-        ++refused_;
-        return false;
-      }
-    }
-    open_.emplace(fd, Entry{uid, inode});
-    ++per_uid_[uid];
-    ++pool_.open;
-    return true;
-  }
-
-  void closed(int fd) {
-    auto it = open_.find(fd);
-    if (it == open_.end())
-      return;
-    auto u = per_uid_.find(it->second.uid);
-    if (--u->second == 0)
-      per_uid_.erase(u);
-    open_.erase(it);
-    --pool_.open;
-  }
+  bool accepted(int fd, uid_t uid, Inode inode, StillOpen still_open);
+  void closed(int fd);
 
   std::size_t open() const { return open_.size(); }
   std::size_t open_by(uid_t uid) const {
@@ -83,21 +62,8 @@ private:
   };
 
   bool trusted(uid_t uid) const { return uid == trusted_a_ || uid == trusted_b_; }
-  bool over(uid_t uid) const {
-    return open_by(uid) >= limits_.per_uid || (!trusted(uid) && pool_.open >= pool_.limit);
-  }
-
-  // The pool is shared: a stale entry of another uid would also hold the
-  // limit, so a pool-wide refusal checks every entry of this budget.
-  template <typename StillOpen> void forget_stale(uid_t uid, StillOpen &still_open) {
-    const bool pool_full = pool_.open >= pool_.limit;
-    for (auto it = open_.begin(); it != open_.end();) {
-      const auto [fd, e] = *it;
-      ++it; // closed() erases fd's entry
-      if ((pool_full || e.uid == uid) && !still_open(fd, e.inode))
-        closed(fd);
-    }
-  }
+  bool over(uid_t uid) const;
+  void forget_stale(uid_t uid, StillOpen still_open);
 
   Limits limits_;
   Pool &pool_;

@@ -6,29 +6,22 @@
 // between are counted, and the next line that is let through says how many.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
 namespace hbmon {
 
-template <typename TimePoint> class LogLimit {
+class LogLimit {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
 
   explicit LogLimit(Duration period) : period_(period) {}
 
   // One occurrence at `now`: nullopt to hold its line back, else the number
   // of occurrences held back since the last line (to be logged with it).
-  std::optional<std::uint64_t> occurred(TimePoint now) {
-    if (last_ && now - *last_ < period_) {
-      ++held_;
-      return std::nullopt;
-    }
-    last_ = now;
-    const std::uint64_t held = held_;
-    held_ = 0;
-    return held;
-  }
+  std::optional<std::uint64_t> occurred(TimePoint now);
 
 private:
   Duration period_;

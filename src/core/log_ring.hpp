@@ -12,7 +12,6 @@
 // reads a line's own syslog priority, as systemd's SyslogLevelPrefix=.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,34 +35,13 @@ public:
   explicit LogRing(std::size_t lines = default_lines, std::size_t line_bytes = default_line_bytes)
       : cap_(lines ? lines : 1), line_bytes_(line_bytes) {}
 
-  void push(std::int64_t time_us, int priority, std::string_view text) {
-    if (text.size() > line_bytes_) {
-      std::size_t cut = line_bytes_;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
-        --cut; // text[cut] continues a character: cut before it
-      text = text.substr(0, cut);
-    }
-    if (lines_.size() < cap_) {
-      lines_.push_back({});
-    }
-    LogLine &l = lines_[(next_ - 1) % cap_];
-    l.seq = next_++;
-    l.time_us = time_us;
-    l.priority = priority;
-    l.text.assign(text);
-  }
+  void push(std::int64_t time_us, int priority, std::string_view text);
 
   // The newest `n`, oldest first.
-  std::vector<LogLine> last(std::size_t n) const {
-    const std::uint64_t kept = lines_.size();
-    const std::uint64_t from = next_ - std::min<std::uint64_t>(n, kept);
-    return range(from, n);
-  }
+  std::vector<LogLine> last(std::size_t n) const;
 
   // At most `n` lines after sequence number `seq`, oldest first.
-  std::vector<LogLine> since(std::uint64_t seq, std::size_t n) const {
-    return range(std::max(seq + 1, first()), n);
-  }
+  std::vector<LogLine> since(std::uint64_t seq, std::size_t n) const;
 
   // The sequence number the next line will get.
   std::uint64_t next_seq() const { return next_; }
@@ -73,12 +51,7 @@ public:
 
 private:
   std::uint64_t first() const { return next_ - lines_.size(); }
-  std::vector<LogLine> range(std::uint64_t from, std::size_t n) const {
-    std::vector<LogLine> out;
-    for (std::uint64_t s = from; s < next_ && out.size() < n; ++s)
-      out.push_back(lines_[(s - 1) % cap_]);
-    return out;
-  }
+  std::vector<LogLine> range(std::uint64_t from, std::size_t n) const;
 
   std::size_t cap_, line_bytes_;
   std::vector<LogLine> lines_; // slot (seq - 1) % cap_
@@ -87,13 +60,6 @@ private:
 
 // A leading "<N>" with N from 0 to 7: its priority, and the line without
 // it; otherwise `fallback` and the line as it is.
-inline int take_level_prefix(std::string_view &line, int fallback) {
-  if (line.size() >= 3 && line[0] == '<' && line[1] >= '0' && line[1] <= '7' && line[2] == '>') {
-    const int p = line[1] - '0';
-    line.remove_prefix(3);
-    return p;
-  }
-  return fallback;
-}
+int take_level_prefix(std::string_view &line, int fallback);
 
 } // namespace hbmon

@@ -8,30 +8,22 @@
 // expired, so the table holds only the uids looked up within one lifetime.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <sys/types.h>
 
 namespace hbmon {
 
-template <typename TimePoint> class MembershipCache {
+class MembershipCache {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
 
   explicit MembershipCache(Duration lifetime) : lifetime_(lifetime) {}
 
-  std::optional<bool> find(uid_t uid, TimePoint now) const {
-    auto it = entries_.find(uid);
-    if (it == entries_.end() || expired(it->second, now))
-      return std::nullopt;
-    return it->second.member;
-  }
-
-  void store(uid_t uid, bool member, TimePoint now) {
-    std::erase_if(entries_, [&](const auto &e) { return expired(e.second, now); });
-    entries_[uid] = {member, now};
-  }
-
+  std::optional<bool> find(uid_t uid, TimePoint now) const;
+  void store(uid_t uid, bool member, TimePoint now);
   std::size_t size() const { return entries_.size(); }
 
 private:
@@ -39,7 +31,7 @@ private:
     bool member = false;
     TimePoint since;
   };
-  bool expired(const Entry &e, TimePoint now) const { return now - e.since >= lifetime_; }
+  bool expired(const Entry &e, TimePoint now) const;
 
   Duration lifetime_;
   std::map<uid_t, Entry> entries_;

@@ -12,6 +12,9 @@
 // next_flush() says when to call it again (nothing waits: nullopt).
 #pragma once
 
+#include "core/function_ref.hpp"
+
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -20,49 +23,22 @@
 
 namespace hbmon {
 
-template <typename TimePoint> class NotifyOutbox {
+class NotifyOutbox {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
   enum class Kind { ready, reloading, stopping, watchdog, extend };
+  // send(message): false when the socket would block (the message stays
+  // and is tried again), true when it went out or can never go (then it is
+  // gone).
+  using Send = FunctionRef<bool(std::string_view)>;
 
   // `retry`: how soon to try again after the socket would have blocked.
   NotifyOutbox(Duration status_gap, Duration retry) : gap_(status_gap), retry_(retry) {}
 
-  void must(Kind kind, std::string message) {
-    std::erase_if(must_, [kind](const Message &m) { return m.kind == kind; });
-    must_.push_back({kind, std::move(message)});
-  }
-
-  void status(std::string_view text) {
-    if (text == sent_status_) {
-      status_.reset(); // it changed and changed back before it went out
-      return;
-    }
-    status_ = std::string(text);
-  }
-
-  // send(std::string_view message) -> bool: false when the socket would
-  // block (the message stays and is tried again), true when it went out or
-  // can never go (then it is gone).
-  template <typename Send> void flush(TimePoint now, Send &&send) {
-    next_.reset();
-    while (!must_.empty()) {
-      if (status_ && announces(must_.front().kind) && !send_status(now, send))
-        return;
-      if (!send(std::string_view(must_.front().text))) {
-        next_ = now + retry_;
-        return;
-      }
-      must_.pop_front();
-    }
-    if (!status_)
-      return;
-    if (status_sent_at_ && now < *status_sent_at_ + gap_) {
-      next_ = *status_sent_at_ + gap_;
-      return;
-    }
-    send_status(now, send);
-  }
+  void must(Kind kind, std::string message);
+  void status(std::string_view text);
+  void flush(TimePoint now, Send send);
 
   std::optional<TimePoint> next_flush() const { return next_; }
   std::size_t waiting() const { return must_.size() + (status_ ? 1 : 0); }
@@ -73,22 +49,7 @@ private:
     std::string text;
   };
 
-  // The messages systemd shows with the status that goes with them.
-  static bool announces(Kind k) {
-    return k == Kind::ready || k == Kind::reloading || k == Kind::stopping;
-  }
-
-  template <typename Send> bool send_status(TimePoint now, Send &send) {
-    const std::string message = "STATUS=" + *status_;
-    if (!send(std::string_view(message))) {
-      next_ = now + retry_;
-      return false;
-    }
-    sent_status_ = std::move(*status_);
-    status_.reset();
-    status_sent_at_ = now;
-    return true;
-  }
+  bool send_status(TimePoint now, Send send);
 
   Duration gap_, retry_;
   std::deque<Message> must_;

@@ -10,15 +10,17 @@
 // so in one line; report_due() says when that will be.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 
 namespace hbmon {
 
-template <typename TimePoint> class OutputLimit {
+class OutputLimit {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
   struct Limits {
     std::uint64_t lines;
     std::uint64_t bytes;
@@ -30,38 +32,15 @@ public:
   // A line of `bytes` at `now`: true to log it, false when it is dropped.
   // Call take_report(now) first: a window that ended is reported before
   // the next one begins.
-  bool admit(std::size_t bytes, TimePoint now) {
-    if (now >= end_) {
-      end_ = now + limits_.interval;
-      lines_ = bytes_ = 0;
-    }
-    if (lines_ + 1 > limits_.lines || bytes_ + bytes > limits_.bytes) {
-      ++dropped_;
-      ++dropped_total_;
-      return false;
-    }
-    ++lines_;
-    bytes_ += bytes;
-    return true;
-  }
+  bool admit(std::size_t bytes, TimePoint now);
 
   // Lines dropped in a window that has ended by `now` (or, with `now`
   // unset, in the current one: the run is over): 0 when none, and every
   // drop is reported once.
-  std::uint64_t take_report(std::optional<TimePoint> now) {
-    if (!dropped_ || (now && *now < end_))
-      return 0;
-    const std::uint64_t n = dropped_;
-    dropped_ = 0;
-    return n;
-  }
+  std::uint64_t take_report(std::optional<TimePoint> now);
 
   // When the window with unreported drops ends.
-  std::optional<TimePoint> report_due() const {
-    if (!dropped_)
-      return std::nullopt;
-    return end_;
-  }
+  std::optional<TimePoint> report_due() const;
 
   std::uint64_t dropped_total() const { return dropped_total_; }
   const Limits &limits() const { return limits_; }

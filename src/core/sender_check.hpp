@@ -16,15 +16,22 @@
 // The last refused pid is remembered for `negative_cache`.
 #pragma once
 
+#include "core/function_ref.hpp"
+
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <sys/types.h>
 
 namespace hbmon {
 
-template <typename TimePoint> class SenderCheck {
+class SenderCheck {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
+  using Now = FunctionRef<TimePoint()>;
+  using StartOf = FunctionRef<std::optional<std::uint64_t>(pid_t)>;
+  using IsDescendant = FunctionRef<bool(pid_t, pid_t)>;
 
   explicit SenderCheck(Duration negative_cache) : negative_cache_(negative_cache) {}
 
@@ -40,33 +47,7 @@ public:
   // `is_descendant(pid, ancestor)` walks the process tree; each is called
   // only when needed (the common case, the app's own pid, costs two
   // comparisons).
-  template <typename Now, typename StartOf, typename IsDescendant>
-  bool accept(pid_t app_pid, pid_t sender, Now &&now, StartOf &&start_of,
-              IsDescendant &&is_descendant) {
-    if (app_pid <= 0 || sender <= 0)
-      return false;
-    if (sender == app_pid)
-      return true;
-    if (sender == accepted_) {
-      if (start_of(sender) == accepted_start_) // empty when it is gone
-        return true;
-      accepted_ = 0; // that process is gone: whoever has its pid now is judged
-    }
-    const TimePoint t = now();
-    if (sender == refused_ && t - refused_at_ < negative_cache_)
-      return false;
-    // The start before and after the walk: a pid that changed hands
-    // meanwhile is refused.
-    const std::optional<std::uint64_t> start = start_of(sender);
-    if (start && is_descendant(sender, app_pid) && start_of(sender) == start) {
-      accepted_ = sender;
-      accepted_start_ = *start;
-      return true;
-    }
-    refused_ = sender;
-    refused_at_ = t;
-    return false;
-  }
+  bool accept(pid_t app_pid, pid_t sender, Now now, StartOf start_of, IsDescendant is_descendant);
 
 private:
   Duration negative_cache_;

@@ -10,8 +10,9 @@
 // it has waited `max_defer` already: kills cannot starve restarts.
 //
 // Contract: pure, time comes in as arguments; Key is any cheap, comparable
-// handle (the supervisor's App *). One entry per key, first in first out;
-// queuing a key already queued keeps its place and takes the newer kind.
+// handle (the supervisor's App *), one that start_queue.cpp instantiates
+// the queue for. One entry per key, first in first out; queuing a key
+// already queued keeps its place and takes the newer kind.
 #pragma once
 
 #include <chrono>
@@ -23,9 +24,10 @@
 
 namespace hbmon {
 
-template <typename Key, typename TimePoint> class StartQueue {
+template <typename Key> class StartQueue {
 public:
-  using Duration = typename TimePoint::duration;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  using Duration = TimePoint::duration;
   enum class Kind { start, restart };
   struct Limits {
     Duration slice = std::chrono::milliseconds(2);
@@ -36,37 +38,16 @@ public:
   StartQueue() = default;
   explicit StartQueue(Limits limits) : limits_(limits) {}
 
-  void push(Key k, Kind kind, TimePoint now) {
-    auto [it, added] = queued_.try_emplace(k, Entry{kind, now});
-    if (added)
-      order_.push_back(k);
-    else
-      it->second.kind = kind;
-  }
+  void push(Key k, Kind kind, TimePoint now);
   // Forget a queued start (an admin's word supersedes it, or the app goes).
-  void remove(Key k) {
-    if (queued_.erase(k))
-      std::erase(order_, k);
-  }
+  void remove(Key k);
   bool contains(Key k) const { return queued_.count(k) != 0; }
   bool empty() const { return order_.empty(); }
   std::size_t size() const { return order_.size(); }
 
   // The time at which `k` will be killed unless something comes first
   // (nullopt: none pending).
-  void set_kill_deadline(Key k, std::optional<TimePoint> at) {
-    auto it = kill_at_.find(k);
-    if (it != kill_at_.end()) {
-      if (at == it->second)
-        return;
-      kills_.erase({it->second, k});
-      kill_at_.erase(it);
-    }
-    if (at) {
-      kill_at_.emplace(k, *at);
-      kills_.emplace(*at, k);
-    }
-  }
+  void set_kill_deadline(Key k, std::optional<TimePoint> at);
 
   // Whether the last next() held back a start for a kill about to fall due
   // (then the loop may sleep until that kill's timer; otherwise, while
@@ -78,21 +59,7 @@ public:
 
   // The start to run now, taken off the queue; nullopt when the queue is
   // empty, this turn's slice is used up, or the head must let a kill go first.
-  std::optional<std::pair<Key, Kind>> next(TimePoint now) {
-    held_ = false;
-    if (order_.empty() || now - slice_began_ >= limits_.slice)
-      return std::nullopt;
-    const Key k = order_.front();
-    const Entry e = queued_.at(k);
-    if (!kills_.empty() && kills_.begin()->first - now < limits_.guard &&
-        now - e.queued_at < limits_.max_defer) {
-      held_ = true; // that kill's timer wakes the loop, and the queue goes on
-      return std::nullopt;
-    }
-    order_.pop_front();
-    queued_.erase(k);
-    return std::make_pair(k, e.kind);
-  }
+  std::optional<std::pair<Key, Kind>> next(TimePoint now);
 
 private:
   struct Entry {

@@ -38,7 +38,7 @@ public:
 
 private:
   Worker &worker_;
-  MembershipCache<Loop::TimePoint> cache_;
+  MembershipCache cache_;
   std::unordered_map<uid_t, std::vector<Done>> waiting_; // by the uid being looked up
 };
 

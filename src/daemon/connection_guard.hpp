@@ -50,7 +50,7 @@ private:
   zmq::socket_t events_;
   Loop::Watch watch_;
   Loop::Timer again_; // resumes a drain that stopped at its budget
-  LogLimit<Loop::TimePoint> log_limit_;
+  LogLimit log_limit_;
 };
 
 } // namespace hbmon

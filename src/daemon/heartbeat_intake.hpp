@@ -75,12 +75,12 @@ private:
   std::unique_ptr<HeartbeatSocket> socket_;
   std::unique_ptr<NotifySocket> notify_;
   AppCounters counters_;
-  SenderCheck<TimePoint> senders_;
+  SenderCheck senders_;
   StartTimes start_times_; // of the senders, for senders_
-  LogLimit<TimePoint> refusal_log_;
-  LogLimit<TimePoint> beat_log_;    // at debug level
-  LogLimit<TimePoint> refused_log_; // MAINPID=, fds
-  bool woken_ = false;              // listed in set_
+  LogLimit refusal_log_;
+  LogLimit beat_log_;    // at debug level
+  LogLimit refused_log_; // MAINPID=, fds
+  bool woken_ = false;   // listed in set_
 };
 
 // The sockets that woke (or ran out of budget) since the last drain.

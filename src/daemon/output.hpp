@@ -29,7 +29,7 @@ namespace hbmon {
 class OutputPipe {
 public:
   static constexpr std::size_t max_line = 4096;
-  using Limit = OutputLimit<Loop::TimePoint>;
+  using Limit = OutputLimit;
   static constexpr Limit::Limits limits{1000, 1 << 20, std::chrono::seconds(10)};
   static constexpr int stdout_priority = 6, stderr_priority = 3;
 

@@ -54,7 +54,7 @@ public:
   static constexpr auto retry = std::chrono::milliseconds(50);
 
 private:
-  using Outbox = NotifyOutbox<Loop::TimePoint>;
+  using Outbox = NotifyOutbox;
   void tell(Outbox::Kind kind, std::string message);
   void flush();
 

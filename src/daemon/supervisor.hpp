@@ -99,7 +99,7 @@ public:
   ConnectionBudget::Pool &connections() { return intakes_.connections(); }
 
 private:
-  using Starts = StartQueue<App *, TimePoint>;
+  using Starts = StartQueue<App *>;
   template <typename Act> Reply with_process(const std::string &name, Act &&act);
   template <typename Act>
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,

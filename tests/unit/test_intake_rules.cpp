@@ -41,7 +41,7 @@ struct Tree {
 struct Judge {
   Tree tree;
   std::map<pid_t, std::optional<std::uint64_t>> start{};
-  SenderCheck<Clock::time_point> check{1s};
+  SenderCheck check{1s};
   bool accept(pid_t app, pid_t sender, Clock::time_point at) {
     const auto start_of = [this](pid_t pid) {
       auto it = start.find(pid);
@@ -122,7 +122,7 @@ TEST(SenderCheck, AnAcceptedProcessCostsNoWalkWhileItLives) {
 TEST(SenderCheck, APidThatChangesHandsDuringTheWalkIsRefused) {
   Judge j{{{{101, 100}}}};
   int asked = 0;
-  SenderCheck<Clock::time_point> check{1s};
+  SenderCheck check{1s};
   // The stranger that had 101 when it was asked exits during the walk, and
   // a child of the app gets 101.
   const auto start_of = [&](pid_t) { return std::optional<std::uint64_t>(++asked); };
@@ -131,7 +131,7 @@ TEST(SenderCheck, APidThatChangesHandsDuringTheWalkIsRefused) {
 }
 
 TEST(LogLimit, FirstThenAtMostOnePerPeriodCountingTheRest) {
-  LogLimit<Clock::time_point> limit(10s);
+  LogLimit limit(10s);
   EXPECT_EQ(limit.occurred(t0), 0u) << "the first is logged";
   for (int i = 1; i <= 12; ++i)
     EXPECT_FALSE(limit.occurred(t0 + i * 500ms)) << i;

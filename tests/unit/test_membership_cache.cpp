@@ -13,12 +13,12 @@ const Clock::time_point t0{std::chrono::seconds(1000)};
 }
 
 TEST(MembershipCache, KnowsNothingItWasNotTold) {
-  MembershipCache<Clock::time_point> cache(30s);
+  MembershipCache cache(30s);
   EXPECT_FALSE(cache.find(1000, t0));
 }
 
 TEST(MembershipCache, RemembersBothAnswersForItsLifetimeOnly) {
-  MembershipCache<Clock::time_point> cache(30s);
+  MembershipCache cache(30s);
   cache.store(1000, true, t0);
   cache.store(1001, false, t0);
   EXPECT_EQ(cache.find(1000, t0 + 29s), true);
@@ -28,7 +28,7 @@ TEST(MembershipCache, RemembersBothAnswersForItsLifetimeOnly) {
 }
 
 TEST(MembershipCache, ANewAnswerReplacesTheOldAndStartsItsOwnLifetime) {
-  MembershipCache<Clock::time_point> cache(30s);
+  MembershipCache cache(30s);
   cache.store(1000, true, t0);
   cache.store(1000, false, t0 + 20s); // removed from the group meanwhile
   EXPECT_EQ(cache.find(1000, t0 + 45s), false);
@@ -36,7 +36,7 @@ TEST(MembershipCache, ANewAnswerReplacesTheOldAndStartsItsOwnLifetime) {
 }
 
 TEST(MembershipCache, HoldsOnlyTheUidsOfOneLifetime) {
-  MembershipCache<Clock::time_point> cache(30s);
+  MembershipCache cache(30s);
   for (uid_t uid = 0; uid < 100; ++uid)
     cache.store(uid, uid % 2 == 0, t0);
   EXPECT_EQ(cache.size(), 100u);

@@ -9,7 +9,7 @@
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Outbox = hbmon::NotifyOutbox<Clock::time_point>;
+using Outbox = hbmon::NotifyOutbox;
 using Kind = Outbox::Kind;
 
 namespace {

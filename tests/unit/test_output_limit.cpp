@@ -6,7 +6,7 @@
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Limit = hbmon::OutputLimit<Clock::time_point>;
+using Limit = hbmon::OutputLimit;
 
 namespace {
 const Clock::time_point t0{std::chrono::seconds(1000)};

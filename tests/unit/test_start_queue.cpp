@@ -5,7 +5,7 @@
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Queue = hbmon::StartQueue<int, Clock::time_point>;
+using Queue = hbmon::StartQueue<int>;
 using Kind = Queue::Kind;
 
 namespace {
