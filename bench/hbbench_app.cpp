@@ -4,25 +4,35 @@
 // AF_UNIX socket named by $HBMON_ENDPOINT (ipc:// only), so it needs no
 // libzmq, no threads and little memory: 10,000 of them fit on a small box.
 //
+// With $NOTIFY_SOCKET set (heartbeat.protocol "notify") it speaks systemd's
+// notify protocol instead, as sd_notify(3) does but without libsystemd: one
+// "READY=1" datagram, then a "WATCHDOG=1" datagram per heartbeat, each a
+// plain sendto() on an AF_UNIX SOCK_DGRAM socket. The kernel attaches the
+// sender's credentials (hbmond set SO_PASSCRED), and the sender is the app
+// itself, so hbmond's sender check passes.
+//
 // Usage: hbbench_app [--period S] [--beats N] [--then stall|beat|exit CODE]
 //                    [--flood] [--trace FILE]
 //   --period S    seconds between heartbeats (default 1)
 //   --beats N     send N heartbeats (the first at once), then do --then
 //                 (default: beat forever)
 //   --then WHAT   stall: stop beating and sleep forever; exit CODE: exit
-//   --flood       send empty heartbeats as fast as the socket takes them
+//   --flood       send heartbeats as fast as the socket takes them (empty
+//                 ZMTP messages, or WATCHDOG=1 datagrams)
 //   --trace FILE  append "start <pid> <ns>", "last <pid> <ns>" (the last
 //                 beat, before stalling) and "exit <pid> <code> <ns>"
 //                 (CLOCK_MONOTONIC; many apps may share one file)
 #include "trace_file.hpp"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -140,6 +150,41 @@ int zmtp_connect(const char *endpoint) {
   return fd;
 }
 
+// The notify protocol's socket: $NOTIFY_SOCKET, a path or "@" for the
+// abstract namespace, as sd_notify(3) takes it.
+struct NotifyTarget {
+  int fd = -1;
+  sockaddr_un addr{};
+  socklen_t len = 0;
+
+  explicit NotifyTarget(const char *path) {
+    const std::size_t n = std::strlen(path);
+    if ((path[0] != '/' && path[0] != '@') || n < 2 || n >= sizeof addr.sun_path) {
+      errno = EINVAL;
+      die("NOTIFY_SOCKET must be an absolute path or @name");
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path, n);
+    if (path[0] == '@')
+      addr.sun_path[0] = '\0';
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + (path[0] == '/' ? 1 : 0));
+    fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      die("socket");
+  }
+
+  // One datagram. The socket blocks: while hbmond's queue is full the sender
+  // waits (a --flood goes at the rate hbmond takes), no beat is dropped.
+  bool send(const char *text) const {
+    ssize_t k;
+    do
+      k = ::sendto(fd, text, std::strlen(text), MSG_NOSIGNAL,
+                   reinterpret_cast<const sockaddr *>(&addr), len);
+    while (k < 0 && errno == EINTR);
+    return k >= 0;
+  }
+};
+
 void sleep_for(double seconds) {
   timespec ts{
       static_cast<time_t>(seconds),
@@ -187,9 +232,27 @@ int main(int argc, char **argv) {
     trace_exit(exit_code);
     return exit_code;
   }
-  const int fd = zmtp_connect(std::getenv("HBMON_ENDPOINT"));
+  // systemd's notify protocol when hbmond gave the app a NOTIFY_SOCKET, else ZMTP.
+  const char *notify_socket = std::getenv("NOTIFY_SOCKET");
+  std::optional<NotifyTarget> notify;
+  int fd = -1;
+  if (notify_socket && *notify_socket) {
+    notify.emplace(notify_socket);
+    if (!notify->send("READY=1"))
+      die("send READY=1");
+  } else {
+    fd = zmtp_connect(std::getenv("HBMON_ENDPOINT"));
+  }
   const unsigned char empty[2] = {0x00, 0x00}; // last frame, short, size 0
+  auto beat = [&] {
+    return notify ? notify->send("WATCHDOG=1") : send_all(fd, empty, sizeof empty);
+  };
 
+  if (flood && notify) {
+    while (beat()) {
+    }
+    return 0;
+  }
   if (flood) {
     unsigned char batch[8192];
     for (std::size_t i = 0; i < sizeof batch; i += 2)
@@ -203,7 +266,7 @@ int main(int argc, char **argv) {
     if (n > 0)
       sleep_for(period);
     last = mono_ns();
-    if (!send_all(fd, empty, sizeof empty))
+    if (!beat())
       die("send");
   }
   if (then == "exit") {
