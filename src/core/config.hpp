@@ -18,6 +18,7 @@
 #include "protocol/endpoints.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -60,6 +61,32 @@ struct HeartbeatConfig {
   }
 };
 
+// A liveness probe: hbmond asks the app, for apps that cannot send
+// heartbeats (SPEC "Probes"). Exactly one of the three kinds.
+enum class ProbeKind { exec, http, tcp };
+inline constexpr Names<ProbeKind, 3> probe_kind_names{{{
+    {ProbeKind::exec, "exec"},
+    {ProbeKind::http, "http"},
+    {ProbeKind::tcp, "tcp"},
+}}};
+static_assert(probe_kind_names.in_order(), "one name per ProbeKind, in order");
+inline constexpr std::string_view to_string(ProbeKind k) { return probe_kind_names.name(k); }
+
+struct ProbeConfig {
+  ProbeKind kind = ProbeKind::tcp;
+  std::vector<std::string> argv; // exec: the command, run as the app's user
+  std::string url;               // http: as written
+  std::string host;              // http, tcp: a name, an IPv4 or an IPv6 address (no brackets)
+  std::uint16_t port = 0;        // http, tcp
+  std::string path = "/";        // http: the path and query
+  Duration interval = std::chrono::seconds(10);
+  Duration timeout = std::chrono::seconds(1);
+  unsigned failures = 3;
+  Duration initial_delay{}; // defaulted: the heartbeat's grace, or `interval` without one
+
+  bool operator==(const ProbeConfig &) const = default;
+};
+
 struct StartLimit {
   unsigned burst = 10;
   Duration interval = std::chrono::seconds(300);
@@ -71,6 +98,7 @@ struct AppConfig {
   std::string name;
   std::vector<std::string> command;
   std::optional<HeartbeatConfig> heartbeat; // nullopt: crash supervision only
+  std::optional<ProbeConfig> probe;         // nullopt: none
   RestartPolicy restart = RestartPolicy::on_failure;
   Duration restart_delay = std::chrono::seconds(1);
   Duration backoff_max = std::chrono::seconds(60);

@@ -21,12 +21,14 @@ constexpr std::size_t max_ipc_path = 107; // sizeof(sockaddr_un::sun_path) - 1
 
 constexpr std::string_view top_keys[] = {"apps", "control", "events", "log_level"};
 constexpr std::string_view app_keys[] = {
-    "name",        "command",     "heartbeat",   "restart",      "restart_delay",
-    "backoff_max", "start_limit", "stop_signal", "stop_timeout", "user",
-    "group",       "cwd",         "env",         "env_file",     "enabled"};
+    "name",        "command",     "heartbeat",    "restart", "restart_delay", "backoff_max",
+    "start_limit", "stop_signal", "stop_timeout", "user",    "group",         "cwd",
+    "env",         "env_file",    "enabled",      "probe"};
 constexpr std::string_view heartbeat_keys[] = {"protocol", "endpoint", "interval", "misses",
                                                "grace"};
 constexpr std::string_view start_limit_keys[] = {"burst", "interval"};
+constexpr std::string_view probe_keys[] = {"exec",    "http",     "tcp",          "interval",
+                                           "timeout", "failures", "initial_delay"};
 
 constexpr double day = 86400;
 
@@ -186,6 +188,149 @@ private:
       else
         add(member(place, "enabled"), "must be true or false, got " + describe(*e));
     }
+    if (auto *p = field(v, "probe"); p && !p->is_null())
+      probe(*p, member(place, "probe"), a);
+    return true;
+  }
+
+  // `probe`: exactly one of exec, http, tcp, and its timing. Its
+  // initial_delay defaults to the heartbeat's grace (read before it), or to
+  // its interval for an app without heartbeats.
+  void probe(const json &v, const std::string &place, AppConfig &a) {
+    if (!v.is_object()) {
+      add(place,
+          "must be an object such as {\"tcp\": \"127.0.0.1:5432\"}, or null, got " + describe(v));
+      return;
+    }
+    check_keys(v, place, probe_keys);
+    ProbeConfig p;
+    std::vector<std::string_view> kinds;
+    for (std::string_view k : {"exec", "http", "tcp"})
+      if (v.contains(k))
+        kinds.push_back(k);
+    if (kinds.size() != 1) {
+      add(place, kinds.empty()
+                     ? "needs one of \"exec\" (a command), \"http\" (a URL) or "
+                       "\"tcp\" (HOST:PORT)"
+                     : fmt::format("has {}: a probe is exactly one of them", join_quoted(kinds)));
+      return;
+    }
+    bool ok = true;
+    if (auto *e = field(v, "exec")) {
+      p.kind = ProbeKind::exec;
+      command(*e, member(place, "exec"), p.argv);
+      ok = !p.argv.empty();
+    } else if (auto *h = field(v, "http")) {
+      p.kind = ProbeKind::http;
+      ok = http_url(*h, member(place, "http"), p);
+    } else if (auto *t = field(v, "tcp")) {
+      p.kind = ProbeKind::tcp;
+      ok = tcp_address(*t, member(place, "tcp"), p);
+    }
+    if (auto *i = field(v, "interval"))
+      ok &= duration(*i, member(place, "interval"), 0.1, false, day, p.interval);
+    if (auto *t = field(v, "timeout"))
+      ok &= duration(*t, member(place, "timeout"), 0.01, false, 3600, p.timeout);
+    if (auto *f = field(v, "failures")) {
+      std::uint64_t n = 0;
+      if (integer(*f, member(place, "failures"), 1, 1000, n))
+        p.failures = static_cast<unsigned>(n);
+      else
+        ok = false;
+    }
+    p.initial_delay = a.heartbeat ? a.heartbeat->grace : p.interval;
+    if (auto *d = field(v, "initial_delay"))
+      ok &= duration(*d, member(place, "initial_delay"), 0, false, day, p.initial_delay);
+    if (ok && p.timeout > p.interval) {
+      add(member(place, "timeout"),
+          fmt::format("{:g} is longer than the probe's interval ({:g}): a probe must end before "
+                      "the next is due; make timeout at most interval",
+                      to_seconds(p.timeout), to_seconds(p.interval)));
+      ok = false;
+    }
+    if (ok)
+      a.probe = std::move(p);
+  }
+
+  // "HOST:PORT" with a port from 1 to 65535; an IPv6 address in brackets.
+  static std::optional<std::string> host_port(std::string_view s, ProbeConfig &p) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return "must be HOST:PORT";
+    std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+    if (host.front() == '[') {
+      if (host.size() < 3 || host.back() != ']')
+        return "an IPv6 address goes in brackets, as in [::1]:8080";
+      host = host.substr(1, host.size() - 2);
+    } else if (host.find(':') != std::string_view::npos) {
+      return "an IPv6 address goes in brackets, as in [::1]:8080";
+    }
+    const bool host_ok = std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+             c == '_' || c == '%';
+    });
+    if (!host_ok)
+      return fmt::format("{} is not a host name or address", quote(host));
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || n == 0 ||
+        n > 65535)
+      return fmt::format("the port must be a number from 1 to 65535, got {}", quote(port));
+    p.host = std::string(host);
+    p.port = static_cast<std::uint16_t>(n);
+    return std::nullopt;
+  }
+
+  bool tcp_address(const json &v, const std::string &place, ProbeConfig &p) {
+    if (!v.is_string()) {
+      add(place, "must be a string such as \"127.0.0.1:5432\", got " + describe(v));
+      return false;
+    }
+    const auto &s = v.get_ref<const std::string &>();
+    if (auto why = host_port(s, p)) {
+      add(place, fmt::format("{}: {}", quote(s), *why));
+      return false;
+    }
+    return true;
+  }
+
+  // "http://HOST:PORT/PATH": plain HTTP (a liveness probe asks a local
+  // port; TLS would only add ways to fail), the port always written.
+  bool http_url(const json &v, const std::string &place, ProbeConfig &p) {
+    if (!v.is_string()) {
+      add(place, "must be a string such as \"http://127.0.0.1:8080/healthz\", got " + describe(v));
+      return false;
+    }
+    const auto &s = v.get_ref<const std::string &>();
+    constexpr std::string_view scheme = "http://";
+    if (!std::string_view(s).starts_with(scheme)) {
+      add(place, fmt::format("{}: must start with \"http://\", as in "
+                             "\"http://127.0.0.1:8080/healthz\"",
+                             quote(s)));
+      return false;
+    }
+    std::string_view rest = std::string_view(s).substr(scheme.size());
+    const auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    if (authority.find('@') != std::string_view::npos) {
+      add(place, fmt::format("{}: no user or password in a probe's URL", quote(s)));
+      return false;
+    }
+    if (auto why = host_port(authority, p)) {
+      add(place, fmt::format("{}: {}", quote(s), *why));
+      return false;
+    }
+    p.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+    const bool path_ok = std::all_of(p.path.begin(), p.path.end(), [](char c) {
+      return static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f &&
+             c != '#';
+    });
+    if (!path_ok) {
+      add(place,
+          fmt::format("{}: the path may hold no spaces, control characters or '#'", quote(s)));
+      return false;
+    }
+    p.url = s;
     return true;
   }
 

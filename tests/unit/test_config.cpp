@@ -236,6 +236,26 @@ const BadCase bad_cases[] = {
     {"notify_endpoint_abstract",
      one_app(R"("heartbeat": {"protocol": "notify", "endpoint": "@hbmond/x"})"),
      "apps[0].heartbeat.endpoint: must be an absolute path"},
+    {"probe_none_of_the_kinds", one_app(R"("probe": {"interval": 5})"),
+     "apps[0].probe: needs one of \"exec\" (a command), \"http\" (a URL) or \"tcp\""},
+    {"probe_two_kinds", one_app(R"("probe": {"tcp": "127.0.0.1:1", "http": "http://a:1/"})"),
+     "apps[0].probe: has \"http\", \"tcp\": a probe is exactly one of them"},
+    {"probe_tcp_no_port", one_app(R"("probe": {"tcp": "127.0.0.1"})"),
+     "apps[0].probe.tcp: \"127.0.0.1\": must be HOST:PORT"},
+    {"probe_tcp_port_range", one_app(R"("probe": {"tcp": "localhost:70000"})"),
+     "apps[0].probe.tcp: \"localhost:70000\": the port must be a number from 1 to 65535"},
+    {"probe_tcp_ipv6_brackets", one_app(R"("probe": {"tcp": "::1:80"})"),
+     "an IPv6 address goes in brackets, as in [::1]:8080"},
+    {"probe_http_scheme", one_app(R"("probe": {"http": "https://127.0.0.1:443/"})"),
+     "apps[0].probe.http: \"https://127.0.0.1:443/\": must start with \"http://\""},
+    {"probe_http_userinfo", one_app(R"("probe": {"http": "http://u:p@127.0.0.1:80/"})"),
+     "no user or password in a probe's URL"},
+    {"probe_timeout_over_interval",
+     one_app(R"("probe": {"tcp": "h:1", "interval": 1, "timeout": 2})"),
+     "apps[0].probe.timeout: 2 is longer than the probe's interval (1)"},
+    {"probe_exec_empty", one_app(R"("probe": {"exec": []})"), "apps[0].probe.exec: "},
+    {"probe_unknown_key", one_app(R"("probe": {"tcp": "h:1", "failure": 2})"),
+     "apps[0].probe.failure: unknown key; did you mean \"failures\"?"},
     {"heartbeat_protocol_unknown", one_app(R"("heartbeat": {"protocol": "notfy"})"),
      "apps[0].heartbeat.protocol: must be one of \"zmq\", \"notify\", got \"notfy\"; did you "
      "mean \"notify\"?"},
@@ -467,6 +487,40 @@ TEST(Config, NotifyProtocolDefaultsToASocketPathInTheRuntimeDir) {
   EXPECT_EQ(
       parse_config(one_app(""), path, accounts, directories, "/tmp/rt").apps[0].heartbeat->protocol,
       HeartbeatProtocol::zmq);
+}
+
+TEST(Config, ProbesOfEachKindWithTheirDefaults) {
+  Config cfg = parse_config(R"({"apps": [
+      {"name": "a", "command": ["x"], "heartbeat": null, "probe": {"tcp": "[::1]:5432"}},
+      {"name": "b", "command": ["x"], "heartbeat": {"interval": 2},
+       "probe": {"http": "http://localhost:8080/healthz?deep=1", "interval": 1, "timeout": 0.5,
+                 "failures": 5}},
+      {"name": "c", "command": ["x"], "heartbeat": null,
+       "probe": {"exec": ["/usr/bin/pg_isready", "-q"], "initial_delay": 30}},
+      {"name": "d", "command": ["x"], "probe": null}]})",
+                            path, accounts, directories);
+  const ProbeConfig &a = *cfg.apps[0].probe;
+  EXPECT_EQ(a.kind, ProbeKind::tcp);
+  EXPECT_EQ(a.host, "::1");
+  EXPECT_EQ(a.port, 5432);
+  EXPECT_EQ(a.interval, 10s);
+  EXPECT_EQ(a.timeout, 1s);
+  EXPECT_EQ(a.failures, 3u);
+  EXPECT_EQ(a.initial_delay, 10s); // no heartbeat: the probe's interval
+  const ProbeConfig &b = *cfg.apps[1].probe;
+  EXPECT_EQ(b.kind, ProbeKind::http);
+  EXPECT_EQ(b.host, "localhost");
+  EXPECT_EQ(b.port, 8080);
+  EXPECT_EQ(b.path, "/healthz?deep=1");
+  EXPECT_EQ(b.url, "http://localhost:8080/healthz?deep=1");
+  EXPECT_EQ(b.timeout, 500ms);
+  EXPECT_EQ(b.failures, 5u);
+  EXPECT_EQ(b.initial_delay, 4s); // the heartbeat's grace
+  const ProbeConfig &c = *cfg.apps[2].probe;
+  EXPECT_EQ(c.kind, ProbeKind::exec);
+  EXPECT_EQ(c.argv, (std::vector<std::string>{"/usr/bin/pg_isready", "-q"}));
+  EXPECT_EQ(c.initial_delay, 30s);
+  EXPECT_FALSE(cfg.apps[3].probe);
 }
 
 TEST(Config, ANotifySocketAndAnIpcEndpointOnOneFileClash) {
