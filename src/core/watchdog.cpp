@@ -10,9 +10,9 @@
 namespace hbmon {
 
 std::string_view event_name(const Event &e) {
-  static constexpr std::string_view names[] = {"start",        "stop",      "spawned",
-                                               "spawn-failed", "heartbeat", "exited",
-                                               "deadline",     "panic",     "restart"};
+  static constexpr std::string_view names[] = {"start",     "stop",   "spawned",  "spawn-failed",
+                                               "heartbeat", "exited", "deadline", "panic",
+                                               "restart",   "probe"};
   static_assert(std::size(names) == std::variant_size_v<Event>, "one name per event");
   return names[e.index()];
 }
@@ -112,6 +112,8 @@ void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
           on_panic(ev, out);
         else if constexpr (std::is_same_v<T, ev::Restart>)
           on_restart(now, out);
+        else if constexpr (std::is_same_v<T, ev::Probe>)
+          on_probe(ev, now, out);
       },
       e);
   if (const bool kills = deadline_kills(); deadline_ != before || kills != announced_kills_) {
@@ -150,6 +152,8 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
   error_.reset();
   reloading_ = false;
   self_stop_ = false;
+  probe_failures_ = 0;
+  last_probe_.reset();
   if (cfg_.heartbeat)
     interval_ = cfg_.heartbeat->interval; // WATCHDOG_USEC= lasts one run
   out.emplace_back(act::Spawn{});
@@ -163,7 +167,10 @@ void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
   started_at_ = now;
   log(out, LogLevel::info, fmt::format("started, pid {}", e.pid), "started",
       {.message_id = message_id::started, .pid = e.pid});
-  if (cfg_.heartbeat) {
+  if (!cfg_.heartbeat && cfg_.probe) {
+    // Up at its first good probe; failed ones bound the start.
+    enter(State::starting, "waiting for the first successful probe", out);
+  } else if (cfg_.heartbeat) {
     deadline_ = now + cfg_.heartbeat->grace;
     enter(State::starting,
           cfg_.heartbeat->protocol == HeartbeatProtocol::notify
@@ -281,6 +288,31 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
     running_since_ = now;
     enter(State::running, m.ready ? "ready" : "", out);
   }
+}
+
+// A probe's verdict: a failure counts toward `failures` in a row, any
+// success starts the count again (and, for an app with no heartbeat, ends
+// `starting`).
+void Watchdog::on_probe(const ev::Probe &e, TimePoint now, Actions &out) {
+  if (!cfg_.probe || e.pid != pid_ || (state_ != State::starting && state_ != State::running))
+    return;
+  last_probe_ = ProbeVerdict{now, e.ok, e.reason};
+  if (e.ok) {
+    probe_failures_ = 0;
+    if (state_ == State::starting && !cfg_.heartbeat) {
+      running_since_ = now;
+      enter(State::running, "probe ok", out);
+    }
+    return;
+  }
+  const unsigned limit = cfg_.probe->failures;
+  ++probe_failures_;
+  log(out, LogLevel::warning,
+      fmt::format("probe failed {}/{}: {}", probe_failures_, limit, e.reason), "probe-failed",
+      {.reason = e.reason});
+  if (probe_failures_ >= limit)
+    kill_now(fmt::format("failed {} probe{}", probe_failures_, probe_failures_ == 1 ? "" : "s"),
+             Result::watchdog, out);
 }
 
 // STOPPING=1: the app is on its way out by itself. No hang kill any more;

@@ -120,10 +120,17 @@ struct Panic {
   std::string reason;
 };
 struct Restart {}; // the caller's turn for a RestartDue it was given
+// A liveness probe's verdict on process `pid` (one that is gone by now is
+// ignored): `reason` says why it failed.
+struct Probe {
+  pid_t pid;
+  bool ok;
+  std::string reason{};
+};
 } // namespace ev
 
 using Event = std::variant<ev::Start, ev::Stop, ev::Spawned, ev::SpawnFailed, ev::Heartbeat,
-                           ev::Exited, ev::Deadline, ev::Panic, ev::Restart>;
+                           ev::Exited, ev::Deadline, ev::Panic, ev::Restart, ev::Probe>;
 std::string_view event_name(const Event &e);
 
 namespace act {
@@ -196,6 +203,14 @@ public:
   std::uint64_t restarts() const { return restarts_; }
   std::uint64_t heartbeats() const { return heartbeats_; }
   std::uint64_t misses_total() const { return misses_total_; }
+  // Consecutive failed probes this run, and the last verdict (when, ok, why).
+  unsigned probe_failures() const { return probe_failures_; }
+  struct ProbeVerdict {
+    TimePoint at;
+    bool ok;
+    std::string reason;
+  };
+  const std::optional<ProbeVerdict> &last_probe() const { return last_probe_; }
   unsigned misses() const { return misses_; }
   Duration next_delay() const { return delay_; }
   bool has_process() const { return pid_ > 0; }
@@ -218,6 +233,7 @@ private:
   void on_deadline(TimePoint now, Actions &out);
   void on_panic(const ev::Panic &e, Actions &out);
   void on_restart(TimePoint now, Actions &out);
+  void on_probe(const ev::Probe &e, TimePoint now, Actions &out);
   void self_stopping(TimePoint now, Actions &out);
   void override_interval(std::chrono::microseconds usec, Actions &out);
   bool deadline_kills() const;
@@ -251,6 +267,8 @@ private:
   std::uint64_t restarts_ = 0;
   std::uint64_t heartbeats_ = 0;
   std::uint64_t misses_total_ = 0;
+  unsigned probe_failures_ = 0; // consecutive, this run
+  std::optional<ProbeVerdict> last_probe_;
 };
 
 } // namespace hbmon

@@ -235,6 +235,7 @@ TEST(WatchdogNames, Events) {
   EXPECT_EQ(event_name(exit_code(0)), "exited");
   EXPECT_EQ(event_name(ev::Deadline{}), "deadline");
   EXPECT_EQ(event_name(ev::Panic{"x"}), "panic");
+  EXPECT_EQ(event_name(ev::Probe{1, true}), "probe");
 }
 
 TEST(WatchdogNames, ExitStatusDescribe) {
@@ -1659,6 +1660,103 @@ TEST(Notify, MissesShortOfTheKillAreNotWarnings) {
   a = h.fire();
   EXPECT_EQ(kinds(a), "Kill(9) Changed");
   EXPECT_THAT(h.logs, Contains("missed heartbeat 2/2"));
+}
+
+} // namespace
+} // namespace hbmon
+
+namespace hbmon {
+namespace {
+
+// --- liveness probes: the watchdog judges their verdicts -----------------------------
+
+AppConfig probed(bool heartbeat) {
+  AppConfig c = base_config();
+  if (!heartbeat)
+    c.heartbeat.reset();
+  c.probe = ProbeConfig{};
+  c.probe->failures = 3;
+  return c;
+}
+
+ev::Probe probe_ok(pid_t pid = kPid) { return {pid, true}; }
+ev::Probe probe_failed(std::string why, pid_t pid = kPid) { return {pid, false, std::move(why)}; }
+
+TEST(Probes, WithoutAHeartbeatTheFirstGoodProbeEndsTheStart) {
+  Harness h(probed(false));
+  h.start();
+  EXPECT_EQ(h.wd.state(), State::starting);
+  EXPECT_EQ(h.wd.reason(), "waiting for the first successful probe");
+  EXPECT_FALSE(h.wd.deadline()); // failed probes, not a timer, bound the start
+  h.at(t0 + 10s, probe_failed("connection refused"));
+  EXPECT_EQ(h.wd.state(), State::starting);
+  h.at(t0 + 20s, probe_ok());
+  EXPECT_EQ(h.wd.state(), State::running);
+  EXPECT_EQ(h.wd.reason(), "probe ok");
+  EXPECT_EQ(h.wd.probe_failures(), 0u);
+}
+
+TEST(Probes, FailuresInARowKillAndASuccessStartsTheCountAgain) {
+  Harness h(probed(false));
+  h.start();
+  h.at(t0 + 1s, probe_ok());
+  h.at(t0 + 2s, probe_failed("HTTP 500"));
+  h.at(t0 + 3s, probe_failed("HTTP 500"));
+  h.at(t0 + 4s, probe_ok());
+  EXPECT_EQ(h.wd.probe_failures(), 0u);
+  h.at(t0 + 5s, probe_failed("timed out after 1s"));
+  h.at(t0 + 6s, probe_failed("timed out after 1s"));
+  EXPECT_EQ(h.wd.state(), State::running);
+  Actions a = h.at(t0 + 7s, probe_failed("timed out after 1s"));
+  EXPECT_EQ(kinds(a), "Kill(9) Changed");
+  EXPECT_EQ(h.wd.reason(), "failed 3 probes");
+  EXPECT_THAT(h.logs, Contains("probe failed 3/3: timed out after 1s"));
+  ASSERT_TRUE(h.wd.last_probe());
+  EXPECT_FALSE(h.wd.last_probe()->ok);
+  EXPECT_EQ(h.wd.last_probe()->at, t0 + 7s);
+  h.at(t0 + 7100ms, exit_signal(SIGKILL));
+  EXPECT_EQ(h.wd.state(), State::backoff);
+  EXPECT_EQ(h.wd.result(), Result::watchdog);
+  // The next run starts its count afresh.
+  h.restart(kPid + 1);
+  EXPECT_EQ(h.wd.probe_failures(), 0u);
+  EXPECT_FALSE(h.wd.last_probe());
+}
+
+TEST(Probes, AVerdictOnAProcessThatIsGoneOrAnAppNotUpIsIgnored) {
+  Harness h(probed(false));
+  h.start();
+  h.at(t0 + 1s, probe_ok());
+  for (int i = 0; i < 5; ++i)
+    h.at(t0 + 2s, probe_failed("refused", kPid + 7)); // an earlier run's process
+  EXPECT_EQ(h.wd.state(), State::running);
+  EXPECT_EQ(h.wd.probe_failures(), 0u);
+  h.at(t0 + 3s, ev::Stop{});
+  for (int i = 0; i < 5; ++i)
+    h.at(t0 + 4s, probe_failed("refused"));
+  EXPECT_EQ(h.wd.state(), State::stopping);
+  EXPECT_EQ(h.wd.probe_failures(), 0u);
+}
+
+TEST(Probes, WithAHeartbeatEitherVerdictKills) {
+  Harness h(probed(true));
+  h.start();
+  h.at(t0 + 100ms, beat());
+  EXPECT_EQ(h.wd.state(), State::running);
+  h.at(t0 + 200ms, probe_failed("refused"));
+  h.at(t0 + 300ms, beat());
+  h.at(t0 + 400ms, probe_failed("refused"));
+  h.at(t0 + 500ms, beat());
+  Actions a = h.at(t0 + 600ms, probe_failed("refused"));
+  EXPECT_EQ(kinds(a), "Kill(9) Changed"); // beating, yet dead to its probe
+  EXPECT_EQ(h.wd.reason(), "failed 3 probes");
+}
+
+TEST(Probes, AGoodProbeDoesNotEndTheStartOfAnAppThatShouldBeat) {
+  Harness h(probed(true));
+  h.start();
+  h.at(t0 + 100ms, probe_ok());
+  EXPECT_EQ(h.wd.state(), State::starting);
 }
 
 } // namespace
