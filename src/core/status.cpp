@@ -29,6 +29,8 @@ AppStatus snapshot(const std::string &name, const Watchdog &wd, const AppCounter
   s.result = wd.result();
   s.heartbeats = wd.heartbeats();
   s.misses = wd.misses_total();
+  if (const auto &p = wd.last_probe())
+    s.last_probe = AppStatus::Probe{p->ok, p->reason, secs(now - p->at), wd.probe_failures()};
   s.counters = c;
   s.enabled = wd.config().enabled;
   s.command = wd.config().command;
@@ -70,6 +72,13 @@ nlohmann::json to_json(const AppStatus &s) {
   j["output_dropped"] = s.counters.output_dropped;
   j["fds_closed"] = s.counters.fds_closed;
   j["misses"] = s.misses;
+  if (s.last_probe)
+    j["last_probe"] = {{"ok", s.last_probe->ok},
+                       {"reason", s.last_probe->ok ? json(nullptr) : json(s.last_probe->reason)},
+                       {"age", s.last_probe->age},
+                       {"failures", s.last_probe->failures}};
+  else
+    j["last_probe"] = nullptr;
   return j;
 }
 

@@ -40,6 +40,14 @@ struct AppStatus {
   Result result = Result::success; // of the last run that ended
   std::uint64_t heartbeats = 0;
   std::uint64_t misses = 0;
+  // The last probe's verdict and its age (s), for an app with a probe.
+  struct Probe {
+    bool ok = false;
+    std::string reason;
+    double age = 0;
+    unsigned failures = 0; // in a row, this run
+  };
+  std::optional<Probe> last_probe;
   AppCounters counters;
 };
 

@@ -79,3 +79,26 @@ TEST(Status, ResultIsTypedAndFirstFailureWins) {
   EXPECT_EQ(j["result"], "panic"); // not "signal": the SIGKILL was ours
   EXPECT_EQ(j["last_exit"]["signal"], "SIGKILL");
 }
+
+TEST(Status, TheLastProbeAndItsAge) {
+  AppConfig c = app("db");
+  c.heartbeat.reset();
+  c.probe = ProbeConfig{};
+  Watchdog wd(c);
+  TimePoint t0{};
+  wd.on(ev::Start{}, t0);
+  wd.on(ev::Spawned{42}, t0);
+  EXPECT_TRUE(to_json(snapshot("db", wd, {}, t0))["last_probe"].is_null());
+  wd.on(ev::Probe{42, true}, t0 + 10s);
+  wd.on(ev::Probe{42, false, "connection refused"}, t0 + 20s);
+  auto j = to_json(snapshot("db", wd, {}, t0 + 22500ms));
+  EXPECT_EQ(j["last_probe"]["ok"], false);
+  EXPECT_EQ(j["last_probe"]["reason"], "connection refused");
+  EXPECT_DOUBLE_EQ(j["last_probe"]["age"].get<double>(), 2.5);
+  EXPECT_EQ(j["last_probe"]["failures"], 1);
+  wd.on(ev::Probe{42, true}, t0 + 30s);
+  j = to_json(snapshot("db", wd, {}, t0 + 30s));
+  EXPECT_EQ(j["last_probe"]["ok"], true);
+  EXPECT_TRUE(j["last_probe"]["reason"].is_null());
+  EXPECT_EQ(j["last_probe"]["failures"], 0);
+}
