@@ -10,7 +10,12 @@
 namespace hbmon {
 
 Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
-    : loop_(loop), reports_(reports), runner_(loop, opts), zmq_(1) {
+    : loop_(loop), reports_(reports), runner_(loop, opts),
+      probes_(loop, runner_,
+              [this](App &a, pid_t pid, bool ok, std::string reason) {
+                deliver(a, ev::Probe{pid, ok, std::move(reason)});
+              }),
+      zmq_(1) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   loop_.add_prepare([this] {
@@ -356,9 +361,11 @@ void Supervisor::do_spawn(App &a) {
   a.output.set_pid(a.pid);
   a.intake.set_process(a.pid);
   deliver(a, ev::Spawned{a.pid});
+  probes_.started(a);
 }
 
 void Supervisor::on_exit(App &a, const ExitStatus &st) {
+  probes_.ended(a);
   a.output.end_of_run(); // its last words come before the news of its exit
   a.output.set_pid(0);
   a.pid = 0;

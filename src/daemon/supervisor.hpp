@@ -19,6 +19,7 @@
 #include "daemon/guardian.hpp"
 #include "daemon/heartbeat_intake.hpp"
 #include "daemon/output.hpp"
+#include "daemon/probes.hpp"
 #include "daemon/process_runner.hpp"
 #include "daemon/reports.hpp"
 #include "sys/loop.hpp"
@@ -120,6 +121,7 @@ private:
   Loop &loop_;
   Reports &reports_;
   ProcessRunner runner_;
+  Probes probes_; // after runner_, which runs its exec probes
   zmq::context_t zmq_;
   IntakeSet intakes_; // heartbeat sockets to drain before the next wait; outlives apps_
   AppRegistry apps_;

@@ -2,6 +2,7 @@
 
 #include "build_config.hpp"
 
+#include <cstring>
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -202,10 +203,15 @@ void NetProbes::reap() {
     std::string reason;
     if (code == CURLE_OPERATION_TIMEDOUT) {
       reason = "timed out after " + seconds_text(p->timeout);
+    } else if (code == CURLE_COULDNT_CONNECT || (p->connect_only && code != CURLE_OK)) {
+      // "connect: Connection refused", not libcurl's whole sentence.
+      long os_errno = 0;
+      curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &os_errno);
+      reason = os_errno
+                   ? fmt::format("connect: {}", std::strerror(static_cast<int>(os_errno)))
+                   : fmt::format("connect: {}", *p->error ? p->error : curl_easy_strerror(code));
     } else if (p->connect_only) {
-      ok = code == CURLE_OK;
-      if (!ok)
-        reason = fmt::format("connect: {}", *p->error ? p->error : curl_easy_strerror(code));
+      ok = true;
     } else if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && p->cut && status != 0)) {
       ok = status >= 200 && status < 400;
       if (!ok)

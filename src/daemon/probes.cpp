@@ -1,0 +1,144 @@
+#include "daemon/probes.hpp"
+
+#include "daemon/log.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <fmt/format.h>
+
+namespace hbmon {
+
+namespace {
+std::chrono::milliseconds ms(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+std::string secs(Duration d) { return fmt::format("{:g}s", to_seconds(d)); }
+} // namespace
+
+Probes::Probes(Loop &loop, ProcessRunner &runner, Verdict verdict)
+    : loop_(loop), runner_(runner), verdict_(std::move(verdict)), net_(loop) {}
+
+Probes::~Probes() {
+  for (auto &[app, slot] : slots_)
+    if (slot.exec > 0)
+      runner_.signal(slot.exec, SIGKILL);
+}
+
+void Probes::started(App &a) {
+  if (!a.cfg.probe || a.pid <= 0)
+    return;
+  ended(a); // whatever was left of an earlier process
+  Slot &s = slots_[&a];
+  s.pid = a.pid;
+  s.next = loop_.timer([this, &a] { due(a); });
+  s.next.arm(Loop::now() + a.cfg.probe->initial_delay);
+}
+
+void Probes::ended(App &a) {
+  auto it = slots_.find(&a);
+  if (it == slots_.end())
+    return;
+  Slot &s = it->second;
+  if (s.net)
+    net_.cancel(*s.net);
+  if (s.exec > 0)
+    runner_.signal(s.exec, SIGKILL); // its exit handler finds no slot: no verdict
+  if (s.queued)
+    std::erase(exec_queue_, &a);
+  slots_.erase(it);
+}
+
+void Probes::due(App &a) {
+  Slot &s = slots_.at(&a);
+  const ProbeConfig &p = *a.cfg.probe;
+  s.next.arm(Loop::now() + p.interval);
+  if (s.net || s.exec > 0 || s.queued)
+    return; // the last one is still on: its timeout gives the verdict
+  auto done = [this, &a](bool ok, std::string reason) {
+    slots_.at(&a).net.reset();
+    give(a, ok, std::move(reason));
+  };
+  switch (p.kind) {
+  case ProbeKind::http:
+    s.net = net_.http(p.url, ms(p.timeout), done);
+    return;
+  case ProbeKind::tcp:
+    s.net = net_.tcp(p.host, p.port, ms(p.timeout), done);
+    return;
+  case ProbeKind::exec:
+    s.timed_out = false;
+    s.deadline = loop_.timer([this, &a] {
+      Slot &slot = slots_.at(&a);
+      if (slot.queued) {
+        slot.queued = false;
+        std::erase(exec_queue_, &a);
+        give(a, false,
+             fmt::format("could not start within {} ({} exec probes running)",
+                         secs(a.cfg.probe->timeout), exec_running_));
+      } else if (slot.exec > 0) {
+        slot.timed_out = true;
+        runner_.signal(slot.exec, SIGKILL);
+      }
+    });
+    s.deadline.arm(Loop::now() + p.timeout);
+    if (exec_running_ < max_exec_running) {
+      run_exec(a);
+    } else {
+      s.queued = true;
+      exec_queue_.push_back(&a);
+    }
+    return;
+  }
+}
+
+void Probes::run_exec(App &a) {
+  Slot &s = slots_.at(&a);
+  AppConfig as_probe = a.cfg; // the app's account, cwd and environment
+  as_probe.command = a.cfg.probe->argv;
+  as_probe.heartbeat.reset(); // no endpoint of the app's: the probe is not the app
+  as_probe.probe.reset();
+  auto started =
+      runner_.start(as_probe, -1, -1, [this, &a](const ExitStatus &st) { exec_done(a, st); });
+  if (auto *err = std::get_if<std::string>(&started)) {
+    s.deadline.disarm();
+    give(a, false, "could not start: " + *err);
+    return;
+  }
+  s.exec = std::get<pid_t>(started);
+  ++exec_running_;
+}
+
+void Probes::exec_done(App &a, const ExitStatus &st) {
+  --exec_running_;
+  next_exec();
+  auto it = slots_.find(&a);
+  if (it == slots_.end())
+    return; // ended meanwhile: no verdict
+  Slot &s = it->second;
+  s.exec = 0;
+  s.deadline.disarm();
+  if (s.timed_out)
+    give(a, false, "timed out after " + secs(a.cfg.probe->timeout));
+  else if (st.clean())
+    give(a, true, "");
+  else
+    give(a, false, st.describe());
+}
+
+void Probes::next_exec() {
+  while (exec_running_ < max_exec_running && !exec_queue_.empty()) {
+    App *a = exec_queue_.front();
+    exec_queue_.pop_front();
+    slots_.at(a).queued = false;
+    run_exec(*a);
+  }
+}
+
+void Probes::give(App &a, bool ok, std::string reason) {
+  auto it = slots_.find(&a);
+  if (it == slots_.end())
+    return;
+  verdict_(a, it->second.pid, ok, std::move(reason));
+}
+
+} // namespace hbmon
