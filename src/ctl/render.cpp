@@ -81,6 +81,13 @@ std::string status_text(const json &app) {
     said = "reloading";
   if (auto it = app.find("errno"); it != app.end() && it->is_number_integer())
     said += fmt::format("{}errno {}", said.empty() ? "" : ", ", it->get<long long>());
+  // The last probe, when it failed: "probe failed 2x 1.5s ago: HTTP 500".
+  if (auto it = app.find("last_probe");
+      it != app.end() && it->is_object() && it->value("ok", true) == false) {
+    const double age = it->value("age", 0.0);
+    said += fmt::format("{}probe failed {}x {}: {}", said.empty() ? "" : ", ",
+                        it->value("failures", 0), format_age(age), text_field(*it, "reason"));
+  }
   if (auto status = text_field(app, "status"); !status.empty())
     return said.empty() ? status : fmt::format("[{}] {}", said, status);
   if (!said.empty())

@@ -37,6 +37,10 @@ protected:
 const std::string timing =
     R"("interval": 0.3, "timeout": 0.2, "failures": 2, "initial_delay": 0.1)";
 
+// The same with 3 failures: room to look at the status between them.
+const std::string slow_timing =
+    R"("interval": 0.3, "timeout": 0.2, "failures": 3, "initial_delay": 0.1)";
+
 } // namespace
 
 TEST_F(Probes, AnHttpServiceIsRunningAtItsFirstGoodProbeAndKilledFor500sAndForAHang) {
@@ -46,19 +50,30 @@ TEST_F(Probes, AnHttpServiceIsRunningAtItsFirstGoodProbeAndKilledFor500sAndForAH
       {R"({"name": "web", "command": ["/usr/bin/python3", ")" + std::string(notify_clients_dir) +
        R"(/probe_server.py", ")" + std::to_string(port) + R"(", ")" + work / "mode" +
        R"("], "heartbeat": null, "restart_delay": 0.1, "probe": {"http": "http://127.0.0.1:)" +
-       std::to_string(port) + R"(/healthz", )" + timing + "}}"}));
+       std::to_string(port) + R"(/healthz", )" + slow_timing + "}}"}));
   ASSERT_TRUE(d.wait_state("web", "running")) << d.log();
   EXPECT_TRUE(d.wait_for("web: starting -> running: probe ok")) << d.log();
 
   set("mode", "500");
-  EXPECT_TRUE(d.wait_for("web: probe failed 1/2: HTTP 500")) << d.log();
+  EXPECT_TRUE(d.wait_for("web: probe failed 1/3: HTTP 500")) << d.log();
+  const PipedChild ctl =
+      spawn_piped({hbmonctl_path, "--control", "ipc://" + d.dir() / "control", "status", "web"});
+  std::string table;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(ctl.out, buf, sizeof buf)) > 0;)
+    table.append(buf, static_cast<std::size_t>(n));
+  ::waitpid(ctl.pid, nullptr, 0);
+  ::close(ctl.out);
+  ::close(ctl.err);
+  EXPECT_NE(table.find("[probe failed 1x "), std::string::npos) << table;
+  EXPECT_NE(table.find(" ago: HTTP 500]"), std::string::npos) << table;
   ASSERT_TRUE(d.wait_for("web: killing pid")) << d.log();
-  EXPECT_TRUE(d.wait_for("failed 2 probes")) << d.log();
+  EXPECT_TRUE(d.wait_for("failed 3 probes")) << d.log();
   set("mode", "ok");
   ASSERT_TRUE(d.wait_state("web", "running", 10s, 2)) << d.log();
 
   set("mode", "hang");
-  EXPECT_TRUE(d.wait_for("web: probe failed 1/2: timed out after 0.2s")) << d.log();
+  EXPECT_TRUE(d.wait_for("web: probe failed 1/3: timed out after 0.2s")) << d.log();
   ASSERT_TRUE(d.wait_count("web: killing pid", 2)) << d.log();
   set("mode", "ok");
   EXPECT_TRUE(d.wait_state("web", "running", 10s, 3)) << d.log();
