@@ -3,8 +3,12 @@
 #include "daemon/log.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 namespace hbmon {
 
@@ -97,15 +101,58 @@ void Probes::run_exec(App &a) {
   as_probe.command = a.cfg.probe->argv;
   as_probe.heartbeat.reset(); // no endpoint of the app's: the probe is not the app
   as_probe.probe.reset();
-  auto started =
-      runner_.start(as_probe, -1, -1, [this, &a](const ExitStatus &st) { exec_done(a, st); });
+  // Its output, for the debug log: a pipe for this run (or none, when fds
+  // are short: the probe runs all the same).
+  int p[2] = {-1, -1};
+  UniqueFd write_end;
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+    s.output.reset(p[0]);
+    write_end.reset(p[1]);
+  }
+  auto started = runner_.start(as_probe, write_end.get(), write_end.get(),
+                               [this, &a](const ExitStatus &st) { exec_done(a, st); });
+  write_end.reset(); // the probe holds it now, or nobody does
   if (auto *err = std::get_if<std::string>(&started)) {
+    s.output.reset();
     s.deadline.disarm();
     give(a, false, "could not start: " + *err);
     return;
   }
   s.exec = std::get<pid_t>(started);
+  s.output_bytes = 0;
+  if (s.output)
+    s.output_watch =
+        loop_.watch(s.output.get(), EPOLLIN, [this, &a](std::uint32_t) { read_output(a, false); });
   ++exec_running_;
+}
+
+void Probes::read_output(App &a, bool to_the_end) {
+  Slot &s = slots_.at(&a);
+  if (!s.output)
+    return;
+  const auto emit = [&](std::string_view line) {
+    if (logging::enabled(LogLevel::debug))
+      logging::app_event(a.cfg.name, LogLevel::debug, fmt::format("probe: {}", line));
+  };
+  char buf[4096];
+  bool eof = false;
+  while (true) {
+    const ssize_t n = ::read(s.output.get(), buf, sizeof buf);
+    if (n <= 0) {
+      eof = n == 0 || (errno != EAGAIN && errno != EINTR);
+      break;
+    }
+    const std::size_t room = max_output_bytes - std::min(max_output_bytes, s.output_bytes);
+    s.output_bytes += static_cast<std::size_t>(n);
+    s.lines.feed(std::string_view(buf, std::min(static_cast<std::size_t>(n), room)), emit);
+    if (!to_the_end)
+      break; // once per wake-up: a chatty probe cannot hold the loop
+  }
+  if (eof || to_the_end) {
+    s.lines.flush(emit);
+    s.output_watch.reset();
+    s.output.reset();
+  }
 }
 
 void Probes::exec_done(App &a, const ExitStatus &st) {
@@ -117,6 +164,7 @@ void Probes::exec_done(App &a, const ExitStatus &st) {
   Slot &s = it->second;
   s.exec = 0;
   s.deadline.disarm();
+  read_output(a, true); // what is left; a stray of the probe's may hold the pipe: not waited for
   if (s.timed_out)
     give(a, false, "timed out after " + secs(a.cfg.probe->timeout));
   else if (st.clean())

@@ -11,9 +11,13 @@
 // group of their own) through the ProcessRunner, at most
 // `max_exec_running` at once hbmond-wide: one waiting for its turn
 // longer than its timeout has failed. An exec probe alive at its timeout
-// is SIGKILLed with its group and has failed; exit 0 is alive.
+// is SIGKILLed with its group and has failed; exit 0 is alive. What an
+// exec probe writes (stdout and stderr, through a pipe of its own for its
+// run) is logged at debug level, tagged with the app's name, at most
+// max_output_bytes a run.
 #pragma once
 
+#include "core/line_splitter.hpp"
 #include "daemon/app.hpp"
 #include "daemon/process_runner.hpp"
 #include "sys/loop.hpp"
@@ -30,6 +34,7 @@ namespace hbmon {
 class Probes {
 public:
   static constexpr std::size_t max_exec_running = 8;
+  static constexpr std::size_t max_output_bytes = 8192;
   using Verdict = std::function<void(App &, pid_t pid, bool ok, std::string reason)>;
 
   Probes(Loop &loop, ProcessRunner &runner, Verdict verdict);
@@ -50,7 +55,12 @@ private:
     pid_t exec = 0;         // a running exec probe
     bool queued = false;    // waiting for an exec slot
     bool timed_out = false; // its exec probe was killed at the timeout
+    UniqueFd output;        // the read end of a running exec probe's pipe
+    Loop::Watch output_watch;
+    LineSplitter lines{512};
+    std::size_t output_bytes = 0;
   };
+  void read_output(App &a, bool to_the_end);
   void due(App &a);
   void run_exec(App &a);
   void exec_done(App &a, const ExitStatus &st);

@@ -101,15 +101,19 @@ TEST_F(Probes, ATcpServiceThatStopsListeningIsKilledAndRestarted) {
 TEST_F(Probes, AnExecProbeShapedLikePgIsreadyJudgesByItsExitStatus) {
   set("ready", "yes");
   const std::string script = work / "isready";
-  std::ofstream(script) << "#!/bin/sh\n[ -e " << work / "ready"
-                        << " ]\n";
+  std::ofstream(script) << "#!/bin/sh\nif [ -e " << work / "ready"
+                        << " ]; then echo 'accepting connections'; else echo 'no response' >&2; "
+                           "exit 1; fi\n";
   ::chmod(script.c_str(), 0755);
   Daemon d(config_of({R"({"name": "pg", "command": ["/bin/sleep", "infinity"], "heartbeat": null,
       "restart_delay": 0.1, "probe": {"exec": [")" +
                       script + R"("], )" + timing + "}}"}));
   ASSERT_TRUE(d.wait_state("pg", "running")) << d.log();
+  EXPECT_TRUE(d.wait_for("pg: probe: accepting connections")) << "its output, at debug\n"
+                                                              << d.log();
   std::filesystem::remove(work / "ready");
   EXPECT_TRUE(d.wait_for("pg: probe failed 1/2: exit status 1")) << d.log();
+  EXPECT_TRUE(d.wait_for("pg: probe: no response")) << d.log();
   EXPECT_TRUE(d.wait_for("pg: killing pid")) << d.log();
   set("ready", "yes");
   EXPECT_TRUE(d.wait_state("pg", "running", 10s, 2)) << d.log();
