@@ -166,19 +166,25 @@ TEST(NetProbes, AnAnswerOneByteASecondTimesOut) {
 }
 
 TEST(NetProbes, A10MiBAnswerIsJudgedByItsStatusAndNotReadToTheEnd) {
-  Server s([](int fd) {
+  std::atomic<std::size_t> sent = 0;
+  std::optional<Server> s(std::in_place, [&sent](int fd) {
     char buf[4096];
     ::recv(fd, buf, sizeof buf, 0);
     const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n";
     ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
     const std::string chunk(64 * 1024, 'x');
-    for (int i = 0; i < 160; ++i)
-      if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) < 0)
+    for (int i = 0; i < 160; ++i) {
+      const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n < 0)
         return; // the prober hung up: as it should
+      sent += static_cast<std::size_t>(n);
+    }
   });
-  auto v = probe([&](NetProbes &p, NetProbes::Done d) { p.http(s.url(), 2000ms, d); });
+  auto v = probe([&](NetProbes &p, NetProbes::Done d) { p.http(s->url(), 2000ms, d); });
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->ok) << v->reason;
+  s.reset(); // its thread joined: `sent` is final
+  EXPECT_LT(sent, std::size_t{10} << 20) << "the whole answer was read";
 }
 
 TEST(NetProbes, NothingListeningIsAFailureAtOnce) {
