@@ -25,6 +25,8 @@ struct LogLine {
   std::int64_t time_us = 0; // wall clock, µs since the epoch
   int priority = 6;         // syslog's 0-7
   std::string text;
+
+  bool operator==(const LogLine &) const = default;
 };
 
 class LogRing {

@@ -17,6 +17,8 @@ struct AppCounters {
   std::uint64_t connections_refused = 0; // over a user's budget
   std::uint64_t output_dropped = 0;      // lines over the output limit
   std::uint64_t fds_closed = 0;          // passed over a notify socket, never kept
+
+  bool operator==(const AppCounters &) const = default;
 };
 
 struct AppStatus {

@@ -51,11 +51,12 @@ constexpr Duration max_interval = std::chrono::hours(24);
 
 } // namespace
 
-Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)), delay_(cfg_.restart_delay) {
+Watchdog::Watchdog(AppConfig cfg) : cfg_(std::move(cfg)) {
+  m_.delay = cfg_.restart_delay;
   if (cfg_.heartbeat)
-    interval_ = cfg_.heartbeat->interval;
+    m_.interval = cfg_.heartbeat->interval;
   if (!cfg_.enabled)
-    reason_ = "disabled";
+    m_.reason = "disabled";
 }
 
 void Watchdog::log(Actions &out, LogLevel level, std::string text, std::string_view event,
@@ -69,14 +70,14 @@ void Watchdog::broken(Actions &out, std::string_view what) {
 }
 
 void Watchdog::enter(State to, std::string reason, Actions &out) {
-  State from = state_;
-  state_ = to;
-  reason_ = std::move(reason);
+  State from = m_.state;
+  m_.state = to;
+  m_.reason = std::move(reason);
   if (to != State::backoff)
-    restart_due_ = false;
+    m_.restart_due = false;
   if (to != State::starting && to != State::running && to != State::stopping)
-    pid_ = 0;
-  out.emplace_back(act::Changed{from, to, reason_});
+    m_.pid = 0;
+  out.emplace_back(act::Changed{from, to, m_.reason});
 }
 
 Actions Watchdog::on(const Event &e, TimePoint now) {
@@ -86,7 +87,7 @@ Actions Watchdog::on(const Event &e, TimePoint now) {
 }
 
 void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
-  const std::optional<TimePoint> before = deadline_;
+  const std::optional<TimePoint> before = m_.deadline;
   std::visit(
       [&](const auto &ev) {
         using T = std::decay_t<decltype(ev)>;
@@ -97,14 +98,14 @@ void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
         else if constexpr (std::is_same_v<T, ev::Spawned>)
           on_spawned(ev, now, out);
         else if constexpr (std::is_same_v<T, ev::SpawnFailed>) {
-          if (spawn_pending_) {
-            spawn_pending_ = false;
+          if (m_.spawn_pending) {
+            m_.spawn_pending = false;
             after_exit(ExitStatus::exec_failed(ev.reason), now, out);
           }
         } else if constexpr (std::is_same_v<T, ev::Heartbeat>)
           on_heartbeat(ev, now, out);
         else if constexpr (std::is_same_v<T, ev::Exited>) {
-          if (pid_ > 0)
+          if (m_.pid > 0)
             after_exit(ev.status, now, out);
         } else if constexpr (std::is_same_v<T, ev::Deadline>)
           on_deadline(now, out);
@@ -116,76 +117,76 @@ void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
           on_probe(ev, now, out);
       },
       e);
-  if (const bool kills = deadline_kills(); deadline_ != before || kills != announced_kills_) {
-    announced_kills_ = kills;
-    out.emplace_back(act::Timer{deadline_, kills});
+  if (const bool kills = deadline_kills(); m_.deadline != before || kills != m_.announced_kills) {
+    m_.announced_kills = kills;
+    out.emplace_back(act::Timer{m_.deadline, kills});
   }
 }
 
 // Start a process now, unless the start limit forbids it.
 void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
-  deadline_.reset();
+  m_.deadline.reset();
   const auto &lim = cfg_.start_limit;
-  while (!starts_.empty() && now - starts_.front() >= lim.interval)
-    starts_.pop_front();
-  if (starts_.size() >= lim.burst) {
-    std::string why = fmt::format("start limit hit: {} starts within {}", starts_.size(),
+  while (!m_.starts.empty() && now - m_.starts.front() >= lim.interval)
+    m_.starts.pop_front();
+  if (m_.starts.size() >= lim.burst) {
+    std::string why = fmt::format("start limit hit: {} starts within {}", m_.starts.size(),
                                   format_seconds(lim.interval));
     log(out, LogLevel::error, fmt::format("{}, giving up until an admin start", why), {},
         {.message_id = message_id::start_limit, .reason = why});
-    want_up_ = false;
-    result_ = Result::start_limit;
+    m_.want_up = false;
+    m_.result = Result::start_limit;
     enter(State::failed, std::move(why), out);
     return;
   }
-  starts_.push_back(now);
+  m_.starts.push_back(now);
   if (restart)
-    ++restarts_;
-  spawn_pending_ = true;
-  restart_due_ = false;
-  kill_reason_.clear();
-  kill_result_ = Result::success;
-  misses_ = 0;
-  running_since_.reset();
-  last_heartbeat_.reset();
-  status_text_.reset();
-  error_.reset();
-  reloading_ = false;
-  self_stop_ = false;
-  probe_failures_ = 0;
-  last_probe_.reset();
+    ++m_.restarts;
+  m_.spawn_pending = true;
+  m_.restart_due = false;
+  m_.kill_reason.clear();
+  m_.kill_result = Result::success;
+  m_.misses = 0;
+  m_.running_since.reset();
+  m_.last_heartbeat.reset();
+  m_.status_text.reset();
+  m_.error.reset();
+  m_.reloading = false;
+  m_.self_stop = false;
+  m_.probe_failures = 0;
+  m_.last_probe.reset();
   if (cfg_.heartbeat)
-    interval_ = cfg_.heartbeat->interval; // WATCHDOG_USEC= lasts one run
+    m_.interval = cfg_.heartbeat->interval; // WATCHDOG_USEC= lasts one run
   out.emplace_back(act::Spawn{});
 }
 
 void Watchdog::on_spawned(const ev::Spawned &e, TimePoint now, Actions &out) {
-  if (!spawn_pending_)
+  if (!m_.spawn_pending)
     return;
-  spawn_pending_ = false;
-  pid_ = e.pid;
-  started_at_ = now;
+  m_.spawn_pending = false;
+  m_.pid = e.pid;
+  m_.started_at = now;
   log(out, LogLevel::info, fmt::format("started, pid {}", e.pid), "started",
       {.message_id = message_id::started, .pid = e.pid});
   if (!cfg_.heartbeat && cfg_.probe) {
     // Up at its first good probe; failed ones bound the start.
     enter(State::starting, "waiting for the first successful probe", out);
   } else if (cfg_.heartbeat) {
-    deadline_ = now + cfg_.heartbeat->grace;
+    m_.deadline = now + cfg_.heartbeat->grace;
     enter(State::starting,
           cfg_.heartbeat->protocol == HeartbeatProtocol::notify
               ? "waiting for READY=1 or WATCHDOG=1"
               : "waiting for the first heartbeat",
           out);
   } else {
-    running_since_ = now;
+    m_.running_since = now;
     enter(State::running, "", out);
   }
 }
 
 void Watchdog::on_start(TimePoint now, Actions &out) {
-  const bool was_up = std::exchange(want_up_, true);
-  switch (state_) {
+  const bool was_up = std::exchange(m_.want_up, true);
+  switch (m_.state) {
   case State::starting:
   case State::running:
     return;
@@ -194,9 +195,9 @@ void Watchdog::on_start(TimePoint now, Actions &out) {
     // this is an admin start like any other: a fresh beginning, or a
     // crash-looping app would go to `failed` on its manual restart.
     if (!was_up) {
-      starts_.clear();
-      delay_ = cfg_.restart_delay;
-      restarts_ = 0;
+      m_.starts.clear();
+      m_.delay = cfg_.restart_delay;
+      m_.restarts = 0;
     }
     return;
   case State::backoff:
@@ -204,24 +205,24 @@ void Watchdog::on_start(TimePoint now, Actions &out) {
   case State::exited:
   case State::failed:
     // an admin start is a fresh beginning: no start-limit history, no backoff
-    starts_.clear();
-    delay_ = cfg_.restart_delay;
-    restarts_ = 0;
+    m_.starts.clear();
+    m_.delay = cfg_.restart_delay;
+    m_.restarts = 0;
     spawn(now, out);
     return;
   }
 }
 
 void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
-  want_up_ = false;
-  switch (state_) {
+  m_.want_up = false;
+  switch (m_.state) {
   case State::starting:
   case State::running:
     log(out, LogLevel::info,
-        fmt::format("stopping pid {} with {}: {}", pid_, signal_name(cfg_.stop_signal), e.why));
-    kill_reason_ = e.why;
-    kill_result_ = Result::success;
-    deadline_ = now + cfg_.stop_timeout;
+        fmt::format("stopping pid {} with {}: {}", m_.pid, signal_name(cfg_.stop_signal), e.why));
+    m_.kill_reason = e.why;
+    m_.kill_result = Result::success;
+    m_.deadline = now + cfg_.stop_timeout;
     out.emplace_back(act::Kill{cfg_.stop_signal});
     enter(State::stopping, e.why, out);
     return;
@@ -231,7 +232,7 @@ void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
   case State::backoff:
   case State::exited:
   case State::failed:
-    deadline_.reset();
+    m_.deadline.reset();
     enter(State::stopped, e.why, out);
     return;
   case State::stopped:
@@ -241,24 +242,24 @@ void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
 
 void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out) {
   const HeartbeatMsg &m = e.msg;
-  if (state_ == State::stopping && pid_ > 0) {
+  if (m_.state == State::stopping && m_.pid > 0) {
     // A stopping app may still say what it is doing, and ask for time.
     if (m.status)
-      status_text_ = m.status;
-    if (m.extend_timeout && deadline_)
-      deadline_ = std::max(*deadline_, now + *m.extend_timeout);
+      m_.status_text = m.status;
+    if (m.extend_timeout && m_.deadline)
+      m_.deadline = std::max(*m_.deadline, now + *m.extend_timeout);
     return;
   }
-  if (state_ != State::starting && state_ != State::running)
+  if (m_.state != State::starting && m_.state != State::running)
     return;
   if (m.status)
-    status_text_ = m.status;
+    m_.status_text = m.status;
   if (m.error)
-    error_ = m.error;
+    m_.error = m.error;
   if (m.reloading)
-    reloading_ = true;
+    m_.reloading = true;
   else if (m.ready)
-    reloading_ = false; // READY=1 ends a reload, as under systemd
+    m_.reloading = false; // READY=1 ends a reload, as under systemd
   if (m.trigger) {
     kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog, out);
     return;
@@ -270,22 +271,22 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
   if (m.watchdog_usec)
     override_interval(*m.watchdog_usec, out);
   if (m.beat) {
-    ++heartbeats_;
-    last_heartbeat_ = now;
-    misses_ = 0;
+    ++m_.heartbeats;
+    m_.last_heartbeat = now;
+    m_.misses = 0;
     if (cfg_.heartbeat)
-      deadline_ = now + interval_;
+      m_.deadline = now + m_.interval;
   }
-  if (state_ == State::starting) {
+  if (m_.state == State::starting) {
     if (!m.beat && !m.ready) {
       // Until READY=1 (or a ping), the start may ask for more time.
-      if (m.extend_timeout && deadline_)
-        deadline_ = std::max(*deadline_, now + *m.extend_timeout);
+      if (m.extend_timeout && m_.deadline)
+        m_.deadline = std::max(*m_.deadline, now + *m.extend_timeout);
       return;
     }
-    if (!m.beat && cfg_.heartbeat && deadline_)
-      deadline_ = std::max(*deadline_, now + interval_); // the first ping is due
-    running_since_ = now;
+    if (!m.beat && cfg_.heartbeat && m_.deadline)
+      m_.deadline = std::max(*m_.deadline, now + m_.interval); // the first ping is due
+    m_.running_since = now;
     enter(State::running, m.ready ? "ready" : "", out);
   }
 }
@@ -294,24 +295,24 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
 // success starts the count again (and, for an app with no heartbeat, ends
 // `starting`).
 void Watchdog::on_probe(const ev::Probe &e, TimePoint now, Actions &out) {
-  if (!cfg_.probe || e.pid != pid_ || (state_ != State::starting && state_ != State::running))
+  if (!cfg_.probe || e.pid != m_.pid || (m_.state != State::starting && m_.state != State::running))
     return;
-  last_probe_ = ProbeVerdict{now, e.ok, e.reason};
+  m_.last_probe = ProbeVerdict{now, e.ok, e.reason};
   if (e.ok) {
-    probe_failures_ = 0;
-    if (state_ == State::starting && !cfg_.heartbeat) {
-      running_since_ = now;
+    m_.probe_failures = 0;
+    if (m_.state == State::starting && !cfg_.heartbeat) {
+      m_.running_since = now;
       enter(State::running, "probe ok", out);
     }
     return;
   }
   const unsigned limit = cfg_.probe->failures;
-  ++probe_failures_;
+  ++m_.probe_failures;
   log(out, LogLevel::warning,
-      fmt::format("probe failed {}/{}: {}", probe_failures_, limit, e.reason), "probe-failed",
+      fmt::format("probe failed {}/{}: {}", m_.probe_failures, limit, e.reason), "probe-failed",
       {.reason = e.reason});
-  if (probe_failures_ >= limit)
-    kill_now(fmt::format("failed {} probe{}", probe_failures_, probe_failures_ == 1 ? "" : "s"),
+  if (m_.probe_failures >= limit)
+    kill_now(fmt::format("failed {} probe{}", m_.probe_failures, m_.probe_failures == 1 ? "" : "s"),
              Result::watchdog, out);
 }
 
@@ -319,9 +320,9 @@ void Watchdog::on_probe(const ev::Probe &e, TimePoint now, Actions &out) {
 // SIGKILL if it is still there after stop_timeout; its exit is judged by
 // its restart policy, as any exit it chose.
 void Watchdog::self_stopping(TimePoint now, Actions &out) {
-  log(out, LogLevel::info, fmt::format("pid {} is stopping (STOPPING=1)", pid_));
-  self_stop_ = true;
-  deadline_ = now + cfg_.stop_timeout;
+  log(out, LogLevel::info, fmt::format("pid {} is stopping (STOPPING=1)", m_.pid));
+  m_.self_stop = true;
+  m_.deadline = now + cfg_.stop_timeout;
   enter(State::stopping, "stopping by itself (STOPPING=1)", out);
 }
 
@@ -338,23 +339,36 @@ void Watchdog::override_interval(std::chrono::microseconds usec, Actions &out) {
                         : std::string("this app has no heartbeat")));
     return;
   }
-  if (half == interval_)
+  if (half == m_.interval)
     return;
   log(out, LogLevel::info,
       fmt::format("heartbeat interval {} for this run (WATCHDOG_USEC={})", format_seconds(half),
                   usec.count()));
-  interval_ = half;
-  if (deadline_ && last_heartbeat_ && misses_ == 0)
-    deadline_ = *last_heartbeat_ + half;
+  m_.interval = half;
+  if (m_.deadline && m_.last_heartbeat && m_.misses == 0)
+    m_.deadline = *m_.last_heartbeat + half;
+}
+
+Watchdog::Watchdog(AppConfig cfg, Memory memory) : cfg_(std::move(cfg)), m_(std::move(memory)) {}
+
+// The handover took time in which no heartbeat could arrive: a heartbeat's
+// due time inside it moves to just after it (SPEC "Re-exec"). Other
+// deadlines (a stop's timeout, a backoff's end) keep their time.
+void Watchdog::resume(TimePoint now, Duration grace, Actions &out) {
+  const bool beats = m_.state == State::starting || m_.state == State::running;
+  if (beats && m_.deadline && *m_.deadline < now + grace)
+    m_.deadline = now + grace;
+  m_.announced_kills = deadline_kills();
+  out.emplace_back(act::Timer{m_.deadline, m_.announced_kills});
 }
 
 bool Watchdog::deadline_kills() const {
-  if (!deadline_)
+  if (!m_.deadline)
     return false;
-  switch (state_) {
+  switch (m_.state) {
   case State::starting:
   case State::running:
-    return cfg_.heartbeat && misses_ + 1 >= cfg_.heartbeat->misses;
+    return cfg_.heartbeat && m_.misses + 1 >= cfg_.heartbeat->misses;
   case State::stopping:
     return true;
   default:
@@ -363,9 +377,9 @@ bool Watchdog::deadline_kills() const {
 }
 
 void Watchdog::on_deadline(TimePoint now, Actions &out) {
-  if (!deadline_ || now < *deadline_)
+  if (!m_.deadline || now < *m_.deadline)
     return;
-  switch (state_) {
+  switch (m_.state) {
   case State::starting:
   case State::running: {
     if (!cfg_.heartbeat) {
@@ -376,91 +390,91 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
     // a stall; the loop drains heartbeat sockets before it runs deadlines,
     // so beats that did arrive are never counted as missed.
     const unsigned limit = cfg_.heartbeat->misses;
-    while (deadline_ && *deadline_ <= now) {
-      ++misses_;
-      ++misses_total_;
+    while (m_.deadline && *m_.deadline <= now) {
+      ++m_.misses;
+      ++m_.misses_total;
       // systemd's watchdog knows no miss short of the kill, and apps written
       // for it ping at half of WATCHDOG_USEC, i.e. right at each due time
       // (sd-event's even between 1/2 and 3/4 of it): a notify app's misses
       // before the last are news at debug level only, not warnings.
-      if (cfg_.heartbeat->protocol == HeartbeatProtocol::notify && misses_ < limit)
-        log(out, LogLevel::debug, fmt::format("missed heartbeat {}/{}", misses_, limit));
+      if (cfg_.heartbeat->protocol == HeartbeatProtocol::notify && m_.misses < limit)
+        log(out, LogLevel::debug, fmt::format("missed heartbeat {}/{}", m_.misses, limit));
       else
-        log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", misses_, limit),
+        log(out, LogLevel::warning, fmt::format("missed heartbeat {}/{}", m_.misses, limit),
             "missed");
-      if (misses_ >= limit)
-        kill_now(fmt::format("missed {} heartbeat{}", misses_, misses_ == 1 ? "" : "s"),
+      if (m_.misses >= limit)
+        kill_now(fmt::format("missed {} heartbeat{}", m_.misses, m_.misses == 1 ? "" : "s"),
                  Result::watchdog, out);
       else
-        *deadline_ += interval_;
+        *m_.deadline += m_.interval;
     }
     return;
   }
   case State::stopping: {
-    deadline_.reset();
+    m_.deadline.reset();
     const std::string after =
-        self_stop_ ? std::string("STOPPING=1") : std::string(signal_name(cfg_.stop_signal));
+        m_.self_stop ? std::string("STOPPING=1") : std::string(signal_name(cfg_.stop_signal));
     std::string why =
         fmt::format("still running {} after {}", format_seconds(cfg_.stop_timeout), after);
-    log(out, LogLevel::warning, fmt::format("pid {} {}, sending SIGKILL", pid_, why), "killed",
-        {.message_id = message_id::killed, .pid = pid_, .signal = 9, .reason = why});
-    if (kill_reason_.empty()) { // a stop of its own that it did not finish
-      kill_reason_ = std::move(why);
-      kill_result_ = Result::timeout;
+    log(out, LogLevel::warning, fmt::format("pid {} {}, sending SIGKILL", m_.pid, why), "killed",
+        {.message_id = message_id::killed, .pid = m_.pid, .signal = 9, .reason = why});
+    if (m_.kill_reason.empty()) { // a stop of its own that it did not finish
+      m_.kill_reason = std::move(why);
+      m_.kill_result = Result::timeout;
     }
     out.emplace_back(act::Kill{9});
     return;
   }
   case State::backoff:
     // When the restart runs is the caller's start scheduler's call.
-    deadline_.reset();
-    restart_due_ = true;
+    m_.deadline.reset();
+    m_.restart_due = true;
     out.emplace_back(act::RestartDue{});
     return;
   case State::stopped:
   case State::exited:
   case State::failed:
-    deadline_.reset();
+    m_.deadline.reset();
     return;
   }
 }
 
 void Watchdog::kill_now(std::string why, Result result, Actions &out) {
-  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", pid_, why), "killed",
-      {.message_id = message_id::killed, .pid = pid_, .signal = 9, .reason = why});
-  if (kill_reason_.empty()) {
-    kill_reason_ = why;
-    kill_result_ = result;
+  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", m_.pid, why), "killed",
+      {.message_id = message_id::killed, .pid = m_.pid, .signal = 9, .reason = why});
+  if (m_.kill_reason.empty()) {
+    m_.kill_reason = why;
+    m_.kill_result = result;
   }
-  deadline_.reset();
+  m_.deadline.reset();
   out.emplace_back(act::Kill{9});
-  if (state_ != State::stopping)
+  if (m_.state != State::stopping)
     enter(State::stopping, std::move(why), out);
 }
 
 void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
-  if (pid_ <= 0)
+  if (m_.pid <= 0)
     return;
   log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic",
-      {.message_id = message_id::panic, .pid = pid_, .reason = e.reason});
+      {.message_id = message_id::panic, .pid = m_.pid, .reason = e.reason});
   kill_now("panic: " + e.reason, Result::panic, out);
 }
 
 void Watchdog::on_restart(TimePoint now, Actions &out) {
   // A Restart that lost its race (an admin start or stop came first) is
   // answered by nothing.
-  if (state_ == State::backoff && restart_due_)
+  if (m_.state == State::backoff && m_.restart_due)
     spawn(now, out, /*restart=*/true);
 }
 
 void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
-  const pid_t pid = pid_;
-  const bool healthy = running_since_ && now - *running_since_ >= healthy_run;
-  last_exit_ = st;
-  deadline_.reset();
-  status_text_.reset(); // it described a process that is gone
-  error_.reset();
-  reloading_ = false;
+  const pid_t pid = m_.pid;
+  const bool healthy = m_.running_since && now - *m_.running_since >= healthy_run;
+  m_.last_exit = st;
+  m_.deadline.reset();
+  m_.status_text.reset(); // it described a process that is gone
+  m_.error.reset();
+  m_.reloading = false;
 
   if (!st.exec_error.empty())
     log(out, LogLevel::error, fmt::format("failed to start: {}", st.exec_error), "start-failed",
@@ -468,7 +482,7 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   else
     // Exits we asked for (a stop) are news, not trouble.
     log(out,
-        st.clean() || (!kill_reason_.empty() && kill_result_ == Result::success)
+        st.clean() || (!m_.kill_reason.empty() && m_.kill_result == Result::success)
             ? LogLevel::info
             : LogLevel::warning,
         fmt::format("pid {} exited: {}", pid, st.describe()), "exited",
@@ -476,21 +490,21 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
          .pid = pid,
          .exit_status = st.signal ? -1 : st.code,
          .signal = st.signal,
-         .reason = kill_reason_});
+         .reason = m_.kill_reason});
 
   // first reason wins: "missed 2 heartbeats" rather than "killed by SIGKILL"
-  const bool ours = !kill_reason_.empty();
-  std::string why = ours ? kill_reason_ : st.describe();
-  result_ = ours ? kill_result_ : result_of(st);
-  const bool failure = result_ != Result::success;
-  kill_reason_.clear();
-  running_since_.reset();
+  const bool ours = !m_.kill_reason.empty();
+  std::string why = ours ? m_.kill_reason : st.describe();
+  m_.result = ours ? m_.kill_result : result_of(st);
+  const bool failure = m_.result != Result::success;
+  m_.kill_reason.clear();
+  m_.running_since.reset();
 
-  if (!want_up_) {
+  if (!m_.want_up) {
     enter(State::stopped, ours ? why : "stopped by admin", out);
     return;
   }
-  if (state_ == State::stopping && !failure && !self_stop_) {
+  if (m_.state == State::stopping && !failure && !m_.self_stop) {
     // stopped on the way to a start (an admin start during a stop)
     spawn(now, out);
     return;
@@ -499,17 +513,17 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
                        (cfg_.restart == RestartPolicy::on_failure && failure);
   if (!restart) {
     log(out, LogLevel::info, fmt::format("not restarting (restart: {})", to_string(cfg_.restart)));
-    want_up_ = false;
+    m_.want_up = false;
     // A program that never ran "cannot be started": that needs an admin.
     enter(st.exec_error.empty() ? State::exited : State::failed, std::move(why), out);
     return;
   }
   if (healthy)
-    delay_ = cfg_.restart_delay;
-  const Duration wait = delay_;
-  delay_ = std::min(delay_ * 2, cfg_.backoff_max); // verify(): backoff_max >= restart_delay
+    m_.delay = cfg_.restart_delay;
+  const Duration wait = m_.delay;
+  m_.delay = std::min(m_.delay * 2, cfg_.backoff_max); // verify(): backoff_max >= restart_delay
   log(out, LogLevel::info, fmt::format("restarting in {}", format_seconds(wait)), "backoff");
-  deadline_ = now + wait;
+  m_.deadline = now + wait;
   enter(State::backoff, std::move(why), out);
 }
 

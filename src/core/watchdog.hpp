@@ -172,48 +172,93 @@ inline constexpr Duration healthy_run = std::chrono::seconds(10);
 
 class Watchdog {
 public:
+  // Everything the machine remembers besides its config: what a re-exec
+  // hands over (core/handover.hpp). Between two events, never during one.
+  struct ProbeVerdict {
+    TimePoint at;
+    bool ok;
+    std::string reason;
+    bool operator==(const ProbeVerdict &) const = default;
+  };
+  struct Memory {
+    State state = State::stopped;
+    bool want_up = false;
+    std::optional<TimePoint> deadline;
+    std::string reason;
+
+    pid_t pid = 0;
+    std::optional<TimePoint> started_at;    // of the current/last run
+    std::optional<TimePoint> running_since; // first heartbeat of this run
+    std::optional<TimePoint> last_heartbeat;
+    unsigned misses = 0;     // consecutive, this run
+    std::string kill_reason; // first reason wins
+    Result kill_result = Result::success;
+    Result result = Result::success;
+    bool spawn_pending = false;
+    bool restart_due = false;
+    bool announced_kills = false; // with deadline: what the last Timer said
+    std::deque<TimePoint> starts; // for start_limit
+    Duration delay{};             // next restart delay
+    std::optional<ExitStatus> last_exit;
+    std::optional<std::string> status_text;
+    std::optional<int> error;
+    bool reloading = false;
+    bool self_stop = false; // stopping by its own STOPPING=1
+    Duration interval{};    // this run's heartbeat interval
+
+    std::uint64_t restarts = 0;
+    std::uint64_t heartbeats = 0;
+    std::uint64_t misses_total = 0;
+    unsigned probe_failures = 0; // consecutive, this run
+    std::optional<ProbeVerdict> last_probe;
+
+    bool operator==(const Memory &) const = default;
+  };
+  const Memory &memory() const { return m_; }
+
   explicit Watchdog(AppConfig cfg);
+  // One that goes on where another hbmond's left off (a re-exec). It acts
+  // only once resume() has announced its deadline: a heartbeat's due time
+  // before `now + grace` (the handover, in which none could arrive) moves
+  // to `now + grace`; a stop's timeout or a backoff's end stays.
+  Watchdog(AppConfig cfg, Memory memory);
+  void resume(TimePoint now, Duration grace, Actions &out);
 
   Actions on(const Event &e, TimePoint now);
   // The same, appending to `out`: a caller that reuses one buffer pays no
   // allocation per event (a heartbeat's only action is its Timer).
   void on(const Event &e, TimePoint now, Actions &out);
 
-  State state() const { return state_; }
-  bool wants_up() const { return want_up_; }
-  std::optional<TimePoint> deadline() const { return deadline_; }
+  State state() const { return m_.state; }
+  bool wants_up() const { return m_.want_up; }
+  std::optional<TimePoint> deadline() const { return m_.deadline; }
   // A RestartDue was given and its Restart has not come yet.
-  bool restart_due() const { return restart_due_; }
+  bool restart_due() const { return m_.restart_due; }
   const AppConfig &config() const { return cfg_; }
 
   // For status snapshots.
-  pid_t pid() const { return pid_; }
-  const std::string &reason() const { return reason_; }
-  const std::optional<std::string> &status_text() const { return status_text_; }
+  pid_t pid() const { return m_.pid; }
+  const std::string &reason() const { return m_.reason; }
+  const std::optional<std::string> &status_text() const { return m_.status_text; }
   // What a notify-protocol app said of itself this run: RELOADING=1 (until
   // READY=1), ERRNO=.
-  bool reloading() const { return reloading_; }
-  const std::optional<int> &error() const { return error_; }
+  bool reloading() const { return m_.reloading; }
+  const std::optional<int> &error() const { return m_.error; }
   // The heartbeat interval this run (the config's, unless WATCHDOG_USEC= changed it).
-  Duration interval() const { return interval_; }
-  const std::optional<ExitStatus> &last_exit() const { return last_exit_; }
-  Result result() const { return result_; } // of the last run that ended
-  std::optional<TimePoint> started_at() const { return started_at_; }
-  std::optional<TimePoint> last_heartbeat() const { return last_heartbeat_; }
-  std::uint64_t restarts() const { return restarts_; }
-  std::uint64_t heartbeats() const { return heartbeats_; }
-  std::uint64_t misses_total() const { return misses_total_; }
+  Duration interval() const { return m_.interval; }
+  const std::optional<ExitStatus> &last_exit() const { return m_.last_exit; }
+  Result result() const { return m_.result; } // of the last run that ended
+  std::optional<TimePoint> started_at() const { return m_.started_at; }
+  std::optional<TimePoint> last_heartbeat() const { return m_.last_heartbeat; }
+  std::uint64_t restarts() const { return m_.restarts; }
+  std::uint64_t heartbeats() const { return m_.heartbeats; }
+  std::uint64_t misses_total() const { return m_.misses_total; }
   // Consecutive failed probes this run, and the last verdict (when, ok, why).
-  unsigned probe_failures() const { return probe_failures_; }
-  struct ProbeVerdict {
-    TimePoint at;
-    bool ok;
-    std::string reason;
-  };
-  const std::optional<ProbeVerdict> &last_probe() const { return last_probe_; }
-  unsigned misses() const { return misses_; }
-  Duration next_delay() const { return delay_; }
-  bool has_process() const { return pid_ > 0; }
+  unsigned probe_failures() const { return m_.probe_failures; }
+  const std::optional<ProbeVerdict> &last_probe() const { return m_.last_probe; }
+  unsigned misses() const { return m_.misses; }
+  Duration next_delay() const { return m_.delay; }
+  bool has_process() const { return m_.pid > 0; }
 
 private:
   void enter(State to, std::string reason, Actions &out);
@@ -239,36 +284,7 @@ private:
   bool deadline_kills() const;
 
   AppConfig cfg_;
-  State state_ = State::stopped;
-  bool want_up_ = false;
-  std::optional<TimePoint> deadline_;
-  std::string reason_;
-
-  pid_t pid_ = 0;
-  std::optional<TimePoint> started_at_;    // of the current/last run
-  std::optional<TimePoint> running_since_; // first heartbeat of this run
-  std::optional<TimePoint> last_heartbeat_;
-  unsigned misses_ = 0;     // consecutive, this run
-  std::string kill_reason_; // first reason wins
-  Result kill_result_ = Result::success;
-  Result result_ = Result::success;
-  bool spawn_pending_ = false;
-  bool restart_due_ = false;
-  bool announced_kills_ = false; // with deadline_: what the last Timer said
-  std::deque<TimePoint> starts_; // for start_limit
-  Duration delay_;               // next restart delay
-  std::optional<ExitStatus> last_exit_;
-  std::optional<std::string> status_text_;
-  std::optional<int> error_;
-  bool reloading_ = false;
-  bool self_stop_ = false; // stopping by its own STOPPING=1
-  Duration interval_{};    // this run's heartbeat interval
-
-  std::uint64_t restarts_ = 0;
-  std::uint64_t heartbeats_ = 0;
-  std::uint64_t misses_total_ = 0;
-  unsigned probe_failures_ = 0; // consecutive, this run
-  std::optional<ProbeVerdict> last_probe_;
+  Memory m_;
 };
 
 } // namespace hbmon
