@@ -377,8 +377,9 @@ std::vector<int> State::fds() const {
 
 bool State::operator==(const State &o) const {
   return format == o.format && version == o.version && started == o.started &&
-         reexecs == o.reexecs && written == o.written && same(config, o.config) &&
-         guardian == o.guardian && event_seq == o.event_seq && apps == o.apps;
+         reexecs == o.reexecs && written == o.written && child_nofile == o.child_nofile &&
+         same(config, o.config) && guardian == o.guardian && event_seq == o.event_seq &&
+         apps == o.apps;
 }
 
 std::string write(const State &s) {
@@ -415,6 +416,8 @@ State read(std::string_view text) {
     s.started = doc.at("started").get<double>();
     s.reexecs = doc.at("reexecs").get<std::uint64_t>();
     get(doc.at("written"), s.written);
+    if (const auto &n = doc.at("child_nofile"); !n.is_null())
+      s.child_nofile = n.get<std::uint64_t>();
     get(doc.at("config"), s.config);
     get(doc.at("guardian"), s.guardian);
     s.event_seq = doc.at("event_seq").get<std::uint64_t>();

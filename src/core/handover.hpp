@@ -85,6 +85,9 @@ struct State {
   double started = 0;  // Unix seconds: when the first of the line started
   std::uint64_t reexecs = 0;
   TimePoint written; // when it was written
+  // The RLIMIT_NOFILE soft limit hbmond was started with, which apps get
+  // back (hbmond raised its own: the next one cannot see it any more).
+  std::optional<std::uint64_t> child_nofile;
   // The config last applied: its file, drop-ins, sockets, log level, and
   // every app's settings as it heads for them (the apps themselves, in
   // `apps`, carry the settings they run with).

@@ -42,6 +42,9 @@ public:
   }
 
   std::size_t buffered() const { return buf_.size(); }
+  // The line begun and not ended yet (a re-exec hands it over, and the
+  // next splitter is fed it first).
+  const std::string &pending() const { return buf_; }
 
 private:
   template <typename Emit> void emit_line(Emit &emit) {

@@ -14,11 +14,20 @@ void LogRing::push(std::int64_t time_us, int priority, std::string_view text) {
   if (lines_.size() < cap_) {
     lines_.push_back({});
   }
-  LogLine &l = lines_[(next_ - 1) % cap_];
+  LogLine &l = lines_[(next_ - base_) % cap_];
   l.seq = next_++;
   l.time_us = time_us;
   l.priority = priority;
   l.text.assign(text);
+}
+
+void LogRing::resume(const std::vector<LogLine> &lines, std::uint64_t next) {
+  lines_.clear();
+  const std::size_t skip = lines.size() > cap_ ? lines.size() - cap_ : 0;
+  base_ = next_ = lines.size() > skip ? lines[skip].seq : next;
+  // The ring's lines are consecutive: each takes the number it had.
+  for (std::size_t i = skip; i < lines.size(); ++i)
+    push(lines[i].time_us, lines[i].priority, lines[i].text);
 }
 
 std::vector<LogLine> LogRing::last(std::size_t n) const {
@@ -34,7 +43,7 @@ std::vector<LogLine> LogRing::since(std::uint64_t seq, std::size_t n) const {
 std::vector<LogLine> LogRing::range(std::uint64_t from, std::size_t n) const {
   std::vector<LogLine> out;
   for (std::uint64_t s = from; s < next_ && out.size() < n; ++s)
-    out.push_back(lines_[(s - 1) % cap_]);
+    out.push_back(lines_[(s - base_) % cap_]);
   return out;
 }
 

@@ -38,6 +38,10 @@ public:
       : cap_(lines ? lines : 1), line_bytes_(line_bytes) {}
 
   void push(std::int64_t time_us, int priority, std::string_view text);
+  // Hold `lines` (oldest first, as last() gave them) with their sequence
+  // numbers, the next line to get `next`: the ring of an hbmond before a
+  // re-exec, so that a reader's last number still means the same line.
+  void resume(const std::vector<LogLine> &lines, std::uint64_t next);
 
   // The newest `n`, oldest first.
   std::vector<LogLine> last(std::size_t n) const;
@@ -56,8 +60,9 @@ private:
   std::vector<LogLine> range(std::uint64_t from, std::size_t n) const;
 
   std::size_t cap_, line_bytes_;
-  std::vector<LogLine> lines_; // slot (seq - 1) % cap_
+  std::vector<LogLine> lines_; // slot (seq - base_) % cap_
   std::uint64_t next_ = 1;
+  std::uint64_t base_ = 1; // the number of the line in slot 0
 };
 
 // A leading "<N>" with N from 0 to 7: its priority, and the line without

@@ -42,6 +42,11 @@ public:
   // Forget a queued start (an admin's word supersedes it, or the app goes).
   void remove(Key k);
   bool contains(Key k) const { return queued_.count(k) != 0; }
+  // What `k` waits for (nullopt: it is not queued).
+  std::optional<Kind> kind_of(Key k) const {
+    auto it = queued_.find(k);
+    return it == queued_.end() ? std::nullopt : std::optional<Kind>(it->second.kind);
+  }
   bool empty() const { return order_.empty(); }
   std::size_t size() const { return order_.size(); }
 

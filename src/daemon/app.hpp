@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/handover.hpp"
 #include "core/watchdog.hpp"
 #include "daemon/heartbeat_intake.hpp"
 #include "daemon/output.hpp"
@@ -23,6 +24,13 @@ struct App {
   App(Loop &loop, IntakeSet &intakes, const AppConfig &c, const Beat &beat)
       : cfg(c), wd(c), output(loop, c.name),
         intake(c.name, intakes, [this, beat](HeartbeatMsg m) { beat(*this, std::move(m)); }) {}
+  // One an hbmond before a re-exec supervised (its watchdog not resumed
+  // yet, its process not adopted yet: the supervisor does both).
+  App(Loop &loop, IntakeSet &intakes, const handover::App &was, const Beat &beat)
+      : cfg(was.config), wd(was.config, was.memory), output(loop, was.config.name, was.output),
+        intake(was.config.name, intakes,
+               [this, beat](HeartbeatMsg m) { beat(*this, std::move(m)); }),
+        since(was.since), admin_down(was.admin_down) {}
   App(const App &) = delete;
   App &operator=(const App &) = delete;
 

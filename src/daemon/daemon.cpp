@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <ctime>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -21,6 +22,16 @@ namespace {
 // Requests waiting for the worker (a user database lookup or a reload) at
 // most; more are answered "busy" at once.
 constexpr std::size_t max_deferred = 256;
+
+// "2026-11-30T08:15:02Z"
+std::string iso8601(double unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 std::string join(const std::vector<std::string> &v, const char *sep = ", ") {
   if (v.empty())
@@ -36,7 +47,7 @@ std::string join(const std::vector<std::string> &v, const char *sep = ", ") {
 Daemon::Daemon(Loop &loop, Settings settings, Config config)
     : loop_(loop), settings_(std::move(settings)), config_(std::move(config)), reports_(loop),
       sup_(loop, reports_, settings_.supervisor),
-      signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD},
+      signals_(loop, {SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR2},
                [this](int sig) {
                  switch (sig) {
                  case SIGCHLD:
@@ -45,12 +56,15 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
                  case SIGHUP:
                    reload("SIGHUP");
                    break;
+                 case SIGUSR2:
+                   reexec("SIGUSR2");
+                   break;
                  default:
                    sup_.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
                    break;
                  }
                }),
-      worker_(loop) {
+      started_(to_seconds(std::chrono::system_clock::now().time_since_epoch())), worker_(loop) {
   sup_.connections().limit = settings_.connection_limit;
   if (logging::to_journal()) {
     journal_reader_ = std::make_unique<JournalReader>();
@@ -106,28 +120,36 @@ std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) 
   const std::optional<bool> allowed = peer ? admins_.known(peer->uid) : false;
   if (allowed && !*allowed)
     return dump(refusal(req, who));
-  if (allowed && req.cmd != Command::reload)
+  const bool waits = req.cmd == Command::reload || req.cmd == Command::reexec;
+  if (allowed && !waits)
     return dump(dispatch(req, who));
-  // The worker has the answer (the user database's, or the reload's): the
-  // reply waits for it, the loop does not.
+  // The worker has the answer (the user database's, or the reload's), or
+  // the re-exec's check: the reply waits for it, the loop does not.
   if (control_->deferred() >= max_deferred)
     return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
   Answer answer = [this, ticket = control_->defer()](const nlohmann::json &reply) {
     control_->answer(ticket, dump(reply));
   };
   if (allowed) {
-    reload("requested by " + who, std::move(answer));
+    deferred(req, who, std::move(answer));
     return {};
   }
   admins_.resolve(peer->uid, [this, req, who, answer](bool ok) {
     if (!ok)
       answer(refusal(req, who));
-    else if (req.cmd == Command::reload)
-      reload("requested by " + who, answer);
     else
-      answer(dispatch(req, who));
+      deferred(req, who, answer);
   });
   return {};
+}
+
+void Daemon::deferred(const Request &req, const std::string &who, Answer answer) {
+  if (req.cmd == Command::reload)
+    reload("requested by " + who, std::move(answer));
+  else if (req.cmd == Command::reexec)
+    reexec("requested by " + who, std::move(answer));
+  else
+    answer(dispatch(req, who));
 }
 
 nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
@@ -156,6 +178,8 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::info:
     reply["version"] = HBMON_VERSION;
     reply["pid"] = ::getpid();
+    reply["started"] = iso8601(started_);
+    reply["reexecs"] = reexecs_;
     reply["config"] = settings_.config_path;
     reply["control"] = config_.control;
     reply["events"] = config_.events;
@@ -179,8 +203,9 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::signal:
     return act_on_apps(req, who);
   case Command::reload:
+  case Command::reexec:
   case Command::logs:
-    break; // handle() has reload() and logs() answer them
+    break; // handle() has reload(), reexec() and logs() answer them
   }
   return error_reply("bad-request", "unknown command");
 }
@@ -285,6 +310,15 @@ void Daemon::reload(const std::string &trigger, Answer answer) {
       answer(error_reply("shutting-down", "hbmond is shutting down"));
     return;
   }
+  if (reexec_ && reexec_->running()) {
+    logging::daemon(LogLevel::warning,
+                    fmt::format("refused reload ({}): a re-exec is under way, and the new "
+                                "hbmond reloads the config itself",
+                                trigger));
+    if (answer)
+      answer(error_reply("busy", "a re-exec is under way; the new hbmond reloads the config"));
+    return;
+  }
   if (reloads_.running) {
     // It may have read the file already: one more reload, after it, reads
     // what this one asks for.
@@ -322,6 +356,9 @@ void Daemon::begin_reload(std::string trigger, std::vector<Answer> answers) {
       if (!reloads_.next_triggers.empty())
         begin_reload(join(std::exchange(reloads_.next_triggers, {}), "; "),
                      std::exchange(reloads_.next_answers, {}));
+      else if (std::exchange(reexec_waits_, false))
+        for (Answer &a : std::exchange(reexec_after_reload_, {}))
+          reexec("after the reload", std::move(a));
     });
   });
 }

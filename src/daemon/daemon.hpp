@@ -13,8 +13,10 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/handover.hpp"
 #include "daemon/admins.hpp"
 #include "daemon/control.hpp"
+#include "daemon/reexec.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
 #include "protocol/protocol.hpp"
@@ -43,6 +45,10 @@ public:
     // hbmond's own work: libzmq aborts when an accept finds none).
     std::size_t connection_limit = 256;
     Supervisor::Options supervisor;
+    // A re-exec runs `program` (hbmond's path when it started) with
+    // `program_args` (its config, runtime dir and log level flags).
+    std::string program;
+    std::vector<std::string> program_args;
   };
 
   // Binds the control and events sockets; throws std::runtime_error when
@@ -50,6 +56,11 @@ public:
   Daemon(Loop &loop, Settings settings, Config config);
   // Start the enabled apps, then READY=1.
   void start() { sup_.start(config_); }
+  // Instead of start(), after a re-exec: take over what the hbmond before
+  // handed over (daemon/reexec.hpp), then reload the config as `reload`
+  // does (a re-exec also applies the config on disk, as systemd's
+  // daemon-reexec does).
+  void restore(const handover::State &state);
   Daemon(const Daemon &) = delete;
   Daemon &operator=(const Daemon &) = delete;
 
@@ -62,6 +73,10 @@ public:
   // difference, on failure keep everything and say why. `answer`, when
   // given, gets the control reply.
   void reload(const std::string &trigger, Answer answer = {});
+  // Check the binary at settings.program, then exec it in place, keeping
+  // every app (SPEC "Re-exec"). `answer` hears only of a refusal: once the
+  // exec is under way the next program answers `info`.
+  void reexec(const std::string &trigger, Answer answer = {});
 
 private:
   using Loaded = std::variant<Config, std::string>; // the config, or why not
@@ -76,6 +91,8 @@ private:
   const AppConfig *config_of(const std::string &name) const;
   void begin_reload(std::string trigger, std::vector<Answer> answers);
   nlohmann::json apply(Loaded loaded);
+  handover::State state() const;
+  void deferred(const Request &req, const std::string &who, Answer answer);
 
   Loop &loop_;
   Settings settings_;
@@ -95,6 +112,11 @@ private:
   // the Worker's thread only, so it goes after the Worker.
   std::unique_ptr<JournalReader> journal_reader_;
   std::string unit_; // hbmond's systemd unit, for the journal's selection
+  double started_;   // Unix seconds, when the first hbmond of this line of re-execs started
+  std::uint64_t reexecs_ = 0;
+  std::unique_ptr<Reexec> reexec_;
+  std::vector<Answer> reexec_after_reload_; // asked for while a reload ran
+  bool reexec_waits_ = false;
   // Last: its thread is joined first, before anything a completion uses.
   Worker worker_;
   Admins admins_{worker_};

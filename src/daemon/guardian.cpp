@@ -80,6 +80,59 @@ Guardian::Guardian(Loop &loop) : loop_(loop) {
   fork_guardian();
 }
 
+Guardian::Guardian(Loop &loop, const std::optional<handover::Guardian> &was) : loop_(loop) {
+  if (was)
+    table_.reset(was->table);
+  if (!table_)
+    table_.reset(::memfd_create("hbmond-groups", MFD_CLOEXEC));
+  if (!table_) {
+    no_guardian("memfd_create");
+    return;
+  }
+  // The slots as the table holds them.
+  std::int32_t pgids[1024];
+  off_t off = 0;
+  while (true) {
+    ssize_t n = ::pread(table_.get(), pgids, sizeof pgids, off);
+    if (n <= 0)
+      break;
+    for (ssize_t i = 0; i < n / static_cast<ssize_t>(sizeof pgids[0]); ++i) {
+      if (pgids[i] > 0)
+        slot_of_[pgids[i]] = next_slot_;
+      else
+        free_slots_.push_back(next_slot_);
+      ++next_slot_;
+    }
+    off += n;
+  }
+  if (was && was->writer >= 0 && was->pidfd >= 0) {
+    writer_.reset(was->writer);
+    pidfd_.reset(was->pidfd);
+    pid_ = was->pid;
+    exit_watch_ = loop_.watch(pidfd_.get(), EPOLLIN, [this](std::uint32_t) { on_exit(); });
+    logging::daemon(LogLevel::debug, fmt::format("guardian pid {} kept", pid_));
+    return;
+  }
+  fork_guardian();
+}
+
+void Guardian::forget_all_but(const std::vector<pid_t> &keep) {
+  std::vector<pid_t> kept = keep, gone;
+  std::sort(kept.begin(), kept.end());
+  for (const auto &[pgid, slot] : slot_of_)
+    if (!std::binary_search(kept.begin(), kept.end(), pgid))
+      gone.push_back(pgid);
+  for (pid_t pgid : gone)
+    forget(pgid);
+}
+
+std::optional<handover::Guardian> Guardian::handover() const {
+  if (!table_)
+    return std::nullopt;
+  return handover::Guardian{pid_, pidfd_ ? pidfd_.get() : -1, writer_ ? writer_.get() : -1,
+                            table_.get()};
+}
+
 bool Guardian::fork_guardian() {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) {

@@ -15,10 +15,12 @@
 // systemd, the unit's cgroup still catches it).
 #pragma once
 
+#include "core/handover.hpp"
 #include "sys/fd.hpp"
 #include "sys/loop.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <sys/types.h>
 #include <unordered_map>
 #include <vector>
@@ -29,11 +31,20 @@ class Guardian {
 public:
   // Forks the guardian. Failure is logged; hbmond then runs without one.
   explicit Guardian(Loop &loop);
+  // Take over the guardian of an hbmond before a re-exec (its pipe end,
+  // table and pidfd were handed over), keeping the groups its table lists;
+  // without one (it had none, or it died meanwhile) start another.
+  Guardian(Loop &loop, const std::optional<handover::Guardian> &was);
   Guardian(const Guardian &) = delete;
   Guardian &operator=(const Guardian &) = delete;
 
   void watch(pid_t pgid);
   void forget(pid_t pgid);
+  // Forget every group but `keep` (after a re-exec: the ones that were
+  // listed for processes not handed over, an exec probe's).
+  void forget_all_but(const std::vector<pid_t> &keep);
+  // What a re-exec hands over (nullopt: no guardian).
+  std::optional<handover::Guardian> handover() const;
   // The guardian's pid, 0 when there is none.
   pid_t pid() const { return pid_; }
   // Called when the guardian's pid shows up as exited: reap it, say so,

@@ -27,9 +27,15 @@ std::string HeartbeatIntake::bind(zmq::context_t &ctx, Loop &loop, const AppConf
   const std::string &endpoint = app.heartbeat->endpoint;
   try {
     if (app.heartbeat->protocol == HeartbeatProtocol::notify) {
-      notify_ = std::make_unique<NotifySocket>(
-          loop, endpoint, app.uid, app.gid,
-          [this](const NotifySocket::Datagram &d) { on_datagram(d); }, [this] { set_.wake(this); });
+      auto handler = [this](const NotifySocket::Datagram &d) { on_datagram(d); };
+      auto wake = [this] { set_.wake(this); };
+      if (handed_over_) {
+        notify_ =
+            std::make_unique<NotifySocket>(loop, endpoint, std::move(handed_over_), handler, wake);
+        set_.wake(this); // what came during the exec is read at once
+      } else {
+        notify_ = std::make_unique<NotifySocket>(loop, endpoint, app.uid, app.gid, handler, wake);
+      }
       ipc_ = true;
       return {};
     }
@@ -53,9 +59,16 @@ std::string HeartbeatIntake::bind(zmq::context_t &ctx, Loop &loop, const AppConf
 
 AppCounters HeartbeatIntake::counters() const {
   AppCounters c = counters_;
+  c.connections_refused = connections_refused_before_;
   if (socket_)
-    c.connections_refused = socket_->connections_refused();
+    c.connections_refused += socket_->connections_refused();
   return c;
+}
+
+void HeartbeatIntake::resume(const AppCounters &counters, UniqueFd notify_socket) {
+  counters_ = counters;
+  connections_refused_before_ = std::exchange(counters_.connections_refused, 0);
+  handed_over_ = std::move(notify_socket);
 }
 
 void HeartbeatIntake::set_process(pid_t pid) {

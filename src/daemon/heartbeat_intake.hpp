@@ -52,6 +52,11 @@ public:
   // Bind `app`'s heartbeat endpoint unless bound already (or the app has
   // no heartbeat): the error text, or "".
   std::string bind(zmq::context_t &ctx, Loop &loop, const AppConfig &app);
+  // After a re-exec: the counters so far and, for a notify-protocol app,
+  // its socket as the hbmond before bound it (bind() takes it over).
+  void resume(const AppCounters &counters, UniqueFd notify_socket);
+  // The bound notify socket, for a re-exec to hand over; -1 when none.
+  int notify_fd() const { return notify_ ? notify_->fd() : -1; }
   // The app's process changed (0: none): heartbeats are its, or its
   // descendants', from now on; earlier verdicts on senders are forgotten.
   void set_process(pid_t pid);
@@ -75,6 +80,8 @@ private:
   std::unique_ptr<HeartbeatSocket> socket_;
   std::unique_ptr<NotifySocket> notify_;
   AppCounters counters_;
+  std::uint64_t connections_refused_before_ = 0; // by the hbmond before a re-exec
+  UniqueFd handed_over_;                         // a notify socket for bind()
   SenderCheck senders_;
   StartTimes start_times_; // of the senders, for senders_
   LogLimit refusal_log_;

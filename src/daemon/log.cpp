@@ -192,6 +192,16 @@ void app_output(std::string_view app, pid_t pid, int prio, std::string_view line
     logger->log(spdlog::level::info, "[{}] {}", app, text);
 }
 
+void before_exec() {
+  if (journal_out)
+    journal_out->detach(std::chrono::milliseconds(500));
+}
+
+void exec_failed(Loop &loop) {
+  if (journal_out)
+    journal_out->attach(loop);
+}
+
 OnLoop::OnLoop(Loop &loop) {
   if (journal_out)
     journal_out->attach(loop);

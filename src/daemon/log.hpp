@@ -41,6 +41,11 @@ void invariant(std::string_view what);
 
 // While it lives, journal entries that had to wait (journald busy) are sent
 // from `loop`; when it goes (before the loop), they get one last second.
+// Right before a re-exec's execve(): journal entries still waiting get
+// half a second; if the execve fails, they wait on `loop` again.
+void before_exec();
+void exec_failed(Loop &loop);
+
 class OnLoop {
 public:
   explicit OnLoop(Loop &loop);

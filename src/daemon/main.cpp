@@ -3,6 +3,7 @@
 #include "core/config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
+#include "daemon/reexec.hpp"
 #include "sys/accounts.hpp"
 #include "sys/cgroup.hpp"
 #include "sys/config_file.hpp"
@@ -10,6 +11,7 @@
 #include "sys/loop.hpp"
 #include "sys/spawn.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -34,6 +36,7 @@ constexpr int exit_usage = 2;
 const char *usage_text = R"(Usage:
   hbmond [--config FILE] [--log-level LEVEL] [--runtime-dir DIR]
   hbmond --check [--config FILE] [--runtime-dir DIR]
+  hbmond --check-handover [--config FILE] [--runtime-dir DIR] < STATE
   hbmond --exec [--protocol zmq|notify] [--interval S] [--misses N] [--endpoint E]
                 [--log-level LEVEL] -- CMD [ARG...]
   hbmond --version | --help
@@ -51,6 +54,11 @@ Options:
                          with mode 0755 when missing); it must be writable
                          only by root or hbmond's user
   -t, --check            validate the config and exit: 0 valid, 1 invalid
+      --check-handover   as --check, and also read a re-exec's state from
+                         stdin (a running hbmond asks this of the binary it
+                         is about to become: hbmonctl reexec)
+      --handover FD      internal: take over the apps of the hbmond that
+                         re-executed into this one, its state in FD
       --exec             run CMD alone in the foreground with heartbeat
                          supervision; exit 0 when CMD exits 0
       --protocol P       --exec: how CMD sends heartbeats: zmq (default), or
@@ -66,7 +74,8 @@ Options:
   -V, --version          print the version and exit
   -h, --help             print this help and exit
 
-Signals: SIGTERM/SIGINT stop every app and exit 0; SIGHUP reloads the config.
+Signals: SIGTERM/SIGINT stop every app and exit 0; SIGHUP reloads the config;
+SIGUSR2 re-executes hbmond in place, keeping every app (as hbmonctl reexec).
 See hbmond(8) and hbmond.json(5).
 )";
 
@@ -75,6 +84,8 @@ struct Flags {
   std::optional<LogLevel> log_level;
   std::string runtime_dir{default_runtime_dir};
   bool check = false;
+  bool check_handover = false;
+  std::optional<int> handover; // --handover FD
   bool exec = false;
   double interval = 1.0;
   long misses = 2;
@@ -89,12 +100,23 @@ struct Flags {
 }
 
 Flags parse_flags(int argc, char **argv) {
-  enum { opt_runtime = 256, opt_exec, opt_interval, opt_misses, opt_endpoint, opt_protocol };
+  enum {
+    opt_runtime = 256,
+    opt_exec,
+    opt_interval,
+    opt_misses,
+    opt_endpoint,
+    opt_protocol,
+    opt_check_handover,
+    opt_handover
+  };
   static const option longopts[] = {
       {"config", required_argument, nullptr, 'c'},
       {"log-level", required_argument, nullptr, 'l'},
       {"runtime-dir", required_argument, nullptr, opt_runtime},
       {"check", no_argument, nullptr, 't'},
+      {"check-handover", no_argument, nullptr, opt_check_handover},
+      {"handover", required_argument, nullptr, opt_handover},
       {"exec", no_argument, nullptr, opt_exec},
       {"interval", required_argument, nullptr, opt_interval},
       {"misses", required_argument, nullptr, opt_misses},
@@ -126,6 +148,18 @@ Flags parse_flags(int argc, char **argv) {
     case 't':
       f.check = true;
       break;
+    case opt_check_handover:
+      f.check = f.check_handover = true;
+      break;
+    case opt_handover: {
+      char *end = nullptr;
+      errno = 0;
+      const long fd = std::strtol(optarg, &end, 10);
+      if (errno || *end || fd < 3 || fd > 1 << 30)
+        usage_error(fmt::format("--handover: expected an fd number, got '{}'", optarg));
+      f.handover = static_cast<int>(fd);
+      break;
+    }
     case opt_exec:
       f.exec = true;
       break;
@@ -174,6 +208,8 @@ Flags parse_flags(int argc, char **argv) {
     f.command.emplace_back(argv[i]);
   if (f.exec && f.check)
     usage_error("--exec and --check cannot be combined");
+  if (f.handover && (f.exec || f.check))
+    usage_error("--handover cannot be combined with --exec or --check");
   if (exec_only && !f.exec)
     usage_error("--protocol, --interval, --misses and --endpoint only apply to --exec");
   if (f.exec && f.command.empty())
@@ -271,7 +307,78 @@ std::optional<PrivateDir> exec_dir(const Flags &f) {
   return std::make_optional<PrivateDir>(dir && *dir == '/' ? dir : "/tmp", "hbmond-exec.");
 }
 
+// The path of the binary running now, as it was when it started: a
+// re-exec runs what is at that path then (an upgrade's new binary), not
+// /proc/self/exe, which stays the old one.
+std::string own_path() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0)
+    return {};
+  std::string path(buf, static_cast<std::size_t>(n));
+  constexpr std::string_view deleted = " (deleted)";
+  if (path.ends_with(deleted))
+    path.resize(path.size() - deleted.size());
+  return path;
+}
+
+// After a re-exec every fd but 0-2 and the ones handed over is closed: one
+// a library opened without O_CLOEXEC would otherwise outlive every re-exec.
+void close_all_but(std::vector<int> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3;
+  for (int fd : keep) {
+    if (fd < static_cast<int>(from))
+      continue;
+    if (static_cast<unsigned>(fd) > from)
+      ::close_range(from, static_cast<unsigned>(fd) - 1, 0);
+    from = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(from, ~0U, 0);
+}
+
+// --check-handover: the state a running hbmond would hand over, on stdin.
+int check_handover() {
+  std::string text;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  try {
+    const handover::State s = handover::read(text);
+    std::cout << fmt::format("handover state: format {} from hbmond {}, {} app{}: readable\n",
+                             s.format, s.version, s.apps.size(), s.apps.size() == 1 ? "" : "s");
+    return 0;
+  } catch (const handover::HandoverError &e) {
+    std::cerr << "hbmond " HBMON_VERSION ": cannot take over this hbmond's apps: " << e.what()
+              << "\n";
+    return 1;
+  }
+}
+
 int run(const Flags &f) {
+  // After a re-exec: what the hbmond before handed over. Nothing can fall
+  // back to it now: a state this binary cannot read ends it, and the
+  // guardian then stops every app (no orphans).
+  std::optional<handover::State> was;
+  if (f.handover) {
+    try {
+      was = read_handover(*f.handover);
+    } catch (const std::exception &e) {
+      logging::setup(f.log_level.value_or(LogLevel::info));
+      logging::daemon(LogLevel::error,
+                      fmt::format("re-exec failed: cannot take over the apps: {}; exiting, and "
+                                  "the guardian stops every app",
+                                  e.what()));
+      return 1;
+    }
+    close_all_but(was->fds());
+  }
   // Before any other fd: the lowest numbers make every spawn cheap.
   if (!f.check)
     reserve_spawn_fds();
@@ -280,8 +387,9 @@ int run(const Flags &f) {
   const std::optional<PrivateDir> private_dir = exec_dir(f);
   Config cfg;
   try {
-    cfg = f.exec ? exec_config(f, private_dir ? private_dir->path() : "")
-                 : load_config(absolute(f.config), f.runtime_dir);
+    cfg = was      ? was->config
+          : f.exec ? exec_config(f, private_dir ? private_dir->path() : "")
+                   : load_config(absolute(f.config), f.runtime_dir);
   } catch (const ConfigError &e) {
     std::cerr << e.what() << (f.check || f.exec ? "" : "\nhbmond: not started") << "\n";
     return f.exec ? exit_usage : 1; // in --exec mode the flags were wrong
@@ -293,7 +401,7 @@ int run(const Flags &f) {
       std::cout << fmt::format(" (with {} drop-in{}: {})", cfg.dropins.size(),
                                cfg.dropins.size() == 1 ? "" : "s", fmt::join(cfg.dropins, ", "));
     std::cout << "\n";
-    return 0;
+    return f.check_handover ? check_handover() : 0;
   }
 
   LogLevel level = f.log_level.value_or(
@@ -314,13 +422,29 @@ int run(const Flags &f) {
   settings.runtime_dir = f.runtime_dir;
   settings.cli_log_level = f.log_level;
   settings.control_plane = !f.exec;
-  settings.supervisor.child_nofile = raise_nofile();
+  // Raised once: after a re-exec the limit apps get back is the one the
+  // first hbmond found.
+  const std::optional<rlim_t> raised = raise_nofile();
+  settings.supervisor.child_nofile =
+      was ? std::optional<rlim_t>(was->child_nofile) : std::optional<rlim_t>(raised);
   settings.supervisor.oom_events = oom_events_file();
   settings.connection_limit = connection_limit();
-  logging::daemon(LogLevel::info, fmt::format("hbmond {} starting, config {}", HBMON_VERSION,
-                                              settings.config_path));
-  Guardian guardian(loop);
-  settings.supervisor.guardian = &guardian;
+  if (!f.exec) {
+    settings.program = own_path();
+    settings.program_args = {"--config", cfg.path, "--runtime-dir", f.runtime_dir};
+    if (f.log_level)
+      settings.program_args.insert(settings.program_args.end(),
+                                   {"--log-level", std::string(to_string(*f.log_level))});
+  }
+  logging::daemon(LogLevel::info,
+                  fmt::format("hbmond {} {}, config {}", HBMON_VERSION,
+                              was ? "re-executed" : "starting", settings.config_path));
+  std::optional<Guardian> guardian;
+  if (was)
+    guardian.emplace(loop, was->guardian);
+  else
+    guardian.emplace(loop);
+  settings.supervisor.guardian = &*guardian;
   Daemon daemon(loop, std::move(settings), std::move(cfg));
   int exit_code = 0;
   if (f.exec) {
@@ -333,7 +457,10 @@ int run(const Flags &f) {
       }
     });
   }
-  daemon.start();
+  if (was)
+    daemon.restore(*was);
+  else
+    daemon.start();
   loop.run();
   logging::daemon(LogLevel::info, "exiting");
   return exit_code;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fmt/format.h>
 #include <stdexcept>
@@ -80,6 +81,31 @@ NotifySocket::NotifySocket(Loop &loop, std::string path, std::optional<uid_t> ow
       ::unlink(path_.c_str());
       fail("chown", path_, err);
     }
+  watch_ = loop.watch(fd_.get(), EPOLLIN, [this](std::uint32_t) { on_wake_(); });
+}
+
+NotifySocket::NotifySocket(Loop &loop, std::string path, UniqueFd fd, Handler handler,
+                           std::function<void()> on_wake)
+    : path_(std::move(path)), fd_(std::move(fd)), handler_(std::move(handler)),
+      on_wake_(std::move(on_wake)) {
+  sockaddr_un sa{};
+  socklen_t len = sizeof sa;
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  if (::getsockname(fd_.get(), reinterpret_cast<sockaddr *>(&sa), &len) < 0 ||
+      ::getsockopt(fd_.get(), SOL_SOCKET, SO_TYPE, &type, &type_len) < 0)
+    fail("handed-over socket for", path_, errno);
+  const std::size_t n =
+      len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+  if (sa.sun_family != AF_UNIX || type != SOCK_DGRAM ||
+      std::string_view(sa.sun_path, ::strnlen(sa.sun_path, n)) != path_)
+    throw std::runtime_error(
+        fmt::format("handed-over socket for {}: not a datagram socket bound there", path_));
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0) {
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
   watch_ = loop.watch(fd_.get(), EPOLLIN, [this](std::uint32_t) { on_wake_(); });
 }
 

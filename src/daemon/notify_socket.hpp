@@ -47,6 +47,12 @@ public:
   // Throws std::runtime_error with the path and the reason on failure.
   NotifySocket(Loop &loop, std::string path, std::optional<uid_t> owner, std::optional<gid_t> group,
                Handler handler, std::function<void()> on_wake);
+  // The socket an hbmond bound before a re-exec, handed over as `fd`: it
+  // must be a datagram socket bound at `path` (else this throws, and `fd`
+  // is closed). What the app sent meanwhile waits in it.
+  NotifySocket(Loop &loop, std::string path, UniqueFd fd, Handler handler,
+               std::function<void()> on_wake);
+  int fd() const { return fd_.get(); }
   NotifySocket(const NotifySocket &) = delete;
   NotifySocket &operator=(const NotifySocket &) = delete;
   ~NotifySocket();

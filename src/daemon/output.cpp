@@ -19,9 +19,42 @@ OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
     s.rd.reset(p[0]);
     s.wr.reset(p[1]);
     ::fcntl(s.rd.get(), F_SETFL, ::fcntl(s.rd.get(), F_GETFL) | O_NONBLOCK);
-    s.watch = loop.watch(s.rd.get(), EPOLLIN, [this, &s](std::uint32_t) { on_readable(s); });
   }
+  watch(loop);
+}
+
+OutputPipe::OutputPipe(Loop &loop, std::string app, const handover::Output &was)
+    : app_(std::move(app)), lines_(was.lines), dropped_before_(was.dropped) {
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    Stream &s = streams_[i];
+    s.rd.reset(was.fds[2 * i]);
+    s.wr.reset(was.fds[2 * i + 1]);
+    if (!s.rd || !s.wr)
+      throw std::system_error(EBADF, std::generic_category(), "handed-over output pipe");
+    s.splitter.feed(was.partial[i], [](std::string_view) {}); // shorter than a line: kept
+  }
+  ring_.resume(was.ring, was.ring_next);
+  watch(loop);
+}
+
+void OutputPipe::watch(Loop &loop) {
+  for (Stream &s : streams_)
+    s.watch = loop.watch(s.rd.get(), EPOLLIN, [this, &s](std::uint32_t) { on_readable(s); });
   report_ = loop.timer([this] { report(Loop::now()); });
+}
+
+handover::Output OutputPipe::handover() const {
+  handover::Output o;
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    o.fds[2 * i] = streams_[i].rd.get();
+    o.fds[2 * i + 1] = streams_[i].wr.get();
+    o.partial[i] = streams_[i].splitter.pending();
+  }
+  o.lines = lines_;
+  o.dropped = dropped();
+  o.ring = ring_.last(ring_.size());
+  o.ring_next = ring_.next_seq();
+  return o;
 }
 
 OutputPipe::~OutputPipe() {

@@ -14,6 +14,7 @@
 // are also kept in a bounded ring (core/log_ring.hpp), for `hbmonctl logs`.
 #pragma once
 
+#include "core/handover.hpp"
 #include "core/line_splitter.hpp"
 #include "core/log_ring.hpp"
 #include "core/output_limit.hpp"
@@ -34,6 +35,10 @@ public:
   static constexpr int stdout_priority = 6, stderr_priority = 3;
 
   OutputPipe(Loop &loop, std::string app); // throws std::system_error
+  // The pipes of an hbmond before a re-exec, with the lines each had begun,
+  // its ring and counters.
+  OutputPipe(Loop &loop, std::string app, const handover::Output &was);
+  handover::Output handover() const;
   OutputPipe(const OutputPipe &) = delete;
   OutputPipe &operator=(const OutputPipe &) = delete;
   ~OutputPipe();
@@ -47,7 +52,7 @@ public:
   void set_pid(pid_t pid) { pid_ = pid; }
   std::uint64_t lines() const { return lines_; }
   // Lines dropped by the limit, in all.
-  std::uint64_t dropped() const { return limit_.dropped_total(); }
+  std::uint64_t dropped() const { return dropped_before_ + limit_.dropped_total(); }
   const LogRing &ring() const { return ring_; }
 
 private:
@@ -58,6 +63,7 @@ private:
     Loop::Watch watch;
     int priority;
   };
+  void watch(Loop &loop);
   void on_readable(Stream &s);
   void emit(std::string_view line, int priority, Loop::TimePoint now);
   void report(std::optional<Loop::TimePoint> now);
@@ -68,6 +74,7 @@ private:
   Loop::Timer report_;
   LogRing ring_;
   std::uint64_t lines_ = 0;
+  std::uint64_t dropped_before_ = 0; // by the hbmond before a re-exec
   pid_t pid_ = 0;
 };
 

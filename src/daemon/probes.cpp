@@ -38,6 +38,30 @@ void Probes::started(App &a) {
   s.next.arm(Loop::now() + a.cfg.probe->initial_delay);
 }
 
+void Probes::resumed(App &a, Loop::TimePoint next) {
+  started(a);
+  if (auto it = slots_.find(&a); it != slots_.end())
+    it->second.next.arm(next);
+}
+
+std::optional<Loop::TimePoint> Probes::next_due(const App &a) const {
+  auto it = slots_.find(const_cast<App *>(&a));
+  if (it == slots_.end())
+    return std::nullopt;
+  const Slot &s = it->second;
+  if (s.net || s.exec > 0 || s.queued)
+    return Loop::now();
+  return s.next.when();
+}
+
+void Probes::cancel_all() {
+  std::vector<App *> apps;
+  for (const auto &[app, slot] : slots_)
+    apps.push_back(app);
+  for (App *a : apps)
+    ended(*a);
+}
+
 void Probes::ended(App &a) {
   auto it = slots_.find(&a);
   if (it == slots_.end())

@@ -44,6 +44,13 @@ public:
 
   void started(App &a); // a.pid is its new process
   void ended(App &a);   // its process is gone, or going
+  // For a re-exec: when the app's next probe is due (one in flight is
+  // asked again at once after it); nullopt when it is not probed.
+  std::optional<Loop::TimePoint> next_due(const App &a) const;
+  // Before the exec: end every probe in flight (exec probes are killed).
+  void cancel_all();
+  // After it: probe the app's process again from `next` on.
+  void resumed(App &a, Loop::TimePoint next);
   std::size_t exec_running() const { return exec_running_; }
 
 private:

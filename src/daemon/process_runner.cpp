@@ -58,19 +58,34 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int st
   else
     return fmt::format("exec {}: command not found in PATH ({})", c.command[0], env.path);
 
+  return launch(r, std::move(on_exit));
+}
+
+std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit) {
   auto result = spawn(r);
   if (auto *err = std::get_if<std::string>(&result))
     return std::move(*err);
   hbmon::Child &spawned = std::get<hbmon::Child>(result);
   const pid_t pid = spawned.pid;
+  adopt(pid, std::move(spawned.pidfd), std::move(on_exit));
+  return pid;
+}
+
+void ProcessRunner::adopt(pid_t pid, UniqueFd pidfd, ExitHandler on_exit) {
   if (opts_.guardian)
     opts_.guardian->watch(pid);
   Child &child = children_[pid];
-  child.pidfd = std::move(spawned.pidfd);
+  child.pidfd = std::move(pidfd);
   child.on_exit = std::move(on_exit);
+  // A pidfd is level-triggered readable once its process has exited: one
+  // that ended during a re-exec is collected on the next turn.
   child.watch =
       loop_.watch(child.pidfd.get(), EPOLLIN, [this, pid](std::uint32_t) { collect(pid); });
-  return pid;
+}
+
+int ProcessRunner::pidfd(pid_t pid) const {
+  auto it = children_.find(pid);
+  return it == children_.end() ? -1 : it->second.pidfd.get();
 }
 
 void ProcessRunner::signal(pid_t pid, int sig) {

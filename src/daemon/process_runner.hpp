@@ -25,6 +25,7 @@
 #include "daemon/guardian.hpp"
 #include "sys/fd.hpp"
 #include "sys/loop.hpp"
+#include "sys/spawn.hpp"
 
 #include <functional>
 #include <optional>
@@ -55,6 +56,14 @@ public:
   // `stderr_fd`: the child's pid, or why it could not start.
   std::variant<pid_t, std::string> start(const AppConfig &app, int stdout_fd, int stderr_fd,
                                          ExitHandler on_exit);
+  // The same for a request built by the caller (hbmond's own helpers).
+  std::variant<pid_t, std::string> launch(const SpawnRequest &r, ExitHandler on_exit);
+  // Take over a child an hbmond before a re-exec started: from here on it
+  // is as if start() had made it (a child that has exited meanwhile is
+  // collected at once, on the loop's next turn).
+  void adopt(pid_t pid, UniqueFd pidfd, ExitHandler on_exit);
+  // The child's pidfd, for a re-exec to hand over; -1 when it is not ours.
+  int pidfd(pid_t pid) const;
   // Signal the child's whole group, and the child itself by its pidfd (it
   // may have left its group).
   void signal(pid_t pid, int sig);

@@ -49,6 +49,8 @@ public:
   void set_sink(Sink s) { sink_ = std::move(s); }
   // The number of the last event sent (0: none yet).
   std::uint64_t last_seq() const { return seq_; }
+  // After a re-exec: events go on from the number the last hbmond reached.
+  void resume_seq(std::uint64_t seq) { seq_ = seq; }
 
   static constexpr auto status_gap = std::chrono::milliseconds(250);
   static constexpr auto retry = std::chrono::milliseconds(50);

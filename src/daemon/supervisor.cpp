@@ -15,7 +15,7 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
               [this](App &a, pid_t pid, bool ok, std::string reason) {
                 deliver(a, ev::Probe{pid, ok, std::move(reason)});
               }),
-      zmq_(1) {
+      zmq_(1), guardian_(opts.guardian) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   loop_.add_prepare([this] {
@@ -423,6 +423,69 @@ void Supervisor::check_shutdown_done() {
     return;
   if (runner_.kill_strays()) // else one is dying: its SIGCHLD brings us back
     loop_.quit();
+}
+
+std::vector<handover::App> Supervisor::hand_over() const {
+  std::vector<handover::App> out;
+  for (const auto &[name, a] : apps_.all()) {
+    handover::App h;
+    h.config = a->cfg;
+    h.memory = a->wd.memory();
+    h.pidfd = a->pid > 0 ? runner_.pidfd(a->pid) : -1;
+    h.since = a->since;
+    h.admin_down = a->admin_down;
+    h.retiring = a->retiring;
+    if (a->retiring && a->successor)
+      h.successor = a->successor->cfg;
+    if (auto kind = starts_.kind_of(a.get()))
+      h.queued = *kind == Starts::Kind::start ? handover::Queued::start : handover::Queued::restart;
+    h.output = a->output.handover();
+    h.notify_fd = a->intake.notify_fd();
+    h.counters = a->intake.counters();
+    h.probe_next = probes_.next_due(*a);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+void Supervisor::restore(const std::vector<handover::App> &apps) {
+  const auto now = Loop::now();
+  std::vector<pid_t> pids;
+  for (const handover::App &h : apps) {
+    auto made = std::make_unique<App>(loop_, intakes_, h, [this](App &a, HeartbeatMsg m) {
+      deliver(a, ev::Heartbeat{std::move(m)});
+    });
+    made->intake.resume(h.counters, UniqueFd(h.notify_fd));
+    made->timer = loop_.timer([this, &a = *made] {
+      a.intake.drain_all();
+      deliver(a, ev::Deadline{});
+    });
+    App &a = add_app(std::move(made));
+    if (const pid_t pid = h.memory.pid; pid > 0) {
+      runner_.adopt(pid, UniqueFd(h.pidfd), [this, &a](const ExitStatus &st) { on_exit(a, st); });
+      pids.push_back(pid);
+      a.pid = pid;
+      a.output.set_pid(pid);
+      a.intake.set_process(pid);
+      if (a.cfg.probe)
+        probes_.resumed(a, std::max(h.probe_next.value_or(now), now));
+    }
+    if (h.retiring)
+      apps_.retire(a, h.successor ? make_app(*h.successor) : nullptr);
+    if (h.queued != handover::Queued::none)
+      starts_.push(
+          &a, h.queued == handover::Queued::start ? Starts::Kind::start : Starts::Kind::restart,
+          now);
+    actions_.clear();
+    a.wd.resume(now, handover::grace, actions_);
+    execute(a, actions_);
+    apps_.settle(a);
+  }
+  if (guardian_)
+    guardian_->forget_all_but(pids);
+  status_dirty_ = true;
+  reports_.booted(summary());
+  logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
 }
 
 std::vector<std::string> Supervisor::names() const {

@@ -87,6 +87,20 @@ public:
   // reason is returned instead of the plan.
   std::variant<ReloadPlan, std::string> reload(const Config &next);
 
+  // A re-exec (core/handover.hpp). hand_over() lists every app as it is
+  // now; cancel_probes() ends the probes in flight right before the exec;
+  // restore() takes over the apps an hbmond before the exec supervised:
+  // their processes, pipes and sockets, each watchdog where it was (a
+  // heartbeat due in the handover judged handover::grace after it), their
+  // queued starts and probes. Then READY=1.
+  std::vector<handover::App> hand_over() const;
+  void cancel_probes() { probes_.cancel_all(); }
+  void restore(const std::vector<handover::App> &apps);
+  // hbmond's own helper processes (a re-exec's check), as apps are run.
+  std::variant<pid_t, std::string> launch(const SpawnRequest &r, ProcessRunner::ExitHandler h) {
+    return runner_.launch(r, std::move(h));
+  }
+
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   const App *find_app(std::string_view name) const { return apps_.find(name); }
   std::vector<AppStatus> status() const;
@@ -137,6 +151,7 @@ private:
   Loop::Timer shutdown_timer_;
   Loop::Timer stop_extension_; // EXTEND_TIMEOUT_USEC= while apps are stopping
   StateHook hook_;
+  Guardian *guardian_;
 };
 
 } // namespace hbmon

@@ -69,6 +69,7 @@ nlohmann::json build_request(const Request &r) {
     break;
   case Command::info:
   case Command::reload:
+  case Command::reexec:
     break;
   }
   return j;
@@ -152,6 +153,7 @@ Request parse_request(std::string_view body) {
     break;
   case Command::info:
   case Command::reload:
+  case Command::reexec:
     break;
   }
   return r;

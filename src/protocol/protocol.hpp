@@ -26,8 +26,8 @@ inline constexpr std::size_t max_reason_chars = 256;
 // One app selector (a name, an fnmatch(3) pattern or "all"), in bytes.
 inline constexpr std::size_t max_selector_chars = 256;
 
-enum class Command { status, info, panic, start, stop, restart, reload, logs, signal };
-inline constexpr Names<Command, 9> command_names{{{
+enum class Command { status, info, panic, start, stop, restart, reload, logs, signal, reexec };
+inline constexpr Names<Command, 10> command_names{{{
     {Command::status, "status"},
     {Command::info, "info"},
     {Command::panic, "panic"},
@@ -37,6 +37,7 @@ inline constexpr Names<Command, 9> command_names{{{
     {Command::reload, "reload"},
     {Command::logs, "logs"},
     {Command::signal, "signal"},
+    {Command::reexec, "reexec"},
 }}};
 static_assert(command_names.in_order(), "one name per Command, in declaration order");
 inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }

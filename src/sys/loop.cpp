@@ -92,6 +92,10 @@ void Loop::Timer::disarm() {
 
 bool Loop::Timer::armed() const { return loop_ && loop_->timers_.when(id_).has_value(); }
 
+std::optional<Loop::TimePoint> Loop::Timer::when() const {
+  return loop_ ? loop_->timers_.when(id_) : std::nullopt;
+}
+
 void Loop::arm_timer(std::uint64_t id, TimePoint when) {
   timers_.arm(id, when);
   rearm_timerfd();

@@ -71,6 +71,7 @@ public:
     void arm(TimePoint when);
     void disarm();
     bool armed() const;
+    std::optional<TimePoint> when() const; // nullopt: not armed
   };
 
   // Watch `fd` (not owned) for `events` (EPOLLIN, ...). Throws on failure.

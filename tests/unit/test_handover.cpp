@@ -75,6 +75,7 @@ handover::State full_state() {
   s.started = 1780000000.25;
   s.reexecs = 3;
   s.written = t0 + 10s;
+  s.child_nofile = 1024;
   s.config.path = "/etc/hbmond/apps.json";
   s.config.dropins = {"/etc/hbmond/apps.d/a.json"};
   s.config.control = "ipc:///run/hbmond/control";

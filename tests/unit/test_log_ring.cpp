@@ -88,3 +88,34 @@ TEST(LogRing, ALeadingLevelSetsThePriorityAndGoes) {
     EXPECT_EQ(l, text);
   }
 }
+
+// A re-exec hands the ring over: a follower's last number means the same
+// line in the next hbmond, and numbering goes on from there.
+TEST(LogRing, AResumedRingGoesOnWhereTheOldOneWas) {
+  LogRing old(4);
+  for (int i = 0; i < 10; ++i)
+    old.push(i, 6, std::to_string(i));
+  LogRing next(4);
+  next.resume(old.last(4), old.next_seq());
+  EXPECT_EQ(next.last(10), old.last(10));
+  EXPECT_EQ(next.since(7, 10), old.since(7, 10));
+  EXPECT_EQ(next.next_seq(), old.next_seq());
+  next.push(10, 6, "10");
+  old.push(10, 6, "10");
+  EXPECT_EQ(next.last(10), old.last(10));
+  EXPECT_EQ(texts(next.since(8, 10)), (std::vector<std::string>{"8", "9", "10"}));
+
+  // One that never wrapped, into a smaller ring: the newest are kept.
+  LogRing small(2), young(8);
+  for (int i = 0; i < 3; ++i)
+    young.push(i, 6, std::to_string(i));
+  small.resume(young.last(8), young.next_seq());
+  EXPECT_EQ(texts(small.last(8)), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(small.next_seq(), 4u);
+  // And an empty one stays empty with its number.
+  LogRing empty(4);
+  empty.resume({}, 1);
+  EXPECT_TRUE(empty.last(4).empty());
+  empty.push(0, 6, "a");
+  EXPECT_EQ(empty.last(4).front().seq, 1u);
+}

@@ -1,0 +1,87 @@
+// The daemon's side of a re-exec (daemon/reexec.hpp): what it hands over,
+// and taking over what was handed to it.
+#include "build_config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
+
+#include <fmt/format.h>
+
+namespace hbmon {
+
+handover::State Daemon::state() const {
+  handover::State s;
+  s.version = HBMON_VERSION;
+  s.started = started_;
+  s.reexecs = reexecs_ + 1; // as the next one counts
+  s.written = Loop::now();
+  s.child_nofile = settings_.supervisor.child_nofile;
+  s.config = config_;
+  if (settings_.supervisor.guardian)
+    s.guardian = settings_.supervisor.guardian->handover();
+  s.event_seq = reports_.last_seq();
+  s.apps = sup_.hand_over();
+  return s;
+}
+
+void Daemon::reexec(const std::string &trigger, Answer answer) {
+  auto refuse = [&](std::string_view code, const std::string &why) {
+    logging::daemon(LogLevel::warning, fmt::format("refused re-exec ({}): {}", trigger, why));
+    if (answer)
+      answer(error_reply(code, why));
+  };
+  if (!settings_.control_plane)
+    return refuse("bad-request", "--exec mode does not re-exec");
+  if (sup_.shutting_down())
+    return refuse("shutting-down", "hbmond is shutting down");
+  if (settings_.program.empty())
+    return refuse("reexec-failed", "hbmond does not know the path it was started from");
+  if (reloads_.running) {
+    // Its result is part of what is handed over: the re-exec comes after it.
+    logging::daemon(LogLevel::info,
+                    fmt::format("re-exec ({}) waits for the reload in progress", trigger));
+    reexec_waits_ = true;
+    reexec_after_reload_.push_back(std::move(answer));
+    return;
+  }
+  if (!reexec_) {
+    Reexec::Hooks hooks;
+    hooks.state = [this] {
+      if (sup_.shutting_down())
+        throw std::runtime_error("hbmond began to shut down");
+      return state();
+    };
+    hooks.before_exec = [this] {
+      sup_.cancel_probes(); // an exec probe's process must not outlive its timeout's timer
+      reports_.reload_begins();
+      logging::before_exec();
+    };
+    hooks.exec_failed = [this] {
+      logging::exec_failed(loop_);
+      reports_.reload_ends();
+    };
+    hooks.launch = [this](const SpawnRequest &r, ProcessRunner::ExitHandler h) {
+      return sup_.launch(r, std::move(h));
+    };
+    reexec_ = std::make_unique<Reexec>(loop_, settings_.program, settings_.program_args,
+                                       std::move(hooks));
+  }
+  reexec_->request(trigger, [answer](const std::string &error) {
+    if (answer)
+      answer(error_reply("reexec-failed", error));
+  });
+}
+
+void Daemon::restore(const handover::State &s) {
+  started_ = s.started;
+  reexecs_ = s.reexecs;
+  reports_.resume_seq(s.event_seq);
+  logging::daemon(LogLevel::info,
+                  fmt::format("re-executed (re-exec {}, from hbmond {}): taking over {} apps, "
+                              "handed over in {:.1f} ms",
+                              s.reexecs, s.version, s.apps.size(),
+                              to_seconds(Loop::now() - s.written) * 1000));
+  sup_.restore(s.apps);
+  reload("re-exec");
+}
+
+} // namespace hbmon
