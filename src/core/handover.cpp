@@ -386,10 +386,16 @@ std::string write(const State &s) {
   json apps = json::array();
   for (const App &a : s.apps)
     apps.push_back(put(a));
-  const json doc = {
-      {"format", s.format},          {"version", s.version},      {"started", s.started},
-      {"reexecs", s.reexecs},        {"written", put(s.written)}, {"config", put(s.config)},
-      {"guardian", put(s.guardian)}, {"event_seq", s.event_seq},  {"apps", std::move(apps)}};
+  const json doc = {{"format", s.format},
+                    {"version", s.version},
+                    {"started", s.started},
+                    {"reexecs", s.reexecs},
+                    {"written", put(s.written)},
+                    {"child_nofile", s.child_nofile ? json(*s.child_nofile) : json(nullptr)},
+                    {"config", put(s.config)},
+                    {"guardian", put(s.guardian)},
+                    {"event_seq", s.event_seq},
+                    {"apps", std::move(apps)}};
   // Replace, not throw, on invalid UTF-8 (an app's output): the state must
   // always be written.
   return doc.dump(-1, ' ', false, json::error_handler_t::replace);
