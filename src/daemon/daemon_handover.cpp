@@ -48,6 +48,7 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
     hooks.state = [this] {
       if (sup_.shutting_down())
         throw std::runtime_error("hbmond began to shut down");
+      sup_.drain_heartbeats(); // what libzmq has read already is not lost
       return state();
     };
     hooks.before_exec = [this] {

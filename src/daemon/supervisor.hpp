@@ -95,6 +95,10 @@ public:
   // queued starts and probes. Then READY=1.
   std::vector<handover::App> hand_over() const;
   void cancel_probes() { probes_.cancel_all(); }
+  void drain_heartbeats() {
+    for (const auto &[name, a] : apps_.all())
+      a->intake.drain_all();
+  }
   void restore(const std::vector<handover::App> &apps);
   // hbmond's own helper processes (a re-exec's check), as apps are run.
   std::variant<pid_t, std::string> launch(const SpawnRequest &r, ProcessRunner::ExitHandler h) {

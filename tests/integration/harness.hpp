@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +135,17 @@ inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds tim
 
 // SIGKILL through a pidfd: never reaches a stranger that reused the pid.
 inline void kill_pidfd(int fd) { ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0); }
+
+// How many fds process `pid` holds.
+inline std::size_t open_fds(pid_t pid) {
+  std::size_t n = 0;
+  if (DIR *d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
+    while (const dirent *e = ::readdir(d))
+      n += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  return n;
+}
 
 // A process is gone when it no longer exists or is a zombie awaiting reaping.
 inline bool process_gone(pid_t pid) {

@@ -73,16 +73,6 @@ private:
   sockaddr_un sa_{};
 };
 
-std::size_t open_fds(pid_t pid) {
-  std::size_t n = 0;
-  if (DIR *d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (const dirent *e = ::readdir(d))
-      n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
-
 std::uint64_t counter(Daemon &d, const std::string &app, const std::string &key) {
   const nlohmann::json st = app_status("ipc://" + d.dir() / "control", app);
   return st.is_object() ? st.value(key, std::uint64_t{0}) : 0;

@@ -30,16 +30,6 @@ int listener(int backlog, int &port) {
   return fd;
 }
 
-std::size_t open_fds(pid_t pid) {
-  std::size_t n = 0;
-  if (DIR *d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
-    while (const dirent *e = ::readdir(d))
-      n += e->d_name[0] != '.';
-    ::closedir(d);
-  }
-  return n;
-}
-
 } // namespace
 
 // A port that takes no more connections (its accept queue is full, so the

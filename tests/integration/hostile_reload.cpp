@@ -16,15 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-// How many fds `pid` holds now.
-std::size_t open_fds(pid_t pid) {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto &e :
-       fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
-    ++n;
-  return n;
-}
-
 // hbmond's soft RLIMIT_NOFILE (its hard one stays: raising that again
 // would need CAP_SYS_RESOURCE).
 void set_nofile(pid_t pid, rlim_t soft) {

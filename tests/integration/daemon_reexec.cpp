@@ -1,0 +1,287 @@
+// Re-exec (SPEC "Re-exec"): hbmond replaces itself with the binary at its
+// path and keeps every app: pids, counters, states, deadlines, pipes and
+// sockets. A refused check keeps the running instance; a restore that fails
+// after the exec takes every app down with it (the guardian's rule).
+#include "harness.hpp"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <map>
+
+using namespace hbtest;
+
+namespace {
+
+class Reexec : public ::testing::Test {
+protected:
+  TempDir work;
+
+  // Every app's status, by name.
+  static std::map<std::string, nlohmann::json> statuses(const std::string &control) {
+    std::map<std::string, nlohmann::json> out;
+    auto a = ask(control, R"({"v":1,"cmd":"status"})");
+    if (a.reply.is_object() && a.reply.contains("apps"))
+      for (const auto &app : a.reply["apps"])
+        out[app["name"].get<std::string>()] = app;
+    return out;
+  }
+
+  static nlohmann::json info(const std::string &control) {
+    return ask(control, R"({"v":1,"cmd":"info"})").reply;
+  }
+
+  // SIGUSR2, then the new program's word that it took over (its n-th).
+  static bool reexec(Daemon &d, int n) {
+    d.signal(SIGUSR2);
+    return d.wait_for("re-executed (re-exec " + std::to_string(n) + ",", 10s).has_value();
+  }
+
+  // A shell script at `path` (replacing what is there in one rename, as a
+  // package upgrade does).
+  void script(const std::string &path, const std::string &body) {
+    const std::string tmp = path + ".new";
+    std::ofstream(tmp) << "#!/bin/sh\n" << body << "\n";
+    std::filesystem::permissions(tmp, std::filesystem::perms::owner_all |
+                                          std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec);
+    std::filesystem::rename(tmp, path);
+  }
+
+  // hbmond started from a copy at `path`: what a re-exec runs is what is
+  // at that path then.
+  Daemon::Options from(const std::string &path, const std::string &config) {
+    std::filesystem::copy_file(hbmond_path, path);
+    Daemon::Options o;
+    // The harness names its hbmond first: the wrapper drops it.
+    o.wrapper = {"/bin/sh", "-c", "shift; exec \"$0\" \"$@\"", path};
+    o.args = {"--config", config, "--runtime-dir", work / "run", "--log-level", "debug"};
+    return o;
+  }
+};
+
+} // namespace
+
+// 51 apps in every state: 40 beating over ZeroMQ, one over a notify socket,
+// one probed by an exec probe, 3 in a long backoff, 2 stopped, 2 failed,
+// one mid-stop (it ignores SIGTERM). Twenty re-execs in a row: no app is
+// touched, nothing is counted twice or lost, no heartbeat is taken for a
+// miss, hbmond's fds stay where they were. Then one more re-exec, timed to
+// fall on a hung app's kill: it is still killed on time.
+TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
+  std::string apps = R"({"apps": [)";
+  for (int i = 0; i < 40; ++i)
+    apps += app_json("b" + std::to_string(i), "--beats 1000000 --period 0.1",
+                     R"("heartbeat": {"interval": 0.5, "misses": 2})") +
+            ", ";
+  apps += R"({"name": "notify", "command": [")" + std::string(notify_app_path) + R"(", ")" +
+          work / "notify.trace" +
+          R"(", "1000000"], "heartbeat": {"protocol": "notify", "interval": 0.5}}, )";
+  apps += R"({"name": "probed", "command": ["/bin/sleep", "1000"], "heartbeat": null, )"
+          R"("probe": {"exec": ["/bin/true"], "interval": 1, "timeout": 1}}, )";
+  for (int i = 0; i < 3; ++i)
+    apps += app_json("backoff" + std::to_string(i), "--then exit 3",
+                     R"("heartbeat": null, "restart_delay": 60)") +
+            ", ";
+  for (int i = 0; i < 2; ++i)
+    apps += app_json("off" + std::to_string(i), "", R"("enabled": false)") + ", ";
+  for (int i = 0; i < 2; ++i)
+    apps += app_json("failed" + std::to_string(i), "--then exit 3",
+                     R"("heartbeat": null, "restart_delay": 0.05,)"
+                     R"( "start_limit": {"burst": 2, "interval": 60})") +
+            ", ";
+  apps += app_json("stopping", "--beats 1000000 --period 0.1 --ignore-term",
+                   R"("heartbeat": {"interval": 0.5}, "stop_timeout": 60)") +
+          ", ";
+  apps += app_json("hung", "--beats 3 --period 0.1 --then hang",
+                   R"("heartbeat": {"interval": 0.5, "misses": 2}, "restart_delay": 60,)"
+                   R"( "enabled": false)",
+                   work / "hung.trace") +
+          "]}";
+  Daemon d(apps);
+  const std::string control = "ipc://" + d.dir() / "control";
+  ASSERT_TRUE(d.wait_for("supervising 51 apps")) << d.log();
+  ASSERT_TRUE(wait_until([&] {
+    d.poll_log();
+    auto st = statuses(control);
+    return st["failed0"]["state"] == "failed" && st["failed1"]["state"] == "failed";
+  })) << d.log();
+  ASSERT_TRUE(d.wait_for("probed: starting -> running")) << d.log();
+  ask(control, R"({"v":1,"cmd":"stop","apps":["stopping"]})");
+  ASSERT_TRUE(d.wait_state("stopping", "stopping")) << d.log();
+
+  auto before = statuses(control);
+  ASSERT_EQ(before.size(), 51u);
+  EXPECT_EQ(before["stopping"]["state"], "stopping");
+  EXPECT_EQ(before["off0"]["state"], "stopped");
+  EXPECT_EQ(before["failed0"]["state"], "failed");
+  EXPECT_EQ(before["backoff0"]["state"], "backoff");
+  const std::size_t fds = open_fds(d.pid());
+  const nlohmann::json first = info(control);
+  ASSERT_EQ(first["reexecs"], 0);
+
+  for (int n = 1; n <= 20; ++n)
+    ASSERT_TRUE(reexec(d, n)) << "re-exec " << n << "\n" << d.log();
+
+  const nlohmann::json last = info(control);
+  EXPECT_EQ(last["reexecs"], 20);
+  EXPECT_EQ(last["pid"], d.pid());
+  EXPECT_EQ(last["started"], first["started"]);
+
+  auto after = statuses(control);
+  ASSERT_EQ(after.size(), 51u);
+  for (auto &[name, was] : before) {
+    if (name == "hung")
+      continue;
+    const auto &now = after[name];
+    EXPECT_EQ(now["pid"], was["pid"]) << name;
+    EXPECT_EQ(now["state"], was["state"]) << name;
+    EXPECT_EQ(now["restarts"], was["restarts"]) << name;
+    // (A notify app pings right at each due time: a miss short of the kill
+    // is no news there, with or without re-execs.)
+    if (name != "notify") {
+      EXPECT_EQ(now["misses"], 0) << name << " lost a heartbeat to the re-execs";
+    }
+    EXPECT_EQ(now["last_exit"], was["last_exit"]) << name;
+    EXPECT_GE(now["heartbeats"], was["heartbeats"]) << name;
+    EXPECT_EQ(now["heartbeats_refused"], 0) << name;
+  }
+  // (While re-execs follow each other faster than ZeroMQ senders
+  // reconnect, 100 ms, few heartbeats get through; none is judged missing.)
+  EXPECT_GT(after["b0"]["heartbeats"], before["b0"]["heartbeats"]);
+  EXPECT_GT(after["notify"]["heartbeats"], before["notify"]["heartbeats"]);
+  EXPECT_EQ(after["probed"]["last_probe"]["ok"], true);
+  for (const std::string &l : d.lines())
+    EXPECT_TRUE(l.find("missed heartbeat") == std::string::npos ||
+                l.find("debug") != std::string::npos)
+        << l;
+  // (An exec probe running when they were counted held two more.)
+  EXPECT_TRUE(wait_until([&] { return open_fds(d.pid()) <= fds; }, 3s))
+      << open_fds(d.pid()) << " fds open, " << fds << " before the re-execs";
+  // The one mid-stop is still stopping; its process is still ours to end.
+  EXPECT_EQ(after["stopping"]["state"], "stopping");
+  ask(control, R"({"v":1,"cmd":"signal","apps":["stopping"],"signal":"KILL"})");
+  EXPECT_TRUE(d.wait_for("stopping: pid " + after["stopping"]["pid"].dump() + " exited"))
+      << d.log();
+
+  // A hung app, killed 2 intervals after its last beat as if there were no
+  // re-exec, but for a due time inside a handover, judged 200 ms after it:
+  // a re-exec is sent to fall on that due time (a schedule, not a wait).
+  ask(control, R"({"v":1,"cmd":"start","apps":["hung"]})");
+  const auto hung = d.wait_started("hung");
+  ASSERT_TRUE(hung) << d.log();
+  const int hung_fd = pidfd_open(*hung);
+  ASSERT_TRUE(
+      wait_until([&] { return !trace_of(read_trace(work / "hung.trace"), "alive").empty(); }));
+  const long long due =
+      trace_of(read_trace(work / "hung.trace"), "beat").back().values[0] + 1'000'000'000LL;
+  const long long wake = due - 10'000'000LL;
+  timespec at{static_cast<time_t>(wake / 1'000'000'000), static_cast<long>(wake % 1'000'000'000)};
+  ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
+  ASSERT_TRUE(reexec(d, 21)) << d.log();
+  auto gone = wait_pidfd(hung_fd, 15s);
+  ::close(hung_fd);
+  ASSERT_TRUE(gone) << d.log();
+  EXPECT_GE(*gone, due) << "killed " << secs(due - *gone) << " s early\n" << d.log();
+  EXPECT_LE(secs(*gone - due), 0.25 + 0.2 + 0.1) << "killed late\n" << d.log();
+}
+
+// What an app wrote lives through a re-exec: a line it had begun ends in
+// the next hbmond, the recent lines `logs` shows keep their numbers, and an
+// app's stdout is the same pipe.
+TEST_F(Reexec, AnAppsOutputAndRecentLinesGoOnAcrossIt) {
+  Daemon d(
+      config_of({app_json("talker", "--say first --partial half-a-", R"("heartbeat": null)")}));
+  const std::string control = "ipc://" + d.dir() / "control";
+  ASSERT_TRUE(d.wait_for("[talker] first")) << d.log();
+  const auto logs = [&] {
+    return ask(control, R"({"v":1,"cmd":"logs","app":"talker","lines":10})").reply;
+  };
+  const nlohmann::json was = logs();
+  ASSERT_EQ(was["lines"].size(), 1u) << was;
+  ASSERT_TRUE(reexec(d, 1)) << d.log();
+  const nlohmann::json now = logs();
+  EXPECT_EQ(now["lines"], was["lines"]);
+  EXPECT_EQ(now["cursor"], was["cursor"]) << "a follower's place means another line now";
+  // The line it had begun was not cut at the re-exec: it ends, whole, when
+  // its run does.
+  EXPECT_EQ(d.count("half-a-"), 0u) << d.log();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0);
+  EXPECT_EQ(d.count("[talker] half-a-"), 1u) << d.log();
+}
+
+// The binary at hbmond's path refuses (a config it does not take, or a
+// state it cannot read): the running hbmond goes on, every app with it, and
+// the command says why. Then an upgrade puts a new binary at that path:
+// the re-exec runs it.
+TEST_F(Reexec, ARefusedCheckKeepsTheRunningInstanceAndAnUpgradedBinaryIsRun) {
+  const std::string bin = work / "hbmond";
+  std::ofstream(work / "apps.json")
+      << config_of({app_json("a", "--beats 1000000 --period 0.1", "")});
+  Daemon d("", from(bin, work / "apps.json"));
+  const std::string control = "ipc://" + work / "run/control";
+  const auto pid = d.wait_started("a");
+  ASSERT_TRUE(pid) << d.log();
+
+  script(bin, "echo 'cannot read state format 9 (a newer hbmond)' >&2; exit 1");
+  const Answer refused = ask(control, R"({"v":1,"cmd":"reexec"})");
+  EXPECT_EQ(refused.reply.value("error", ""), "reexec-failed") << refused.reply;
+  EXPECT_NE(refused.reply.value("message", "").find("cannot read state format 9"),
+            std::string::npos)
+      << refused.reply;
+  EXPECT_TRUE(d.wait_for("re-exec refused, hbmond goes on")) << d.log();
+  EXPECT_EQ(info(control)["reexecs"], 0);
+  EXPECT_EQ(info(control)["pid"], d.pid());
+
+  // A config the new binary refuses: refused likewise, with its words.
+  std::filesystem::remove(bin);
+  std::filesystem::copy_file(hbmond_path, bin);
+  std::ofstream(work / "apps.json") << R"({"apps": [{"name": "a"}]})";
+  d.signal(SIGUSR2);
+  const auto line = d.wait_for("re-exec refused, hbmond goes on", 10s, 2);
+  ASSERT_TRUE(line) << d.log();
+  EXPECT_NE(line->find("apps.json"), std::string::npos) << *line;
+  EXPECT_EQ(info(control)["reexecs"], 0);
+
+  // The upgrade: a new binary at the path (here one that says so first).
+  std::ofstream(work / "apps.json")
+      << config_of({app_json("a", "--beats 1000000 --period 0.1", "")});
+  script(bin, "echo \"upgraded binary runs $*\" >&2; exec " + std::string(hbmond_path) + " \"$@\"");
+  ASSERT_TRUE(reexec(d, 1)) << d.log();
+  EXPECT_TRUE(d.wait_for("upgraded binary runs --config")) << d.log();
+  EXPECT_EQ(info(control)["reexecs"], 1);
+  EXPECT_EQ(statuses(control)["a"]["pid"], *pid);
+}
+
+// After the exec there is no old instance to go back to: a state the new
+// program cannot take over ends it, and the guardian takes every app down
+// with it (no orphans); the log says why.
+TEST_F(Reexec, ARestoreThatFailsAfterTheExecTakesEveryAppDown) {
+  const std::string bin = work / "hbmond";
+  std::ofstream(work / "apps.json")
+      << config_of({app_json("a", "--beats 1000000 --period 0.1 --fork 2", "", work / "a.trace"),
+                    app_json("b", "", R"("heartbeat": null)")});
+  Daemon d("", from(bin, work / "apps.json"));
+  const auto a = d.wait_started("a");
+  const auto b = d.wait_started("b");
+  ASSERT_TRUE(a && b) << d.log();
+  ASSERT_TRUE(d.wait_state("a", "running")) << d.log();
+  std::vector<int> fds{pidfd_open(*a), pidfd_open(*b)};
+  ASSERT_TRUE(
+      wait_until([&] { return trace_of(read_trace(work / "a.trace"), "child").size() == 2; }));
+  for (const auto &t : trace_of(read_trace(work / "a.trace"), "child"))
+    fds.push_back(pidfd_open(static_cast<pid_t>(t.values[0])));
+  // The check passes; the exec finds an empty state where its own was.
+  script(bin, "case \"$1\" in --check-handover) exec " + std::string(hbmond_path) +
+                  " \"$@\";; esac\nexec 3</dev/null\nexec " + std::string(hbmond_path) +
+                  " --config " + work / "apps.json" + " --runtime-dir " + work / "run" +
+                  " --handover 3");
+  d.signal(SIGUSR2);
+  EXPECT_EQ(d.wait_exit(), 1) << d.log();
+  EXPECT_NE(d.log().find("re-exec failed: cannot take over the apps"), std::string::npos)
+      << d.log();
+  for (int fd : fds) {
+    EXPECT_TRUE(wait_pidfd(fd, 5s)) << "an app's process outlived a failed restore";
+    ::close(fd);
+  }
+}
