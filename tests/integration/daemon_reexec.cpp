@@ -26,6 +26,27 @@ protected:
     return out;
   }
 
+  // How many processes have `pid` for their parent (hbmond: its apps, its
+  // guardian, exec probes running).
+  static std::size_t children_of(pid_t pid) {
+    std::size_t n = 0;
+    for (const auto &e : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream in(e.path() / "stat");
+      std::string stat;
+      if (!std::getline(in, stat))
+        continue;
+      const auto close = stat.rfind(')');
+      if (close == std::string::npos)
+        continue;
+      std::istringstream rest(stat.substr(close + 2));
+      char state;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      n += ppid == pid;
+    }
+    return n;
+  }
+
   static nlohmann::json info(const std::string &control) {
     return ask(control, R"({"v":1,"cmd":"info"})").reply;
   }
@@ -116,6 +137,7 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
   EXPECT_EQ(before["failed0"]["state"], "failed");
   EXPECT_EQ(before["backoff0"]["state"], "backoff");
   const std::size_t fds = open_fds(d.pid());
+  const std::size_t children = children_of(d.pid());
   const nlohmann::json first = info(control);
   ASSERT_EQ(first["reexecs"], 0);
 
@@ -157,6 +179,9 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
   // (An exec probe running when they were counted held two more.)
   EXPECT_TRUE(wait_until([&] { return open_fds(d.pid()) <= fds; }, 3s))
       << open_fds(d.pid()) << " fds open, " << fds << " before the re-execs";
+  // The same guardian throughout: no second one, nothing left behind.
+  EXPECT_TRUE(wait_until([&] { return children_of(d.pid()) <= children; }, 3s))
+      << children_of(d.pid()) << " children, " << children << " before the re-execs";
   // The one mid-stop is still stopping; its process is still ours to end.
   EXPECT_EQ(after["stopping"]["state"], "stopping");
   ask(control, R"({"v":1,"cmd":"signal","apps":["stopping"],"signal":"KILL"})");

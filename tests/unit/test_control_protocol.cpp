@@ -26,6 +26,9 @@ TEST(ControlProtocol, StatusWithAndWithoutFilter) {
   EXPECT_EQ(r.apps, (std::vector<std::string>{"a", "b"}));
   EXPECT_FALSE(is_mutating(Command::status));
   EXPECT_FALSE(is_mutating(Command::info));
+  // A re-exec replaces hbmond's program: an admin's, as reload is.
+  EXPECT_TRUE(is_mutating(Command::reload));
+  EXPECT_TRUE(is_mutating(Command::reexec));
 }
 
 TEST(ControlProtocol, PanicCarriesAPrintableBoundedReason) {
@@ -152,6 +155,7 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
        {{.cmd = Command::logs, .app = "web"},
         {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
       {Command::signal, {{.cmd = Command::signal, .apps = {"web", "w?b"}, .signal = "HUP"}}},
+      {Command::reexec, {{.cmd = Command::reexec}}},
   };
   for (const auto &entry : command_names.entries) {
     auto it = samples.find(entry.value);
