@@ -198,6 +198,12 @@ std::string render_info(const json &reply) {
   return out;
 }
 
+std::string render_reexec(const json &info) {
+  return fmt::format("hbmond re-executed: pid {}, version {}, re-exec {}\n",
+                     integer_text(info, "pid"), or_dash(text_field(info, "version")),
+                     integer_text(info, "reexecs"));
+}
+
 std::string render_action(const json &reply) {
   auto line = [](const json &one) {
     std::string message = text_field(one, "message");
