@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <variant>
 #include <zmq.hpp>
 
 namespace hbmon::ctl {
@@ -62,15 +63,6 @@ CtlError no_reply(const ControlTarget &target) {
           "no-reply"};
 }
 
-std::string exchange(zmq::socket_t &sock, const std::string &request, const ControlTarget &target) {
-  if (!sock.send(zmq::buffer(request), zmq::send_flags::none))
-    throw no_reply(target);
-  zmq::message_t reply;
-  if (!sock.recv(reply, zmq::recv_flags::none))
-    throw no_reply(target);
-  return reply.to_string();
-}
-
 json parse_reply(const std::string &raw, const std::string &endpoint) {
   json reply = json::parse(raw, nullptr, false);
   if (reply.is_discarded() || !reply.is_object())
@@ -103,9 +95,51 @@ CtlError refusal(const json &reply) {
                             : std::string();
   if (code == "invalid-config")
     return {exit_refused, "reload refused, hbmond keeps running the old config:\n" + message, code};
+  // The new binary's own words, which may be several lines.
+  if (code == "reexec-failed")
+    return {exit_refused,
+            "re-exec refused, hbmond goes on as before: " + (message.empty() ? code : message),
+            code};
   if (message.empty())
     message = code.empty() ? "hbmond refused the request" : "hbmond refused the request: " + code;
   return {exit_refused, printable(message, for_terminal), code.empty() ? "refused" : code, detail};
+}
+
+json accepted(json reply) {
+  if (!reply["ok"].get<bool>())
+    throw refusal(reply);
+  return reply;
+}
+
+// Why an ipc:// endpoint cannot answer, when a plain connect() tells.
+std::optional<CtlError> not_listening(const std::string &endpoint) {
+  constexpr std::string_view scheme = "ipc://";
+  if (!endpoint.starts_with(scheme))
+    return std::nullopt;
+  std::string path = endpoint.substr(scheme.size());
+  // Abstract sockets (@name), and what cannot be probed (an over-long
+  // path): left to ZeroMQ.
+  if (path.empty() || path.front() == '@')
+    return std::nullopt;
+  if (auto probe = probe_unix_socket(path); probe && !probe->served())
+    return CtlError(
+        exit_unreachable,
+        fmt::format("cannot reach hbmond at {}: {}", endpoint, why_unreachable(probe->error)),
+        "unreachable");
+  return std::nullopt;
+}
+
+// The reply, parsed (an invalid one throws), or why none came.
+std::variant<json, CtlError> attempt(const ControlTarget &target, const json &request) {
+  if (auto why = not_listening(target.endpoint))
+    return *why;
+  zmq::context_t ctx;
+  zmq::socket_t sock = connect_req(ctx, target);
+  zmq::message_t reply;
+  if (!sock.send(zmq::buffer(dump_line(request)), zmq::send_flags::none) ||
+      !sock.recv(reply, zmq::recv_flags::none))
+    return no_reply(target);
+  return parse_reply(reply.to_string(), target.endpoint);
 }
 
 } // namespace
@@ -118,29 +152,44 @@ std::string control_endpoint(const std::optional<std::string> &flag) {
 }
 
 void check_listening(const std::string &endpoint) {
-  constexpr std::string_view scheme = "ipc://";
-  if (!endpoint.starts_with(scheme))
-    return;
-  std::string path = endpoint.substr(scheme.size());
-  // Abstract sockets (@name), and what cannot be probed (an over-long
-  // path): left to ZeroMQ.
-  if (path.empty() || path.front() == '@')
-    return;
-  if (auto probe = probe_unix_socket(path); probe && !probe->served())
-    throw CtlError(
-        exit_unreachable,
-        fmt::format("cannot reach hbmond at {}: {}", endpoint, why_unreachable(probe->error)),
-        "unreachable");
+  if (auto why = not_listening(endpoint))
+    throw *why;
 }
 
 json call(const ControlTarget &target, const json &request) {
+  auto reply = attempt(target, request);
+  if (auto *why = std::get_if<CtlError>(&reply))
+    throw *why;
+  return accepted(std::get<json>(std::move(reply)));
+}
+
+std::optional<json> call_if_answered(const ControlTarget &target, const json &request) {
+  auto reply = attempt(target, request);
+  if (std::holds_alternative<CtlError>(reply))
+    return std::nullopt;
+  return accepted(std::get<json>(std::move(reply)));
+}
+
+PendingCall::PendingCall(const ControlTarget &target, const json &request)
+    : endpoint_(target.endpoint) {
   check_listening(target.endpoint);
-  zmq::context_t ctx;
-  zmq::socket_t sock = connect_req(ctx, target);
-  json reply = parse_reply(exchange(sock, dump_line(request), target), target.endpoint);
-  if (!reply["ok"].get<bool>())
-    throw refusal(reply);
-  return reply;
+  sock_ = connect_req(ctx_, target);
+  if (!sock_.send(zmq::buffer(dump_line(request)), zmq::send_flags::none))
+    throw no_reply(target);
+}
+
+std::optional<json> PendingCall::reply(std::chrono::milliseconds wait) {
+  if (done_)
+    return std::nullopt;
+  zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
+  int rc = ::zmq_poll(&item, 1, std::max<long>(wait.count(), 0));
+  if (rc < 0 && zmq_errno() != EINTR)
+    throw zmq::error_t();
+  zmq::message_t msg;
+  if (rc <= 0 || !sock_.recv(msg, zmq::recv_flags::dontwait))
+    return std::nullopt;
+  done_ = true;
+  return accepted(parse_reply(msg.to_string(), endpoint_));
 }
 
 } // namespace hbmon::ctl

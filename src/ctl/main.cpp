@@ -1,7 +1,8 @@
 // hbmonctl: parse the command line, send one request to hbmond, print the reply.
 // `watch` asks for the events endpoint with `info`, then follows the stream;
 // start, stop and restart follow it too while they wait (ctl/wait.hpp);
-// `logs -f` asks again and again (ctl/logs.hpp).
+// `logs -f` asks again and again (ctl/logs.hpp); `reexec` asks `info` until
+// the new program answers (ctl/reexec.hpp).
 // Every failure ends here as one "hbmonctl: ..." line on stderr (with --json:
 // one JSON object on stdout) and an exit status from ctl/error.hpp.
 #include "build_config.hpp"
@@ -9,12 +10,14 @@
 #include "ctl/error.hpp"
 #include "ctl/logs.hpp"
 #include "ctl/options.hpp"
+#include "ctl/reexec.hpp"
 #include "ctl/render.hpp"
 #include "ctl/text.hpp"
 #include "ctl/wait.hpp"
 #include "ctl/watch.hpp"
 #include "protocol/protocol.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -55,6 +58,8 @@ std::string render_text(const Invocation &inv, const json &reply) {
     return render_status(reply, stdout_style(), !inv.no_legend);
   case Verb::reload:
     return render_reload(reply);
+  case Verb::reexec:
+    return render_reexec(reply);
   case Verb::info:
     return render_info(reply);
   case Verb::panic:
@@ -88,6 +93,14 @@ int act_and_wait(const ControlTarget &target, const Invocation &inv) {
       wait_for_outcome(target, events, inv.verb == Verb::stop ? "stopped" : "running", reply);
   std::string out = inv.json ? dump_line(done) + '\n' : render_action(done);
   std::fputs(out.c_str(), stdout);
+  return exit_ok;
+}
+
+// Without --timeout, the wait covers hbmond's check of the new binary.
+int reexec(const ControlTarget &target, const Invocation &inv) {
+  json info =
+      reexec_and_wait(target, inv.timeout_given ? inv.timeout : std::max(inv.timeout, reexec_wait));
+  std::fputs((inv.json ? render_json(info) : render_reexec(info)).c_str(), stdout);
   return exit_ok;
 }
 
@@ -126,6 +139,8 @@ int run(const Invocation &inv) {
     return show_logs(target, inv.apps.front(), inv.lines, inv.follow, inv.json);
   if (inv.verb == Verb::is_active || inv.verb == Verb::is_failed)
     return check_states(target, inv);
+  if (inv.verb == Verb::reexec)
+    return reexec(target, inv);
   if (waits(*inv.verb) && !inv.no_block)
     return act_and_wait(target, inv);
   json reply = call(target, request_for(inv));

@@ -42,9 +42,11 @@ constexpr std::array verbs = {
              "stop the apps, then start them again; wait until they run", 1, any},
     VerbInfo{Verb::reload, "reload", "",
              "re-read the config; print what was added, removed, changed", 0, 0},
+    VerbInfo{Verb::reexec, "reexec", "", "re-execute hbmond in place, keeping every app as it is",
+             0, 0},
     VerbInfo{Verb::watch, "watch", "", "print hbmond's events as they happen, until Ctrl-C", 0, 0},
-    VerbInfo{Verb::info, "info", "", "print hbmond's version, pid, config file and endpoints", 0,
-             0},
+    VerbInfo{Verb::info, "info", "",
+             "print hbmond's version, pid, start, re-execs, config, endpoints", 0, 0},
     VerbInfo{Verb::logs, "logs", "APP [-f] [-n N]",
              "print APP's recent lines (-n: how many, default 10; -f: follow)", 1, 1},
     VerbInfo{Verb::is_active, "is-active", "APP...",
@@ -132,9 +134,10 @@ private:
       inv_.version = flag(name, inline_value);
     else if (name == "--control")
       inv_.control = control(value(name, inline_value));
-    else if (name == "--timeout")
+    else if (name == "--timeout") {
       inv_.timeout = parse_timeout(value(name, inline_value));
-    else if (name == "--no-block" && inv_.verb && waits(*inv_.verb))
+      inv_.timeout_given = true;
+    } else if (name == "--no-block" && inv_.verb && waits(*inv_.verb))
       inv_.no_block = flag(name, inline_value);
     else if (name == "--no-legend" && inv_.verb == Verb::status)
       inv_.no_legend = flag(name, inline_value);
@@ -239,6 +242,10 @@ std::string verb_help(const VerbInfo &info) {
       fmt::format("Usage: {}\n\n{}.\n", usage.substr(0, usage.find_last_not_of(' ') + 1), summary);
   if (info.verb == Verb::watch)
     text += "One line per event, or one JSON object per line with --json.\n";
+  if (info.verb == Verb::reexec)
+    text += "hbmond first runs the binary at its path to check the config and its state\n"
+            "(up to 30 s), then execs it with the same pid, apps and counters. Exits 0\n"
+            "once the new hbmond answers; waits 35 s for it unless --timeout is given.\n";
   text += fmt::format("\n{}", options_heading);
   if (info.verb == Verb::panic)
     text += "      --reason TEXT       why the button was pressed; hbmond logs it\n";

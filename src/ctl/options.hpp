@@ -18,6 +18,7 @@ enum class Verb {
   stop,
   restart,
   reload,
+  reexec,
   watch,
   info,
   logs,
@@ -36,6 +37,7 @@ struct Invocation {
   std::optional<std::string> reason;  // panic --reason
   std::optional<std::string> control; // --control, before the environment
   double timeout = 5.0;               // seconds
+  bool timeout_given = false;         // --timeout was on the command line
   bool json = false;
   bool no_block = false;  // start, stop, restart --no-block
   bool no_legend = false; // status --no-legend

@@ -188,9 +188,20 @@ std::string render_reload(const json &reply) {
 std::string render_info(const json &reply) {
   std::string out = fmt::format("hbmond {}, pid {}\n", or_dash(text_field(reply, "version")),
                                 integer_text(reply, "pid"));
+  auto line = [&](std::string_view key, const std::string &value) {
+    out += fmt::format("{:<10}{}\n", fmt::format("{}:", key), value);
+  };
+  line("started", or_dash(text_field(reply, "started")));
+  line("re-execs", integer_text(reply, "reexecs"));
   for (const char *key : {"config", "control", "events", "summary"})
-    out += fmt::format("{:<9}{}\n", fmt::format("{}:", key), or_dash(text_field(reply, key)));
+    line(key, or_dash(text_field(reply, key)));
   return out;
+}
+
+std::string render_reexec(const json &info) {
+  return fmt::format("hbmond re-executed: pid {}, version {}, re-exec {}\n",
+                     integer_text(info, "pid"), or_dash(text_field(info, "version")),
+                     integer_text(info, "reexecs"));
 }
 
 std::string render_action(const json &reply) {

@@ -1,5 +1,5 @@
 // hbmond's replies and events as text: the status table, the reload report, the
-// info page, one line per action and per event, and the --json form. Colour
+// info page, the re-exec's outcome, one line per action and per event, and the --json form. Colour
 // comes only through Style, so output to a pipe or a file is always plain.
 #pragma once
 
@@ -20,6 +20,8 @@ Style stdout_style();
 std::string render_status(const nlohmann::json &reply, Style style, bool legend = true);
 std::string render_reload(const nlohmann::json &reply);
 std::string render_info(const nlohmann::json &reply);
+// The re-executed hbmond, from its `info` reply.
+std::string render_reexec(const nlohmann::json &info);
 // One line per app ("web: running"): of "apps" when the reply has it.
 std::string render_action(const nlohmann::json &reply);
 std::string render_event(const nlohmann::json &event);

@@ -66,6 +66,13 @@ TEST(ControlProtocol, TheFirstSingleAppFormStillWorks) {
   EXPECT_TRUE(is_mutating(Command::signal));
 }
 
+TEST(ControlProtocol, ReexecIsAnAdminsCommandWithNothingElse) {
+  EXPECT_EQ(parse_request(R"({"v":1,"cmd":"reexec"})").cmd, Command::reexec);
+  EXPECT_TRUE(is_mutating(Command::reexec));
+  EXPECT_EQ(build_request({.cmd = Command::reexec}),
+            nlohmann::json({{"v", protocol_version}, {"cmd", "reexec"}}));
+}
+
 TEST(ControlProtocol, SelectorsMatchNamesPatternsAndAll) {
   const std::vector<std::string> names = {"batch-1", "batch-2", "db", "web"};
   auto s = select_apps({"web", "batch-*"}, names);
@@ -151,6 +158,7 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
       {Command::stop, {{.cmd = Command::stop, .apps = {"web", "batch-*", "all"}}}},
       {Command::restart, {{.cmd = Command::restart, .apps = {"web"}}}},
       {Command::reload, {{.cmd = Command::reload}}},
+      {Command::reexec, {{.cmd = Command::reexec}}},
       {Command::logs,
        {{.cmd = Command::logs, .app = "web"},
         {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
