@@ -163,7 +163,6 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
        {{.cmd = Command::logs, .app = "web"},
         {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
       {Command::signal, {{.cmd = Command::signal, .apps = {"web", "w?b"}, .signal = "HUP"}}},
-      {Command::reexec, {{.cmd = Command::reexec}}},
   };
   for (const auto &entry : command_names.entries) {
     auto it = samples.find(entry.value);
