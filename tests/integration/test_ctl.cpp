@@ -146,8 +146,12 @@ TEST_F(Ctl, UnprivilegedUserMayLookButNotTouch) {
   auto r = ctl_as("nobody", {"status"});
   EXPECT_EQ(r.status, 0) << describe(r);
   EXPECT_NE(r.out.find("web"), std::string::npos);
-  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{
-           {"panic", "web"}, {"stop", "web"}, {"start", "web"}, {"restart", "web"}, {"reload"}}) {
+  for (std::vector<std::string> verb : std::vector<std::vector<std::string>>{{"panic", "web"},
+                                                                             {"stop", "web"},
+                                                                             {"start", "web"},
+                                                                             {"restart", "web"},
+                                                                             {"reload"},
+                                                                             {"reexec"}}) {
     r = ctl_as("nobody", verb);
     EXPECT_EQ(r.status, 1) << verb[0] << "\n" << describe(r);
     EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
@@ -155,7 +159,8 @@ TEST_F(Ctl, UnprivilegedUserMayLookButNotTouch) {
   struct passwd *pw = ::getpwnam("nobody");
   ASSERT_NE(pw, nullptr);
   EXPECT_TRUE(d->wait_for("refused panic web from uid " + std::to_string(pw->pw_uid))) << d->log();
-  EXPECT_EQ(d->count("refused "), 5u) << d->log();
+  EXPECT_EQ(d->count("refused "), 6u) << d->log();
+  EXPECT_EQ(d->count("re-exec"), 0u) << d->log();
   // Nothing changed: same process, never restarted.
   EXPECT_EQ(pid_of("web"), *pid);
   EXPECT_EQ(d->count("web: started, pid"), 1u) << d->log();
