@@ -58,6 +58,7 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
     };
     hooks.exec_failed = [this] {
       logging::exec_failed(loop_);
+      sup_.resume_probes();
       reports_.reload_ends();
     };
     hooks.launch = [this](const SpawnRequest &r, ProcessRunner::ExitHandler h) {

@@ -44,8 +44,7 @@ public:
                                                    ProcessRunner::ExitHandler)>
         launch;
   };
-  // "": the exec is under way (the caller never hears of it again);
-  // otherwise why it did not happen.
+  // Why the exec did not happen (once it has, nothing here runs again).
   using Done = std::function<void(const std::string &error)>;
 
   Reexec(Loop &loop, std::string path, std::vector<std::string> args, Hooks hooks);

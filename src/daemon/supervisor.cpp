@@ -448,6 +448,12 @@ std::vector<handover::App> Supervisor::hand_over() const {
   return out;
 }
 
+void Supervisor::resume_probes() {
+  for (const auto &[name, a] : apps_.all())
+    if (a->pid > 0 && a->cfg.probe)
+      probes_.resumed(*a, Loop::now());
+}
+
 void Supervisor::restore(const std::vector<handover::App> &apps) {
   const auto now = Loop::now();
   std::vector<pid_t> pids;

@@ -88,13 +88,16 @@ public:
   std::variant<ReloadPlan, std::string> reload(const Config &next);
 
   // A re-exec (core/handover.hpp). hand_over() lists every app as it is
-  // now; cancel_probes() ends the probes in flight right before the exec;
+  // now; cancel_probes() ends the probes in flight right before the exec
+  // (resume_probes() starts them again if the exec fails);
   // restore() takes over the apps an hbmond before the exec supervised:
   // their processes, pipes and sockets, each watchdog where it was (a
   // heartbeat due in the handover judged handover::grace after it), their
   // queued starts and probes. Then READY=1.
   std::vector<handover::App> hand_over() const;
   void cancel_probes() { probes_.cancel_all(); }
+  // After an exec that failed: every app's probes again, from now.
+  void resume_probes();
   void drain_heartbeats() {
     for (const auto &[name, a] : apps_.all())
       a->intake.drain_all();

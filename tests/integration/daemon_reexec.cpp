@@ -310,3 +310,35 @@ TEST_F(Reexec, ARestoreThatFailsAfterTheExecTakesEveryAppDown) {
     ::close(fd);
   }
 }
+
+// The check passes, then the execve fails (here the file stops being
+// executable in between): hbmond goes on as it was, its probes too, and
+// the command says why.
+TEST_F(Reexec, AnExecThatFailsLeavesHbmondAsItWas) {
+  const std::string bin = work / "hbmond";
+  std::ofstream(work / "apps.json")
+      << config_of({app_json("a", "--beats 1000000 --period 0.1", ""),
+                    R"({"name": "probed", "command": ["/bin/sleep", "1000"], "heartbeat": null, )"
+                    R"("probe": {"exec": ["/bin/true"], "interval": 0.2, "timeout": 0.2}})"});
+  Daemon d("", from(bin, work / "apps.json"));
+  const std::string control = "ipc://" + work / "run/control";
+  const auto a = d.wait_started("a");
+  ASSERT_TRUE(a) << d.log();
+  ASSERT_TRUE(d.wait_for("probed: starting -> running")) << d.log();
+  script(bin, "chmod a-x \"$0\"; exit 0");
+  const Answer refused = ask(control, R"({"v":1,"cmd":"reexec"})");
+  EXPECT_EQ(refused.reply.value("error", ""), "reexec-failed") << refused.reply;
+  EXPECT_NE(refused.reply.value("message", "").find("Permission denied"), std::string::npos)
+      << refused.reply;
+  EXPECT_EQ(info(control)["reexecs"], 0);
+  EXPECT_EQ(statuses(control)["a"]["pid"], *a);
+  // Probes go on: verdicts newer than the failed exec come (the probes in
+  // flight were cancelled before it).
+  const auto failed = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_until([&] {
+    d.poll_log();
+    const auto p = statuses(control)["probed"]["last_probe"];
+    return std::chrono::steady_clock::now() - failed > 500ms && p.is_object() &&
+           p["age"].get<double>() < 0.3;
+  })) << d.log();
+}
