@@ -342,3 +342,23 @@ TEST_F(Reexec, AnExecThatFailsLeavesHbmondAsItWas) {
            p["age"].get<double>() < 0.3;
   })) << d.log();
 }
+
+// systemd sees the same main process go on: RELOADING=1 before the exec,
+// READY=1 once the new program has taken over, and the watchdog pings
+// resume at their pace (WATCHDOG_USEC 1 s: a ping every 0.5 s).
+TEST_F(Reexec, SystemdSeesReloadingThenReadyAndPingsGoOn) {
+  NotifyListener sd(work / "notify.sock");
+  Daemon::Options o;
+  o.env = {"NOTIFY_SOCKET=" + work / "notify.sock", "WATCHDOG_USEC=1000000"};
+  Daemon d(config_of({app_json("a", "--beats 1000000 --period 0.1", "")}), o);
+  ASSERT_TRUE(sd.wait("READY=1")) << d.log();
+  d.signal(SIGUSR2);
+  const auto reloading = sd.wait("RELOADING=1");
+  ASSERT_TRUE(reloading) << d.log();
+  const auto ready = sd.wait("READY=1");
+  ASSERT_TRUE(ready) << d.log();
+  EXPECT_TRUE(d.wait_for("re-executed (re-exec 1,")) << d.log();
+  const auto ping = sd.wait("WATCHDOG=1", 2s);
+  ASSERT_TRUE(ping) << d.log();
+  EXPECT_LT(secs(ping->second - ready->second), 1.0) << "a gap that would trip systemd's watchdog";
+}
