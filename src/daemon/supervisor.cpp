@@ -33,9 +33,12 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
 Supervisor::~Supervisor() = default; // the runner kills what is left
 
 std::unique_ptr<App> Supervisor::make_app(const AppConfig &ac) {
-  auto made = std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
+  return with_timer(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
     deliver(a, ev::Heartbeat{std::move(m)});
-  });
+  }));
+}
+
+std::unique_ptr<App> Supervisor::with_timer(std::unique_ptr<App> made) {
   made->timer = loop_.timer([this, &a = *made] {
     a.intake.drain_all(); // a heartbeat already queued on the socket beats the deadline
     deliver(a, ev::Deadline{});
@@ -458,14 +461,11 @@ void Supervisor::restore(const std::vector<handover::App> &apps) {
   const auto now = Loop::now();
   std::vector<pid_t> pids;
   for (const handover::App &h : apps) {
-    auto made = std::make_unique<App>(loop_, intakes_, h, [this](App &a, HeartbeatMsg m) {
-      deliver(a, ev::Heartbeat{std::move(m)});
-    });
+    auto made =
+        with_timer(std::make_unique<App>(loop_, intakes_, h, [this](App &a, HeartbeatMsg m) {
+          deliver(a, ev::Heartbeat{std::move(m)});
+        }));
     made->intake.resume(h.counters, UniqueFd(h.notify_fd));
-    made->timer = loop_.timer([this, &a = *made] {
-      a.intake.drain_all();
-      deliver(a, ev::Deadline{});
-    });
     App &a = add_app(std::move(made));
     if (const pid_t pid = h.memory.pid; pid > 0) {
       runner_.adopt(pid, UniqueFd(h.pidfd), [this, &a](const ExitStatus &st) { on_exit(a, st); });

@@ -127,7 +127,8 @@ private:
   Reply admin(const std::string &name, std::string_view verb, const std::string &who, bool down,
               Act &&act);
   bool run_start_queue();
-  std::unique_ptr<App> make_app(const AppConfig &ac); // throws when a resource is short
+  std::unique_ptr<App> make_app(const AppConfig &ac);         // throws when a resource is short
+  std::unique_ptr<App> with_timer(std::unique_ptr<App> made); // its deadline's timer
   App &add_app(std::unique_ptr<App> made);
   void deliver(App &a, Event e);
   void handle(App &a, const Event &e);
