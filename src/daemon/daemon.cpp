@@ -60,6 +60,8 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
                    reexec("SIGUSR2");
                    break;
                  default:
+                   if (reexec_)
+                     reexec_->cancel("hbmond began to shut down");
                    sup_.shutdown(fmt::format("{} received", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
                    break;
                  }

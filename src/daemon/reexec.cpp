@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 extern char **environ;
 
@@ -106,6 +107,13 @@ void Reexec::request(const std::string &trigger, Done done) {
   timeout_.arm(Loop::now() + check_timeout);
 }
 
+void Reexec::cancel(const std::string &why) {
+  if (checking_ <= 0)
+    return;
+  cancelled_ = why;
+  ::kill(checking_, SIGKILL); // its exit ends the request
+}
+
 void Reexec::checked(const ExitStatus &st) {
   checking_ = 0;
   const bool timed_out = !timeout_.armed();
@@ -119,6 +127,10 @@ void Reexec::checked(const ExitStatus &st) {
   output_.reset();
   while (!said.empty() && (said.back() == '\n' || said.back() == ' '))
     said.pop_back();
+  if (!cancelled_.empty()) {
+    finish(std::exchange(cancelled_, {}));
+    return;
+  }
   if (timed_out) {
     finish(
         fmt::format("{} --check-handover did not end within {} s", path_, check_timeout.count()));

@@ -52,6 +52,9 @@ public:
   Reexec &operator=(const Reexec &) = delete;
 
   void request(const std::string &trigger, Done done);
+  // hbmond is stopping: a check under way is killed, and its re-exec
+  // refused with `why`.
+  void cancel(const std::string &why);
   bool running() const { return checking_ > 0; }
   const std::string &path() const { return path_; }
 
@@ -67,6 +70,7 @@ private:
   pid_t checking_ = 0; // the check's pid while it runs
   UniqueFd output_;    // what it says
   Loop::Timer timeout_;
+  std::string cancelled_; // why the check was killed, when it was
   std::vector<Done> waiting_;
 };
 

@@ -362,3 +362,24 @@ TEST_F(Reexec, SystemdSeesReloadingThenReadyAndPingsGoOn) {
   ASSERT_TRUE(ping) << d.log();
   EXPECT_LT(secs(ping->second - ready->second), 1.0) << "a gap that would trip systemd's watchdog";
 }
+
+// A stop while the new binary is being checked (here it never ends) does
+// not wait for the check: it is killed, and hbmond stops at once.
+TEST_F(Reexec, AStopDuringTheCheckEndsTheCheckAndHbmondStopsAtOnce) {
+  const std::string bin = work / "hbmond";
+  std::ofstream(work / "apps.json")
+      << config_of({app_json("a", "--beats 1000000 --period 0.1", "")});
+  Daemon d("", from(bin, work / "apps.json"));
+  ASSERT_TRUE(d.wait_started("a")) << d.log();
+  script(bin, "exec sleep 60");
+  d.signal(SIGUSR2);
+  ASSERT_TRUE(d.wait_for("with this state first")) << d.log();
+  const auto asked = Clock::now();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait_exit(), 0) << d.log();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - asked).count(), 5.0)
+      << "the stop waited for the check";
+  EXPECT_NE(d.log().find("re-exec refused, hbmond goes on: hbmond began to shut down"),
+            std::string::npos)
+      << d.log();
+}
