@@ -20,6 +20,7 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   loop_.add_prepare([this] {
     finish_retired();
+    resume_restored();
     bool busy = intakes_.drain();
     busy |= run_start_queue();
     if (status_dirty_) {
@@ -451,6 +452,21 @@ std::vector<handover::App> Supervisor::hand_over() const {
   return out;
 }
 
+// The first turn of the loop after a re-exec, right before it drains every
+// socket for the first time: each restored watchdog's deadline is armed
+// again, a heartbeat's due time no earlier than handover::grace from now.
+void Supervisor::resume_restored() {
+  if (resuming_.empty())
+    return;
+  const auto now = Loop::now();
+  for (App *a : std::exchange(resuming_, {})) {
+    actions_.clear();
+    a->wd.resume(now, handover::grace, actions_);
+    execute(*a, actions_);
+    apps_.settle(*a);
+  }
+}
+
 void Supervisor::resume_probes() {
   for (const auto &[name, a] : apps_.all())
     if (a->pid > 0 && a->cfg.probe)
@@ -482,10 +498,7 @@ void Supervisor::restore(const std::vector<handover::App> &apps) {
       starts_.push(
           &a, h.queued == handover::Queued::start ? Starts::Kind::start : Starts::Kind::restart,
           now);
-    actions_.clear();
-    a.wd.resume(now, handover::grace, actions_);
-    execute(a, actions_);
-    apps_.settle(a);
+    resuming_.push_back(&a);
   }
   if (guardian_)
     guardian_->forget_all_but(pids);

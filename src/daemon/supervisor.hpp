@@ -91,9 +91,10 @@ public:
   // now; cancel_probes() ends the probes in flight right before the exec
   // (resume_probes() starts them again if the exec fails);
   // restore() takes over the apps an hbmond before the exec supervised:
-  // their processes, pipes and sockets, each watchdog where it was (a
-  // heartbeat due in the handover judged handover::grace after it), their
-  // queued starts and probes. Then READY=1.
+  // their processes, pipes and sockets, each watchdog where it was, their
+  // queued starts and probes, then READY=1; the watchdogs resume on the
+  // loop's first turn, right before it first drains their sockets (a
+  // heartbeat due before then is judged handover::grace after it).
   std::vector<handover::App> hand_over() const;
   void cancel_probes() { probes_.cancel_all(); }
   // After an exec that failed: every app's probes again, from now.
@@ -129,6 +130,7 @@ private:
   bool run_start_queue();
   std::unique_ptr<App> make_app(const AppConfig &ac);         // throws when a resource is short
   std::unique_ptr<App> with_timer(std::unique_ptr<App> made); // its deadline's timer
+  void resume_restored();
   App &add_app(std::unique_ptr<App> made);
   void deliver(App &a, Event e);
   void handle(App &a, const Event &e);
@@ -160,6 +162,7 @@ private:
   Loop::Timer stop_extension_; // EXTEND_TIMEOUT_USEC= while apps are stopping
   StateHook hook_;
   Guardian *guardian_;
+  std::vector<App *> resuming_; // restored, their watchdogs not resumed yet
 };
 
 } // namespace hbmon

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
+#include <thread>
 
 using namespace hbtest;
 
@@ -200,14 +201,19 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
   const long long due =
       trace_of(read_trace(work / "hung.trace"), "beat").back().values[0] + 1'000'000'000LL;
   const long long wake = due - 10'000'000LL;
+  // Its death is timed from here on, while the re-exec runs.
+  std::optional<long long> gone;
+  std::thread watcher([&] { gone = wait_pidfd(hung_fd, 15s); });
   timespec at{static_cast<time_t>(wake / 1'000'000'000), static_cast<long>(wake % 1'000'000'000)};
   ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
-  ASSERT_TRUE(reexec(d, 21)) << d.log();
-  auto gone = wait_pidfd(hung_fd, 15s);
+  EXPECT_TRUE(reexec(d, 21)) << d.log();
+  watcher.join();
   ::close(hung_fd);
   ASSERT_TRUE(gone) << d.log();
   EXPECT_GE(*gone, due) << "killed " << secs(due - *gone) << " s early\n" << d.log();
-  EXPECT_LE(secs(*gone - due), 0.25 + 0.2 + 0.1) << "killed late\n" << d.log();
+  // Late by at most the usual 250 ms, the grace, and the handover itself
+  // (~30 ms for 51 apps; ~300 ms in the unoptimized sanitized build).
+  EXPECT_LE(secs(*gone - due), 0.25 + 0.2 + (sanitized ? 0.5 : 0.1)) << "killed late\n" << d.log();
 }
 
 // What an app wrote lives through a re-exec: a line it had begun ends in
