@@ -51,6 +51,12 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
       sup_.drain_heartbeats(); // what libzmq has read already is not lost
       return state();
     };
+    hooks.write = [this](handover::State s, std::function<void(std::string)> done) {
+      worker_.post([s = std::move(s), done = std::move(done)]() mutable -> Worker::Completion {
+        std::string text = handover::write(s);
+        return [text = std::move(text), done = std::move(done)] { done(text); };
+      });
+    };
     hooks.before_exec = [this] {
       sup_.cancel_probes(); // an exec probe's process must not outlive its timeout's timer
       reports_.reload_begins();

@@ -69,21 +69,42 @@ Reexec::Reexec(Loop &loop, std::string path, std::vector<std::string> args, Hook
 
 void Reexec::request(const std::string &trigger, Done done) {
   waiting_.push_back(std::move(done));
-  if (checking_ > 0) {
+  if (running()) {
     logging::daemon(LogLevel::info,
                     fmt::format("re-exec ({}) joins the one being checked", trigger));
     return;
   }
-  logging::daemon(LogLevel::info,
-                  fmt::format("re-exec ({}): checking {} with this state first", trigger, path_));
+  handover::State state;
+  try {
+    state = hooks_.state();
+  } catch (const std::exception &e) {
+    finish(e.what());
+    return;
+  }
+  // Writing a thousand apps' state takes ~130 ms: not on the loop.
+  writing_ = true;
+  hooks_.write(std::move(state), [this, trigger](std::string text) {
+    writing_ = false;
+    check(trigger, text);
+  });
+}
+
+void Reexec::check(const std::string &trigger, const std::string &text) {
+  if (!cancelled_.empty()) {
+    finish(std::exchange(cancelled_, {}));
+    return;
+  }
   UniqueFd state;
   try {
-    state = memfd_with("hbmond-handover-check", handover::write(hooks_.state()), true);
+    state = memfd_with("hbmond-handover-check", text, true);
     output_ = memfd_with("hbmond-check-output", "", true);
   } catch (const std::exception &e) {
     finish(e.what());
     return;
   }
+  logging::daemon(LogLevel::info, fmt::format("re-exec ({}): checking {} with this state first "
+                                              "({} KiB)",
+                                              trigger, path_, (text.size() + 1023) / 1024));
   SpawnRequest r;
   r.path = path_;
   r.argv = {path_, "--check-handover"};
@@ -108,10 +129,11 @@ void Reexec::request(const std::string &trigger, Done done) {
 }
 
 void Reexec::cancel(const std::string &why) {
-  if (checking_ <= 0)
+  if (!running())
     return;
   cancelled_ = why;
-  ::kill(checking_, SIGKILL); // its exit ends the request
+  if (checking_ > 0)
+    ::kill(checking_, SIGKILL); // its exit ends the request
 }
 
 void Reexec::checked(const ExitStatus &st) {

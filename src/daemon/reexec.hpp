@@ -3,8 +3,9 @@
 // "Re-exec"; the state is core/handover.hpp).
 //
 // Contract: request() first runs `PATH --check-handover ARGS...` with the
-// state hbmond would hand over on its stdin: the new binary checks the
-// config and that it reads this state. The loop goes on meanwhile; a
+// state hbmond would hand over on its stdin (written off the loop): the new
+// binary checks the config and that it reads this state. The loop goes on
+// meanwhile; a
 // request made while one runs joins it. Only when the check exits 0 does
 // hbmond write its state again (as it is then), clear FD_CLOEXEC on every
 // fd the state names, run the before_exec hook and execve() `PATH ARGS...
@@ -38,8 +39,11 @@ public:
 
   struct Hooks {
     std::function<handover::State()> state; // hbmond's, as it is now
-    std::function<void()> before_exec;      // its last words (probes, systemd, log)
-    std::function<void()> exec_failed;      // it goes on after all
+    // Write a state off the loop (handover::write), then call `done` with
+    // the text on the loop.
+    std::function<void(handover::State, std::function<void(std::string)> done)> write;
+    std::function<void()> before_exec; // its last words (probes, systemd, log)
+    std::function<void()> exec_failed; // it goes on after all
     std::function<std::variant<pid_t, std::string>(const SpawnRequest &,
                                                    ProcessRunner::ExitHandler)>
         launch;
@@ -55,10 +59,11 @@ public:
   // hbmond is stopping: a check under way is killed, and its re-exec
   // refused with `why`.
   void cancel(const std::string &why);
-  bool running() const { return checking_ > 0; }
+  bool running() const { return writing_ || checking_ > 0; }
   const std::string &path() const { return path_; }
 
 private:
+  void check(const std::string &trigger, const std::string &text);
   void checked(const ExitStatus &st);
   void exec();
   void finish(const std::string &error);
@@ -67,8 +72,9 @@ private:
   std::string path_;
   std::vector<std::string> args_;
   Hooks hooks_;
-  pid_t checking_ = 0; // the check's pid while it runs
-  UniqueFd output_;    // what it says
+  bool writing_ = false; // the state for the check is being written
+  pid_t checking_ = 0;   // the check's pid while it runs
+  UniqueFd output_;      // what it says
   Loop::Timer timeout_;
   std::string cancelled_; // why the check was killed, when it was
   std::vector<Done> waiting_;
