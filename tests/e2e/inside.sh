@@ -331,4 +331,95 @@ printf '\n--- the shell app, caught hanging\n'
 journalctl HBMON_APP=sh -o short-precise --no-pager | head -14
 printf -- '--- end\n'
 systemctl stop hbmond
+
+step "13. an upgrade re-execs hbmond: apps keep their pids, NRestarts unchanged, info shows the new version"
+# /e2e/upgrade/ holds the same source built as a newer version. This image's
+# policy-rc.d (exit 101) forbids maintainer scripts to touch services: with
+# it, an upgrade "keeps" the apps whatever the package does. So the package
+# must say it left hbmond alone while it is there, and is judged without it.
+steps_start=$SECONDS
+# man-db's trigger rebuilds the index of every page on each install here
+# (seconds); nothing reads it in this throw-away system.
+rm -f /var/lib/man-db/auto-update
+cat > /etc/hbmond/apps.json <<'JSON'
+{
+  "apps": [
+    { "name": "worker", "command": ["/usr/libexec/hbmond/naughty_worker", "--crash-rate", "0",
+      "--hang-rate", "0", "--exit-rate", "0", "--max-work", "0.2"],
+      "heartbeat": { "interval": 0.5, "misses": 2 } },
+    { "name": "sleeper", "command": ["/bin/sleep", "infinity"], "heartbeat": null }
+  ]
+}
+JSON
+systemctl start hbmond
+wait_for 10 "worker and sleeper running" \
+  sh -c 'hbmonctl status | grep -q "^worker *running" && hbmonctl status | grep -q "^sleeper *running"'
+json() { python3 -c "import json, sys; j = json.load(sys.stdin); print($1)"; }
+pids() { hbmonctl --json status | json '" ".join("%s=%s" % (a["name"], a["pid"]) for a in j["apps"])'; }
+info() { hbmonctl --json info | json '"%s %s %s" % (j["version"], j["reexecs"], j["pid"])'; }
+old=$(dpkg-query -W -f='${Version}' hbmond)
+deb=$(ls /e2e/upgrade/hbmond_*.deb)
+new=$(dpkg-deb -f "$deb" Version)
+main=$(systemctl show -P MainPID hbmond)
+restarts=$(systemctl show -P NRestarts hbmond)
+apps=$(pids)
+echo "hbmond $old, MainPID $main, NRestarts $restarts, apps: $apps; upgrading to $new"
+[ "$(info)" = "$old 0 $main" ] || fail "info before the upgrade: $(info)"
+
+dpkg -i /e2e/hbmond_*.deb > /tmp/policy.out 2>&1 || { cat /tmp/policy.out; fail "reinstall under policy-rc.d"; }
+grep -q "policy-rc.d forbids acting on hbmond.service" /tmp/policy.out ||
+  { cat /tmp/policy.out; fail "the postinst did not say policy-rc.d kept it from re-executing hbmond"; }
+[ "$(info)" = "$old 0 $main" ] || fail "hbmond was touched under policy-rc.d: $(info)"
+
+cp -a /usr/sbin/policy-rc.d /tmp/policy-rc.d
+rm /usr/sbin/policy-rc.d
+journalctl --sync
+cursor=$(journalctl -n 1 --show-cursor -q --no-pager | sed -n 's/^-- cursor: //p')
+start=$SECONDS
+apt-get install -y --no-install-recommends "$deb" > /tmp/upgrade.out 2>&1 ||
+  { cat /tmp/upgrade.out; fail "apt-get install of the upgrade"; }
+echo "apt-get install took $((SECONDS - start))s; the postinst said:"
+grep "^hbmond" /tmp/upgrade.out || true
+[ "$(dpkg-query -W -f='${Version} ${Status}' hbmond)" = "$new install ok installed" ] ||
+  fail "hbmond $new is not installed: $(dpkg-query -W -f='${Version} ${Status}' hbmond)"
+[ "$(info)" = "$new 1 $main" ] || fail "info after the upgrade: '$(info)', not '$new 1 $main'"
+hbmonctl info | head -n 1 | grep -qx "hbmond $new, pid $main" || fail "hbmonctl info: $(hbmonctl info)"
+[ "$(pids)" = "$apps" ] || fail "the apps' pids changed: $apps -> $(pids)"
+[ "$(systemctl show -P MainPID hbmond)" = "$main" ] || fail "MainPID changed"
+[ "$(systemctl show -P NRestarts hbmond)" = "$restarts" ] || fail "NRestarts changed"
+[ "$(systemctl is-active hbmond)" = active ] || fail "hbmond is not active after the upgrade"
+wait_for 10 "'re-executed (re-exec 1, from hbmond $old)' in the journal" \
+  sh -c 'journalctl --after-cursor="$1" --no-pager | grep -q "re-executed (re-exec 1, from hbmond $2): taking over 2 apps"' \
+  sh "$cursor" "$old"
+journalctl --after-cursor="$cursor" --no-pager -o cat | grep -E "re-exec|SIGTERM|stopping" || true
+[ "$(hbmonctl --json status worker | json 'j["apps"][0]["misses"]')" = 0 ] ||
+  fail "worker missed a heartbeat across the re-exec"
+
+step "14. needrestart's hook re-execs hbmond too; a config the new hbmond refuses fails the upgrade, visibly"
+hook=/etc/needrestart/restart.d/hbmond.service
+grep -qx "$hook" /var/lib/dpkg/info/hbmond.conffiles || fail "$hook is not a conffile"
+"$hook" || fail "$hook failed"
+[ "$(info)" = "$new 2 $main" ] || fail "info after needrestart's hook: $(info)"
+[ "$(pids)" = "$apps" ] || fail "the apps' pids changed: $apps -> $(pids)"
+cp /etc/hbmond/apps.json /tmp/apps.json.good
+printf '{"apps": [{"name": "worker", "comand": ["/bin/true"]}]}\n' > /etc/hbmond/apps.json
+if dpkg -i "$deb" > /tmp/refused.out 2>&1; then
+  cat /tmp/refused.out; fail "the upgrade succeeded with a config the new hbmond refuses"
+fi
+cat /tmp/refused.out
+grep -q 'apps\[0\].comand: unknown key' /tmp/refused.out || fail "the refusal does not say why"
+grep -q "dpkg --configure -a" /tmp/refused.out || fail "the refusal does not say what to run"
+[ "$(dpkg-query -W -f='${Status}' hbmond)" = "install ok half-configured" ] ||
+  fail "hbmond is not left half-configured: $(dpkg-query -W -f='${Status}' hbmond)"
+[ "$(info)" = "$new 2 $main" ] || fail "hbmond was touched by the refused upgrade: $(info)"
+[ "$(pids)" = "$apps" ] || fail "the apps' pids changed: $apps -> $(pids)"
+cp /tmp/apps.json.good /etc/hbmond/apps.json
+dpkg --configure -a || fail "dpkg --configure -a once the config was fixed"
+[ "$(info)" = "$new 3 $main" ] || fail "info after dpkg --configure -a: $(info)"
+[ "$(pids)" = "$apps" ] || fail "the apps' pids changed: $apps -> $(pids)"
+[ "$(systemctl show -P NRestarts hbmond)" = "$restarts" ] || fail "NRestarts changed"
+echo "hbmond $new, MainPID $main, NRestarts $restarts, apps: $(pids) after 3 re-execs" \
+  "(steps 13-14 took $((SECONDS - steps_start))s)"
+systemctl stop hbmond
+cp -a /tmp/policy-rc.d /usr/sbin/policy-rc.d
 echo "e2e: all steps passed"

@@ -31,7 +31,8 @@
 //                      otherwise exit 0 at once (crash/hang first run only)
 //   --then naughty     for the soak: beat every --period and after each beat
 //                      crash (exit 3), hang or exit 0 now and then; traces
-//                      only "hang <last beat ns> <ns>", "exit <code> <ns>"
+//                      only "hang <last beat ns> <ns> <the beat before, ns
+//                      (0: none)>", "exit <code> <ns>"
 //   --seed N           the random seed for naughty (default: pid and time)
 //   --lock FILE        hold an exclusive flock on FILE while running; when
 //                      another process holds it, trace "double <pid>"
@@ -281,6 +282,7 @@ int main(int argc, char **argv) {
     std::mt19937_64 rng(seed.value_or(static_cast<unsigned long long>(::getpid()) ^
                                       static_cast<unsigned long long>(mono_ns())));
     std::uniform_real_distribution<double> roll(0.0, 1.0);
+    long long before = 0; // a beat lost in a re-exec makes hbmond count from it
     while (true) {
       std::this_thread::sleep_for(std::chrono::duration<double>(period));
       const long long beat = mono_ns();
@@ -289,12 +291,14 @@ int main(int argc, char **argv) {
       if (r < 0.01)
         finish(3);
       if (r < 0.02) {
-        trace("hang " + std::to_string(beat) + " " + std::to_string(mono_ns()));
+        trace("hang " + std::to_string(beat) + " " + std::to_string(mono_ns()) + " " +
+              std::to_string(before));
         while (true)
           ::pause();
       }
       if (r < 0.025)
         finish(0);
+      before = beat;
     }
   }
   if (then == "signal") {
