@@ -95,7 +95,11 @@ void ProcessRunner::signal(pid_t pid, int sig) {
     return;
   }
   kill_group(pid, sig);
-  pidfd_send_signal(it->second.pidfd.get(), sig);
+  // The child itself too, but only when it has left its group: a second
+  // SIGTERM to a process that traps it runs its trap twice (a shell's
+  // `trap 'cleanup; exit' TERM` then takes twice as long to stop).
+  if (::getpgid(pid) != pid)
+    pidfd_send_signal(it->second.pidfd.get(), sig);
 }
 
 void ProcessRunner::collect(pid_t pid) {

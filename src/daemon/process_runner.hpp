@@ -64,8 +64,8 @@ public:
   void adopt(pid_t pid, UniqueFd pidfd, ExitHandler on_exit);
   // The child's pidfd, for a re-exec to hand over; -1 when it is not ours.
   int pidfd(pid_t pid) const;
-  // Signal the child's whole group, and the child itself by its pidfd (it
-  // may have left its group).
+  // Signal the child's whole group, and the child itself by its pidfd when
+  // it has left its group (never twice: a trap would run twice).
   void signal(pid_t pid, int sig);
   void reap();
   // True once hbmond has no child left but the apps' and the guardian.

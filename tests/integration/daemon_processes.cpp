@@ -168,3 +168,20 @@ TEST_F(Processes, StartAndRestartAreRefusedDuringTheShutdown) {
   EXPECT_EQ(d.count("other: started, pid"), 0u) << d.log();
   EXPECT_EQ(d.count("slow: started, pid"), 1u) << d.log();
 }
+
+// A stop signal reaches an app's process once: the group's signal reaches
+// the leader, which is not signalled again (a shell's TERM trap would run
+// twice). A real-time stop signal is queued, so each send is counted.
+TEST_F(Processes, TheStopSignalReachesTheAppOnce) {
+  Daemon d(config_of(
+      {app_json("counted", "--count-signal 40", R"("heartbeat": null, "stop_signal": "RTMIN+6")",
+                work / "counted.trace")}));
+  ASSERT_TRUE(d.wait_state("counted", "running")) << d.log();
+  ASSERT_TRUE(
+      wait_until([&] { return !trace_of(read_trace(work / "counted.trace"), "start").empty(); }));
+  ask("ipc://" + d.dir() / "control", R"({"v":1,"cmd":"stop","apps":["counted"]})");
+  ASSERT_TRUE(d.wait_for("counted: pid")) << d.log();
+  const auto counts = trace_of(read_trace(work / "counted.trace"), "signals");
+  ASSERT_EQ(counts.size(), 1u) << d.log();
+  EXPECT_EQ(counts[0].values[0], 1) << "the stop signal came more than once";
+}

@@ -34,6 +34,9 @@
 //                      only "hang <last beat ns> <ns> <the beat before, ns
 //                      (0: none)>", "exit <code> <ns>"
 //   --seed N           the random seed for naughty (default: pid and time)
+//   --count-signal N   count deliveries of signal N (a real-time one is
+//                      queued, so each send is one); 200 ms after the first,
+//                      trace "signals <count>" and exit 0
 //   --lock FILE        hold an exclusive flock on FILE while running; when
 //                      another process holds it, trace "double <pid>"
 #include "trace_file.hpp"
@@ -73,6 +76,9 @@ void trace(const std::string &line) { hbtest::append_line(trace_path.c_str(), li
   std::_Exit(code);
 }
 
+volatile sig_atomic_t signals_counted = 0;
+void count_signal(int) { signals_counted = signals_counted + 1; }
+
 [[noreturn]] void hang() {
   // Alive but silent: say so every few ms, so a test can bound the kill.
   while (true) {
@@ -95,6 +101,7 @@ int main(int argc, char **argv) {
   std::string lock;
   bool close_output = false, escape = false;
   long escape_chain = 0, child_beats = 0;
+  int counted_signal = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -148,6 +155,8 @@ int main(int argc, char **argv) {
       escape_chain = std::stol(next());
     else if (a == "--child-beats")
       child_beats = std::stol(next());
+    else if (a == "--count-signal")
+      counted_signal = std::stoi(next());
     else {
       std::fprintf(stderr, "hbtest_app: unknown flag %s\n", a.c_str());
       return 2;
@@ -156,6 +165,16 @@ int main(int argc, char **argv) {
   const char *interval_us = std::getenv("HBMON_INTERVAL_USEC");
   trace("start " + std::to_string(::getpid()) + " " + std::to_string(mono_ns()) + " " +
         (interval_us ? interval_us : "0"));
+  if (counted_signal > 0) {
+    struct sigaction sa {};
+    sa.sa_handler = count_signal;
+    ::sigaction(counted_signal, &sa, nullptr);
+    while (signals_counted == 0)
+      ::pause();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    trace("signals " + std::to_string(signals_counted));
+    finish(0);
+  }
   if (!lock.empty()) {
     int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) < 0)
