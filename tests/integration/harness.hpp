@@ -3,6 +3,7 @@
 // watch processes from the outside with pidfds.
 #pragma once
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <memory>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <poll.h>
@@ -135,6 +137,19 @@ inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds tim
 
 // SIGKILL through a pidfd: never reaches a stranger that reused the pid.
 inline void kill_pidfd(int fd) { ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0); }
+
+// A TCP socket bound to a free port on 127.0.0.1 (`port` says which).
+inline int bound_loopback(int &port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len);
+  port = ntohs(sa.sin_port);
+  return fd;
+}
 
 // How many fds process `pid` holds.
 inline std::size_t open_fds(pid_t pid) {

@@ -18,15 +18,8 @@ using namespace hbtest;
 namespace {
 
 int listener(int backlog, int &port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len);
+  const int fd = bound_loopback(port);
   ::listen(fd, backlog);
-  port = ntohs(sa.sin_port);
   return fd;
 }
 
