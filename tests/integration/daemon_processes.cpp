@@ -23,8 +23,6 @@ protected:
   }
 };
 
-constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
-
 // hbmonctl's exit status and what it printed on stdout and stderr.
 std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
   FILE *p = ::popen((hbmonctl_path + " --control " + control + " " + args + " 2>&1").c_str(), "r");

@@ -517,6 +517,9 @@ inline PipedChild spawn_piped(std::vector<std::string> argv) {
   return c;
 }
 
+// A heartbeat that a hang misses within 0.4 s: for tests that wait for one.
+inline constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
+
 // {"apps": [ ... ]} from app objects written as JSON text.
 inline std::string config_of(std::initializer_list<std::string> apps) {
   std::string s = "{\"apps\": [";

@@ -22,8 +22,6 @@ protected:
   }
 };
 
-constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
-
 } // namespace
 
 TEST_F(Integration, CrashIsRestartedAfterTheDelay) {

@@ -2,6 +2,7 @@
 // get their defaults. Users and groups come from a fake (fake_accounts.hpp):
 // no test here reads a file or the system's accounts (test_config_file.cpp
 // does).
+#include "config_text.hpp"
 #include "core/config.hpp"
 #include "core/signal_names.hpp"
 #include "fake_accounts.hpp"
@@ -24,11 +25,7 @@ const std::string path = "/etc/hbmond/apps.json";
 const hbtest::FakeAccounts accounts;
 const hbtest::FakeDirectories directories;
 
-// A config with one app whose body is `name`, `command` and `extra`.
-std::string one_app(const std::string &extra) {
-  return R"({"apps": [{"name": "web", "command": ["/bin/true"])" +
-         (extra.empty() ? "" : ", " + extra) + "}]}";
-}
+using hbtest::one_app;
 
 // The message of the ConfigError that parsing `text` throws ("" if none).
 std::string error_of(const std::string &text, std::string_view runtime_dir = "/run/hbmond") {

@@ -2,6 +2,7 @@
 // regular file, the shipped configs load, and the system's accounts
 // (sys/accounts.hpp) answer like NSS. Needs a file system and the machine's
 // own root account, so it links sys, unlike test_config.
+#include "config_text.hpp"
 #include "sys/accounts.hpp"
 #include "sys/config_file.hpp"
 
@@ -19,11 +20,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// A config with one app whose body is `name`, `command` and `extra`.
-std::string one_app(const std::string &extra) {
-  return R"({"apps": [{"name": "web", "command": ["/bin/true"])" +
-         (extra.empty() ? "" : ", " + extra) + "}]}";
-}
+using hbtest::one_app;
 
 TEST(Config, TheShippedConfigsParse) {
   for (const char *file : {"/config/demo.json", "/config/apps.json"}) {

@@ -2,6 +2,7 @@
 // on from one (Watchdog::resume): fake clock, no processes.
 #include "app_config.hpp"
 #include "core/handover.hpp"
+#include "fake_clock.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,7 +14,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-const TimePoint t0 = TimePoint{} + 5000s;
+using hbtest::t0;
 
 // A watchdog that has lived a little: started, beat, crashed, restarted,
 // said something of itself.

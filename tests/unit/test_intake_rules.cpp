@@ -2,6 +2,7 @@
 // (SenderCheck) and how often its refusals and beats are logged (LogLimit).
 #include "core/log_limit.hpp"
 #include "core/sender_check.hpp"
+#include "fake_clock.hpp"
 
 #include <cstdint>
 #include <gtest/gtest.h>
@@ -14,7 +15,7 @@ using hbmon::LogLimit;
 using hbmon::SenderCheck;
 
 namespace {
-const Clock::time_point t0{std::chrono::seconds(1000)};
+using hbtest::t0;
 
 // A process tree: child -> parent.
 struct Tree {

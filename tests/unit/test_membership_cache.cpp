@@ -1,5 +1,6 @@
 // The admin group's membership cache on a fake clock (core/membership_cache.hpp).
 #include "core/membership_cache.hpp"
+#include "fake_clock.hpp"
 
 #include <chrono>
 #include <gtest/gtest.h>
@@ -9,7 +10,7 @@ using Clock = std::chrono::steady_clock;
 using hbmon::MembershipCache;
 
 namespace {
-const Clock::time_point t0{std::chrono::seconds(1000)};
+using hbtest::t0;
 }
 
 TEST(MembershipCache, KnowsNothingItWasNotTold) {

@@ -2,6 +2,7 @@
 // that is full or not: READY, RELOADING, STOPPING and WATCHDOG are kept
 // until they go, STATUS= is coalesced (core/notify_outbox.hpp).
 #include "core/notify_outbox.hpp"
+#include "fake_clock.hpp"
 
 #include <gtest/gtest.h>
 #include <string>
@@ -13,7 +14,7 @@ using Outbox = hbmon::NotifyOutbox;
 using Kind = Outbox::Kind;
 
 namespace {
-const Clock::time_point t0{std::chrono::seconds(1000)};
+using hbtest::t0;
 
 // systemd's side: takes messages while it has room.
 struct Socket {

@@ -1,6 +1,7 @@
 // One app's output limit on a fake clock: lines and bytes per window,
 // drops counted and each reported once (core/output_limit.hpp).
 #include "core/output_limit.hpp"
+#include "fake_clock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ using Clock = std::chrono::steady_clock;
 using Limit = hbmon::OutputLimit;
 
 namespace {
-const Clock::time_point t0{std::chrono::seconds(1000)};
+using hbtest::t0;
 }
 
 TEST(OutputLimit, LinesBeyondTheLimitAreDroppedUntilTheWindowEnds) {

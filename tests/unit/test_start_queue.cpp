@@ -1,5 +1,6 @@
 // The start scheduler on a fake clock: order, slices, the kill guard.
 #include "core/start_queue.hpp"
+#include "fake_clock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@ using Queue = hbmon::StartQueue<int>;
 using Kind = Queue::Kind;
 
 namespace {
-const Clock::time_point t0{std::chrono::seconds(1000)};
+using hbtest::t0;
 
 std::optional<int> next_key(Queue &q, Clock::time_point now) {
   auto n = q.next(now);

@@ -3,6 +3,7 @@
 // Spawned back after a Spawn) is played by Harness.
 #include "app_config.hpp"
 #include "core/watchdog.hpp"
+#include "fake_clock.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr pid_t kPid = 42;
-const TimePoint t0 = TimePoint{} + 1000s;
+using hbtest::t0;
 
 // 1 s interval, 2 misses, 2 s grace, on-failure, 1 s first delay.
 AppConfig base_config() { return hbtest::app_config("naughty_worker"); }
@@ -1484,7 +1485,7 @@ namespace {
 HeartbeatMsg said(std::string_view text) {
   return parse_heartbeat(text, HeartbeatProtocol::notify);
 }
-ev::Heartbeat notify(std::string_view text) { return {said(text)}; }
+ev::Heartbeat beat_said(std::string_view text) { return {said(text)}; }
 
 AppConfig notify_config() {
   AppConfig c = base_config(); // 1 s interval, 2 misses, 2 s grace, 5 s stop_timeout
@@ -1495,14 +1496,14 @@ AppConfig notify_config() {
 TEST(Notify, OnlyWatchdogOneKeepsTheAppAlive) {
   Harness h(notify_config());
   h.start();
-  h.at(h.now + 100ms, notify("READY=1"));
+  h.at(h.now + 100ms, beat_said("READY=1"));
   EXPECT_EQ(h.wd.state(), State::running);
   EXPECT_EQ(h.wd.heartbeats(), 0u);
   // Anything but WATCHDOG=1 is no heartbeat: the grace runs out regardless.
-  h.at(h.now + 100ms, notify("STATUS=busy"));
-  h.at(h.now + 100ms, notify("BARRIER=1"));
+  h.at(h.now + 100ms, beat_said("STATUS=busy"));
+  h.at(h.now + 100ms, beat_said("BARRIER=1"));
   EXPECT_EQ(*h.wd.deadline(), t0 + 2s);
-  h.at(h.now + 100ms, notify("WATCHDOG=1"));
+  h.at(h.now + 100ms, beat_said("WATCHDOG=1"));
   EXPECT_EQ(h.wd.heartbeats(), 1u);
   EXPECT_EQ(*h.wd.deadline(), h.now + 1s);
   EXPECT_EQ(h.wd.status_text(), "busy");
@@ -1511,7 +1512,7 @@ TEST(Notify, OnlyWatchdogOneKeepsTheAppAlive) {
 TEST(Notify, TheKillFallsAtWatchdogUsecAfterTheLastPing) {
   Harness h(notify_config());
   h.start();
-  h.at(h.now + 300ms, notify("READY=1\nWATCHDOG=1"));
+  h.at(h.now + 300ms, beat_said("READY=1\nWATCHDOG=1"));
   const TimePoint last = h.now;
   h.fire();
   EXPECT_EQ(h.wd.misses(), 1u);
@@ -1524,7 +1525,7 @@ TEST(Notify, TheKillFallsAtWatchdogUsecAfterTheLastPing) {
 TEST(Notify, APingBeforeReadyEndsTheStartAsAnAppWrittenForTypeSimpleExpects) {
   Harness h(notify_config());
   h.start();
-  h.at(h.now + 100ms, notify("WATCHDOG=1"));
+  h.at(h.now + 100ms, beat_said("WATCHDOG=1"));
   EXPECT_EQ(h.wd.state(), State::running);
   EXPECT_EQ(h.wd.reason(), "");
 }
@@ -1532,7 +1533,7 @@ TEST(Notify, APingBeforeReadyEndsTheStartAsAnAppWrittenForTypeSimpleExpects) {
 TEST(Notify, ReadyWithoutAPingLeavesTheFirstPingDueNoSoonerThanOneInterval) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 1900ms, notify("READY=1"));
+  h.at(t0 + 1900ms, beat_said("READY=1"));
   EXPECT_EQ(h.wd.state(), State::running);
   EXPECT_EQ(h.wd.reason(), "ready");
   EXPECT_EQ(*h.wd.deadline(), t0 + 2900ms);
@@ -1541,30 +1542,31 @@ TEST(Notify, ReadyWithoutAPingLeavesTheFirstPingDueNoSoonerThanOneInterval) {
 TEST(Notify, ExtendTimeoutUsecExtendsTheStartOnly) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 1s, notify("EXTEND_TIMEOUT_USEC=10000000"));
+  h.at(t0 + 1s, beat_said("EXTEND_TIMEOUT_USEC=10000000"));
   EXPECT_EQ(h.wd.state(), State::starting);
   EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
-  h.at(t0 + 2s, notify("EXTEND_TIMEOUT_USEC=1000000")); // never shortens it
+  h.at(t0 + 2s, beat_said("EXTEND_TIMEOUT_USEC=1000000")); // never shortens it
   EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
-  h.at(t0 + 10s, notify("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 10s, beat_said("READY=1\nWATCHDOG=1"));
   EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
-  h.at(t0 + 10500ms, notify("EXTEND_TIMEOUT_USEC=60000000")); // running: no effect on the watchdog
+  h.at(t0 + 10500ms,
+       beat_said("EXTEND_TIMEOUT_USEC=60000000")); // running: no effect on the watchdog
   EXPECT_EQ(*h.wd.deadline(), t0 + 11s);
 }
 
 TEST(Notify, WatchdogUsecSetsThisRunsInterval) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
-  h.at(t0 + 200ms, notify("WATCHDOG_USEC=10000000"));
+  h.at(t0 + 100ms, beat_said("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 200ms, beat_said("WATCHDOG_USEC=10000000"));
   EXPECT_EQ(h.wd.interval(), 5s);
   EXPECT_EQ(*h.wd.deadline(), t0 + 5100ms); // one new interval after the last ping
   EXPECT_EQ(h.wd.heartbeats(), 1u);         // the change is no heartbeat
   EXPECT_THAT(h.logs, Contains(HasSubstr("heartbeat interval 5s for this run")));
-  h.at(t0 + 5s, notify("WATCHDOG=1"));
+  h.at(t0 + 5s, beat_said("WATCHDOG=1"));
   EXPECT_EQ(*h.wd.deadline(), t0 + 10s);
   // Out of range: refused, logged, nothing changes.
-  h.at(t0 + 6s, notify("WATCHDOG_USEC=100"));
+  h.at(t0 + 6s, beat_said("WATCHDOG_USEC=100"));
   EXPECT_EQ(h.wd.interval(), 5s);
   EXPECT_THAT(h.logs, Contains(HasSubstr("ignored WATCHDOG_USEC=100")));
   // The next run starts from the config again.
@@ -1576,13 +1578,13 @@ TEST(Notify, WatchdogUsecSetsThisRunsInterval) {
 TEST(Notify, StoppingOneMeansNoHangKillAndTheExitIsJudgedByThePolicy) {
   Harness h(notify_config()); // restart: on-failure
   h.start();
-  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
-  Actions a = h.at(t0 + 200ms, notify("STOPPING=1"));
+  h.at(t0 + 100ms, beat_said("READY=1\nWATCHDOG=1"));
+  Actions a = h.at(t0 + 200ms, beat_said("STOPPING=1"));
   EXPECT_EQ(kinds(a), "Changed"); // no signal: it is stopping by itself
   EXPECT_EQ(h.wd.state(), State::stopping);
   EXPECT_EQ(*h.wd.deadline(), t0 + 5200ms); // stop_timeout, not the next ping
   EXPECT_TRUE(h.kills);
-  h.at(t0 + 3s, notify("EXTEND_TIMEOUT_USEC=4000000")); // a stopping app may ask for time
+  h.at(t0 + 3s, beat_said("EXTEND_TIMEOUT_USEC=4000000")); // a stopping app may ask for time
   EXPECT_EQ(*h.wd.deadline(), t0 + 7s);
   h.at(t0 + 4s, exit_code(0));
   EXPECT_EQ(h.wd.state(), State::exited); // a clean exit: on-failure does not restart it
@@ -1592,7 +1594,7 @@ TEST(Notify, StoppingOneMeansNoHangKillAndTheExitIsJudgedByThePolicy) {
 TEST(Notify, StoppingOneThenAFailedExitIsRestarted) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 100ms, notify("STOPPING=1"));
+  h.at(t0 + 100ms, beat_said("STOPPING=1"));
   h.at(t0 + 200ms, exit_code(3));
   EXPECT_EQ(h.wd.state(), State::backoff);
   EXPECT_EQ(h.wd.result(), Result::exit_code);
@@ -1601,7 +1603,7 @@ TEST(Notify, StoppingOneThenAFailedExitIsRestarted) {
 TEST(Notify, AnAppThatSaysStoppingAndStaysIsKilledAfterStopTimeout) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 100ms, notify("STOPPING=1"));
+  h.at(t0 + 100ms, beat_said("STOPPING=1"));
   Actions a = h.fire();
   EXPECT_EQ(kinds(a), "Kill(9)");
   EXPECT_THAT(log_texts(a), Contains(HasSubstr("still running 5s after STOPPING=1")));
@@ -1613,12 +1615,12 @@ TEST(Notify, AnAppThatSaysStoppingAndStaysIsKilledAfterStopTimeout) {
 TEST(Notify, ReloadingAndErrnoAreShownUntilReadyOrTheRunEnds) {
   Harness h(notify_config());
   h.start();
-  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
-  h.at(t0 + 200ms, notify("RELOADING=1\nMONOTONIC_USEC=1"));
+  h.at(t0 + 100ms, beat_said("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 200ms, beat_said("RELOADING=1\nMONOTONIC_USEC=1"));
   EXPECT_TRUE(h.wd.reloading());
-  h.at(t0 + 300ms, notify("ERRNO=5"));
+  h.at(t0 + 300ms, beat_said("ERRNO=5"));
   EXPECT_EQ(h.wd.error(), 5);
-  h.at(t0 + 400ms, notify("READY=1"));
+  h.at(t0 + 400ms, beat_said("READY=1"));
   EXPECT_FALSE(h.wd.reloading());
   h.at(t0 + 500ms, exit_code(1));
   EXPECT_FALSE(h.wd.error());
@@ -1627,7 +1629,7 @@ TEST(Notify, ReloadingAndErrnoAreShownUntilReadyOrTheRunEnds) {
 TEST(Notify, WatchdogTriggerKillsAtOnce) {
   Harness h(notify_config());
   h.start();
-  Actions a = h.at(t0 + 100ms, notify("WATCHDOG=trigger"));
+  Actions a = h.at(t0 + 100ms, beat_said("WATCHDOG=trigger"));
   EXPECT_EQ(kinds(a), "Kill(9) Changed");
   EXPECT_EQ(h.wd.reason(), "app requested it (WATCHDOG=trigger)");
 }
@@ -1646,7 +1648,7 @@ TEST(Notify, MissesShortOfTheKillAreNotWarnings) {
   c.heartbeat->protocol = HeartbeatProtocol::notify;
   Harness h(c);
   h.start();
-  h.at(t0 + 100ms, notify("READY=1\nWATCHDOG=1"));
+  h.at(t0 + 100ms, beat_said("READY=1\nWATCHDOG=1"));
   Actions a = h.fire(); // 1.1 s: the ping comes at 1.2 s
   EXPECT_EQ(h.wd.misses(), 1u);
   for (const Action &x : a)
@@ -1654,7 +1656,7 @@ TEST(Notify, MissesShortOfTheKillAreNotWarnings) {
       EXPECT_EQ(l->level, LogLevel::debug) << l->text;
       EXPECT_TRUE(l->event.empty()) << l->text;
     }
-  h.at(t0 + 1200ms, notify("WATCHDOG=1"));
+  h.at(t0 + 1200ms, beat_said("WATCHDOG=1"));
   EXPECT_EQ(h.wd.misses(), 0u);
   h.fire();
   a = h.fire();
