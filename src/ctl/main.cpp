@@ -5,7 +5,6 @@
 // the new program answers (ctl/reexec.hpp).
 // Every failure ends here as one "hbmonctl: ..." line on stderr (with --json:
 // one JSON object on stdout) and an exit status from ctl/error.hpp.
-#include "build_config.hpp"
 #include "ctl/client.hpp"
 #include "ctl/error.hpp"
 #include "ctl/logs.hpp"
@@ -16,6 +15,7 @@
 #include "ctl/wait.hpp"
 #include "ctl/watch.hpp"
 #include "protocol/protocol.hpp"
+#include "protocol/version.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -176,7 +176,7 @@ int flushed(int status) {
 int dispatch(int argc, char **argv) {
   Invocation inv = parse_args(argc, argv);
   if (inv.version)
-    std::fputs("hbmonctl " HBMON_VERSION "\n", stdout);
+    std::printf("hbmonctl %s\n", hbmon::program_version);
   else if (inv.help)
     std::fputs(help_text(inv.verb).c_str(), stdout);
   else

@@ -1,12 +1,12 @@
 #include "daemon/daemon.hpp"
 
-#include "build_config.hpp"
 #include "core/heartbeat.hpp"
 #include "core/signal_names.hpp"
 #include "daemon/log.hpp"
 #include "protocol/protocol.hpp"
 #include "protocol/selectors.hpp"
 #include "protocol/text.hpp"
+#include "protocol/version.hpp"
 #include "sys/config_file.hpp"
 
 #include <algorithm>
@@ -178,7 +178,7 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
     return reply;
   }
   case Command::info:
-    reply["version"] = HBMON_VERSION;
+    reply["version"] = program_version;
     reply["pid"] = ::getpid();
     reply["started"] = iso8601(started_);
     reply["reexecs"] = reexecs_;

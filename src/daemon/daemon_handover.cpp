@@ -1,8 +1,8 @@
 // The daemon's side of a re-exec (daemon/reexec.hpp): what it hands over,
 // and taking over what was handed to it.
-#include "build_config.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
+#include "protocol/version.hpp"
 
 #include <fmt/format.h>
 
@@ -10,7 +10,7 @@ namespace hbmon {
 
 handover::State Daemon::state() const {
   handover::State s;
-  s.version = HBMON_VERSION;
+  s.version = program_version;
   s.started = started_;
   s.reexecs = reexecs_ + 1; // as the next one counts
   s.written = Loop::now();

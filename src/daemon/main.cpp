@@ -4,6 +4,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/log.hpp"
 #include "daemon/reexec.hpp"
+#include "protocol/version.hpp"
 #include "sys/accounts.hpp"
 #include "sys/cgroup.hpp"
 #include "sys/config_file.hpp"
@@ -193,7 +194,7 @@ Flags parse_flags(int argc, char **argv) {
       exec_only = true;
       break;
     case 'V':
-      std::cout << "hbmond " HBMON_VERSION "\n";
+      std::cout << "hbmond " << program_version << "\n";
       std::exit(0);
     case 'h':
       std::cout << usage_text;
@@ -355,8 +356,8 @@ int check_handover() {
                              s.format, s.version, s.apps.size(), s.apps.size() == 1 ? "" : "s");
     return 0;
   } catch (const handover::HandoverError &e) {
-    std::cerr << "hbmond " HBMON_VERSION ": cannot take over this hbmond's apps: " << e.what()
-              << "\n";
+    std::cerr << "hbmond " << program_version
+              << ": cannot take over this hbmond's apps: " << e.what() << "\n";
     return 1;
   }
 }
@@ -437,7 +438,7 @@ int run(const Flags &f) {
                                    {"--log-level", std::string(to_string(*f.log_level))});
   }
   logging::daemon(LogLevel::info,
-                  fmt::format("hbmond {} {}, config {}", HBMON_VERSION,
+                  fmt::format("hbmond {} {}, config {}", program_version,
                               was ? "re-executed" : "starting", settings.config_path));
   std::optional<Guardian> guardian;
   if (was)

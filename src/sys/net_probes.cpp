@@ -1,6 +1,5 @@
 #include "sys/net_probes.hpp"
-
-#include "build_config.hpp"
+#include "protocol/version.hpp"
 
 #include <cstring>
 #include <curl/curl.h>
@@ -145,7 +144,8 @@ NetProbes::Id NetProbes::start(const std::string &url, bool connect_only,
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->error);
   curl_easy_setopt(e, CURLOPT_PRIVATE, p.get());
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "hbmond-probe/" HBMON_VERSION);
+  static const std::string agent = std::string("hbmond-probe/") + program_version;
+  curl_easy_setopt(e, CURLOPT_USERAGENT, agent.c_str());
   if (connect_only) {
     curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
   } else {
