@@ -1,5 +1,6 @@
 #include "core/handover.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -64,6 +65,37 @@ template <typename E, std::size_t N> void get_name(const json &j, const Names<E,
     e = *v;
   else
     throw HandoverError(fmt::format("unknown name \"{}\"", s));
+}
+
+// Counters by name, the ones at zero left out: {"exit-code": 3}.
+template <typename E, std::size_t N>
+json put_counts(const Names<E, N> &names, const std::array<std::uint64_t, N> &counts) {
+  json j = json::object();
+  for (std::size_t i = 0; i < N; ++i)
+    if (counts[i] != 0)
+      j[std::string(names.entries[i].name)] = counts[i];
+  return j;
+}
+template <typename E, std::size_t N>
+void get_counts(const json &j, const Names<E, N> &names, std::array<std::uint64_t, N> &counts) {
+  counts = {};
+  for (const auto &[name, n] : j.items()) {
+    E e{};
+    get_name(json(name), names, e);
+    counts[static_cast<std::size_t>(e)] = n.template get<std::uint64_t>();
+  }
+}
+
+template <std::size_t N> json put(const metrics::Histogram<N> &h) {
+  return {{"counts", h.counts}, {"sum", h.sum}};
+}
+template <std::size_t N> void get(const json &j, metrics::Histogram<N> &h) {
+  const auto counts = j.at("counts").get<std::vector<std::uint64_t>>();
+  if (counts.size() != h.counts.size())
+    throw HandoverError(
+        fmt::format("a histogram of {} buckets, not {}", counts.size(), h.counts.size()));
+  std::copy(counts.begin(), counts.end(), h.counts.begin());
+  h.sum = j.at("sum").get<double>();
 }
 
 constexpr Names<Queued, 3> queued_names{{{
@@ -219,7 +251,11 @@ json put(const Watchdog::Memory &m) {
           {"heartbeats", m.heartbeats},
           {"misses_total", m.misses_total},
           {"probe_failures", m.probe_failures},
-          {"last_probe", put(m.last_probe)}};
+          {"last_probe", put(m.last_probe)},
+          {"metrics",
+           {{"restarts", put_counts(result_names, m.restarts_by_result)},
+            {"kills", put_counts(metrics::kill_reason_names, m.kills)},
+            {"gaps", put(m.gaps)}}}};
 }
 void get(const json &j, Watchdog::Memory &m) {
   get_name(j.at("state"), state_names, m.state);
@@ -255,6 +291,12 @@ void get(const json &j, Watchdog::Memory &m) {
   m.misses_total = j.at("misses_total").get<std::uint64_t>();
   get(j.at("probe_failures"), m.probe_failures);
   get(j.at("last_probe"), m.last_probe);
+  // hbmond 0.2.0 wrote none: its counters start at zero here.
+  if (const auto it = j.find("metrics"); it != j.end()) {
+    get_counts(it->at("restarts"), result_names, m.restarts_by_result);
+    get_counts(it->at("kills"), metrics::kill_reason_names, m.kills);
+    get(it->at("gaps"), m.gaps);
+  }
 }
 
 json put(const AppCounters &c) {

@@ -140,8 +140,10 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
     return;
   }
   m_.starts.push_back(now);
-  if (restart)
+  if (restart) {
     ++m_.restarts;
+    ++m_.restarts_by_result[static_cast<std::size_t>(m_.result)];
+  }
   m_.spawn_pending = true;
   m_.restart_due = false;
   m_.kill_reason.clear();
@@ -261,7 +263,8 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
   else if (m.ready)
     m_.reloading = false; // READY=1 ends a reload, as under systemd
   if (m.trigger) {
-    kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog, out);
+    kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog,
+             metrics::KillReason::heartbeat, out);
     return;
   }
   if (m.stopping) {
@@ -272,6 +275,9 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
     override_interval(*m.watchdog_usec, out);
   if (m.beat) {
     ++m_.heartbeats;
+    if (m_.last_heartbeat && m_.interval > Duration::zero())
+      m_.gaps.observe(metrics::gap_bounds,
+                      std::chrono::duration<double>(now - *m_.last_heartbeat) / m_.interval);
     m_.last_heartbeat = now;
     m_.misses = 0;
     if (cfg_.heartbeat)
@@ -313,7 +319,7 @@ void Watchdog::on_probe(const ev::Probe &e, TimePoint now, Actions &out) {
       {.reason = e.reason});
   if (m_.probe_failures >= limit)
     kill_now(fmt::format("failed {} probe{}", m_.probe_failures, m_.probe_failures == 1 ? "" : "s"),
-             Result::watchdog, out);
+             Result::watchdog, metrics::KillReason::probe, out);
 }
 
 // STOPPING=1: the app is on its way out by itself. No hang kill any more;
@@ -404,7 +410,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
             "missed");
       if (m_.misses >= limit)
         kill_now(fmt::format("missed {} heartbeat{}", m_.misses, m_.misses == 1 ? "" : "s"),
-                 Result::watchdog, out);
+                 Result::watchdog, metrics::KillReason::heartbeat, out);
       else
         *m_.deadline += m_.interval;
     }
@@ -422,6 +428,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
       m_.kill_reason = std::move(why);
       m_.kill_result = Result::timeout;
     }
+    ++m_.kills[static_cast<std::size_t>(metrics::KillReason::stop_timeout)];
     out.emplace_back(act::Kill{9});
     return;
   }
@@ -439,7 +446,8 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
   }
 }
 
-void Watchdog::kill_now(std::string why, Result result, Actions &out) {
+void Watchdog::kill_now(std::string why, Result result, metrics::KillReason reason, Actions &out) {
+  ++m_.kills[static_cast<std::size_t>(reason)];
   log(out, LogLevel::warning, fmt::format("killing pid {}: {}", m_.pid, why), "killed",
       {.message_id = message_id::killed, .pid = m_.pid, .signal = 9, .reason = why});
   if (m_.kill_reason.empty()) {
@@ -457,7 +465,7 @@ void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
     return;
   log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic",
       {.message_id = message_id::panic, .pid = m_.pid, .reason = e.reason});
-  kill_now("panic: " + e.reason, Result::panic, out);
+  kill_now("panic: " + e.reason, Result::panic, metrics::KillReason::panic, out);
 }
 
 void Watchdog::on_restart(TimePoint now, Actions &out) {

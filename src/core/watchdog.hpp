@@ -18,6 +18,7 @@
 #include "core/heartbeat.hpp"
 #include "core/log_fields.hpp"
 #include "core/log_level.hpp"
+#include "core/metrics.hpp"
 #include "core/names.hpp"
 
 #include <chrono>
@@ -212,6 +213,12 @@ public:
     unsigned probe_failures = 0; // consecutive, this run
     std::optional<ProbeVerdict> last_probe;
 
+    // For the metrics: counters that only grow, whatever an admin does
+    // (`restarts` above starts again at an admin start).
+    std::array<std::uint64_t, result_names.entries.size()> restarts_by_result{};
+    std::array<std::uint64_t, metrics::kill_reason_names.entries.size()> kills{};
+    metrics::GapHistogram gaps; // accepted heartbeat to the next, in intervals
+
     bool operator==(const Memory &) const = default;
   };
   const Memory &memory() const { return m_; }
@@ -268,7 +275,7 @@ private:
   // assertions are on (debug and sanitizer builds, the soak, the fuzzers).
   void broken(Actions &out, std::string_view what);
   void spawn(TimePoint now, Actions &out, bool restart = false);
-  void kill_now(std::string why, Result result, Actions &out);
+  void kill_now(std::string why, Result result, metrics::KillReason reason, Actions &out);
   void after_exit(const ExitStatus &st, TimePoint now, Actions &out);
 
   void on_start(TimePoint now, Actions &out);

@@ -88,6 +88,8 @@ handover::State full_state() {
   handover::App a;
   a.config = every_field("web");
   a.memory = lived(a.config).memory();
+  a.memory.kills[static_cast<std::size_t>(metrics::KillReason::probe)] = 2;
+  a.memory.gaps.observe(metrics::gap_bounds, 1.7);
   a.pidfd = 9;
   a.since = t0 + 3s;
   a.admin_down = true;
@@ -120,12 +122,25 @@ TEST(Handover, EveryFieldComesBackAsItWasWritten) {
   const Watchdog::Memory &m = s.apps[0].memory;
   ASSERT_TRUE(m.last_exit && m.status_text && m.last_probe && m.started_at && m.last_heartbeat);
   ASSERT_EQ(m.restarts, 1u);
+  ASSERT_EQ(m.restarts_by_result[static_cast<std::size_t>(Result::core_dump)], 1u);
+  ASSERT_EQ(m.gaps.count(), 1u);
   const handover::State back = handover::read(handover::write(s));
   EXPECT_TRUE(back == s);
   EXPECT_EQ(back.apps[0].memory, s.apps[0].memory);
   EXPECT_EQ(back.apps[0].config, s.apps[0].config);
   EXPECT_EQ(back.apps[0].output, s.apps[0].output);
   EXPECT_EQ(back.apps[1].successor, s.apps[1].successor);
+}
+
+TEST(Handover, AStateOfHbmond020HasNoMetricsAndTheyStartAtZero) {
+  nlohmann::json doc = nlohmann::json::parse(handover::write(full_state()));
+  doc["apps"][0]["memory"].erase("metrics");
+  const handover::State back = handover::read(doc.dump());
+  const Watchdog::Memory &m = back.apps[0].memory;
+  EXPECT_EQ(m.restarts_by_result, decltype(m.restarts_by_result){});
+  EXPECT_EQ(m.kills, decltype(m.kills){});
+  EXPECT_EQ(m.gaps.count(), 0u);
+  EXPECT_EQ(m.restarts, 1u); // the rest as written
 }
 
 TEST(Handover, ListsEveryFdItHandsOver) {

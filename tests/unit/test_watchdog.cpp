@@ -1761,5 +1761,91 @@ TEST(Probes, AGoodProbeDoesNotEndTheStartOfAnAppThatShouldBeat) {
   EXPECT_EQ(h.wd.state(), State::starting);
 }
 
+// --- the metrics' counters: they only grow ----------------------------------------
+
+std::uint64_t kills(const Watchdog &wd, metrics::KillReason r) {
+  return wd.memory().kills[static_cast<std::size_t>(r)];
+}
+std::uint64_t restarts_after(const Watchdog &wd, Result r) {
+  return wd.memory().restarts_by_result[static_cast<std::size_t>(r)];
+}
+
+TEST(Metrics, EachGapBetweenTwoHeartbeatsIsCountedInIntervals) {
+  Harness h(heartbeat_config(500ms, 3, 2s));
+  h.start();
+  h.at(t0 + 500ms, beat()); // the first of a run: no gap yet
+  EXPECT_EQ(h.wd.memory().gaps.count(), 0u);
+  h.at(t0 + 1000ms, beat()); // 1.0: bucket le=1
+  h.at(t0 + 1600ms, beat()); // 1.2: le=1.25
+  h.at(t0 + 2550ms, beat()); // 1.9: le=2 (a near miss of the second)
+  h.at(t0 + 2650ms, beat()); // 0.2: le=0.5
+  const auto &g = h.wd.memory().gaps;
+  EXPECT_EQ(g.counts, (std::array<std::uint64_t, 8>{1, 1, 1, 0, 1, 0, 0, 0}));
+  EXPECT_DOUBLE_EQ(g.sum, 1.0 + 1.2 + 1.9 + 0.2);
+}
+
+TEST(Metrics, ANewRunStartsWithoutAGap) {
+  Harness h;
+  h.start();
+  h.at(t0 + 500ms, beat());
+  h.at(h.now + 100ms, exit_code(1));
+  h.restart();
+  h.at(h.now + 4s, beat()); // the first of the new run, long after the last
+  EXPECT_EQ(h.wd.memory().gaps.count(), 0u);
+}
+
+TEST(Metrics, RestartsAreCountedByTheResultOfTheRunThatEnded) {
+  Harness h;
+  h.start();
+  h.at(h.now + 100ms, exit_code(3));
+  h.restart();
+  h.at(h.now + 100ms, exit_signal(SIGSEGV));
+  h.restart();
+  EXPECT_EQ(restarts_after(h.wd, Result::exit_code), 1u);
+  EXPECT_EQ(restarts_after(h.wd, Result::signal), 1u);
+  EXPECT_EQ(h.wd.restarts(), 2u);
+  // An admin start begins the status count again; the metric goes on.
+  h.on(ev::Stop{"admin"});
+  h.at(h.now + 100ms, exit_signal(SIGTERM));
+  h.start();
+  EXPECT_EQ(h.wd.restarts(), 0u);
+  EXPECT_EQ(restarts_after(h.wd, Result::exit_code), 1u);
+  EXPECT_EQ(restarts_after(h.wd, Result::signal), 1u);
+}
+
+TEST(Metrics, KillsAreCountedByReason) {
+  Harness h;
+  h.start();
+  h.fire(); // grace over: miss 1 of 2
+  h.fire(); // miss 2: killed
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::heartbeat), 1u);
+  h.at(h.now + 10ms, exit_signal(SIGKILL));
+  h.restart();
+  EXPECT_EQ(restarts_after(h.wd, Result::watchdog), 1u);
+  h.on(ev::Panic{"pressed by root"});
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::panic), 1u);
+  h.at(h.now + 10ms, exit_signal(SIGKILL));
+  h.restart();
+  EXPECT_EQ(restarts_after(h.wd, Result::panic), 1u);
+  h.on(trigger());
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::heartbeat), 2u);
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::stop_timeout), 0u);
+}
+
+TEST(Metrics, AStopThatTimesOutAndAFailedProbeAreKillsToo) {
+  Harness h(probed(false));
+  h.start();
+  h.at(t0 + 1s, probe_failed("a"));
+  h.at(t0 + 2s, probe_failed("b"));
+  h.at(t0 + 3s, probe_failed("c"));
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::probe), 1u);
+  h.at(t0 + 4s, exit_signal(SIGKILL));
+  h.restart();
+  h.on(ev::Stop{"admin"});
+  h.fire(); // still there after stop_timeout: SIGKILL
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::stop_timeout), 1u);
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::probe), 1u);
+}
+
 } // namespace
 } // namespace hbmon
