@@ -85,27 +85,29 @@ void Writer::sample(std::string_view name, std::initializer_list<Label> labels, 
   out_ += '\n';
 }
 
-void Writer::bucket(std::string_view name, std::initializer_list<Label> labels, double bound,
-                    bool inf, std::uint64_t cumulative) {
+void Writer::histogram(std::string_view name, std::initializer_list<Label> labels,
+                       std::span<const double> bounds, std::span<const std::uint64_t> counts,
+                       double sum) {
   scratch_.assign(name);
   scratch_ += "_bucket";
+  std::uint64_t cumulative = 0;
   std::string le;
-  if (inf)
-    le = "+Inf";
-  else
-    put_value(le, bound);
-  series(scratch_, labels, "le", le);
-  fmt::format_to(std::back_inserter(out_), " {}\n", cumulative);
-}
-
-void Writer::sum_and_count(std::string_view name, std::initializer_list<Label> labels, double sum,
-                           std::uint64_t count) {
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    le.clear();
+    if (i < bounds.size())
+      put_value(le, bounds[i]);
+    else
+      le = "+Inf";
+    series(scratch_, labels, "le", le);
+    fmt::format_to(std::back_inserter(out_), " {}\n", cumulative);
+  }
   scratch_.assign(name);
   scratch_ += "_sum";
   sample(scratch_, labels, sum);
   scratch_.assign(name);
   scratch_ += "_count";
-  sample(scratch_, labels, count);
+  sample(scratch_, labels, cumulative);
 }
 
 } // namespace hbmon::metrics

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -70,12 +71,7 @@ public:
   template <std::size_t N>
   void histogram(std::string_view name, std::initializer_list<Label> labels,
                  const std::array<double, N> &bounds, const Histogram<N> &h) {
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i <= N; ++i) {
-      cumulative += h.counts[i];
-      bucket(name, labels, i < N ? bounds[i] : 0, i == N, cumulative);
-    }
-    sum_and_count(name, labels, h.sum, cumulative);
+    histogram(name, labels, bounds, h.counts, h.sum);
   }
 
   void reserve(std::size_t bytes) { out_.reserve(bytes); }
@@ -85,10 +81,9 @@ public:
 private:
   void series(std::string_view name, std::initializer_list<Label> labels,
               std::string_view extra_key = {}, std::string_view extra_value = {});
-  void bucket(std::string_view name, std::initializer_list<Label> labels, double bound, bool inf,
-              std::uint64_t cumulative);
-  void sum_and_count(std::string_view name, std::initializer_list<Label> labels, double sum,
-                     std::uint64_t count);
+  // counts: one per bound, then the +Inf one.
+  void histogram(std::string_view name, std::initializer_list<Label> labels,
+                 std::span<const double> bounds, std::span<const std::uint64_t> counts, double sum);
 
   std::string out_;
   std::string scratch_;

@@ -4,13 +4,10 @@
 
 namespace hbmon::metrics {
 
-namespace {
-
-// Heartbeats that hbmond did not take: from a process that is not the app,
-// or not a heartbeat at all (malformed, multi-part).
-std::uint64_t refused(const AppCounters &c) { return c.heartbeats_refused + c.messages_dropped; }
-
-} // namespace
+AppSample::AppSample(std::string name_, const Watchdog::Memory &m, const AppCounters &c)
+    : name(std::move(name_)), state(m.state), restarts_by_result(m.restarts_by_result),
+      kills(m.kills), heartbeats(m.heartbeats),
+      heartbeats_refused(c.heartbeats_refused + c.messages_dropped), gaps(m.gaps) {}
 
 std::string render(const DaemonSample &daemon, std::span<const AppSample> apps) {
   Writer w;
@@ -23,42 +20,42 @@ std::string render(const DaemonSample &daemon, std::span<const AppSample> apps) 
 
   w.family("hbmond_app_up", "gauge", "1 when the app is running, else 0.");
   for (const auto &a : apps)
-    w.sample("hbmond_app_up", {{"app", a.name}}, std::uint64_t{a.memory.state == State::running});
+    w.sample("hbmond_app_up", {{"app", a.name}}, std::uint64_t{a.state == State::running});
 
   w.family("hbmond_app_state", "gauge", "1 for the app's current state, 0 for the others.");
   for (const auto &a : apps)
     for (const auto &s : state_names.entries)
       w.sample("hbmond_app_state", {{"app", a.name}, {"state", s.name}},
-               std::uint64_t{a.memory.state == s.value});
+               std::uint64_t{a.state == s.value});
 
   w.family("hbmond_app_restarts_total", "counter",
            "Restarts of the app by hbmond, by the result of the run that ended.");
   for (const auto &a : apps)
     for (const auto &r : result_names.entries)
       w.sample("hbmond_app_restarts_total", {{"app", a.name}, {"result", r.name}},
-               a.memory.restarts_by_result[static_cast<std::size_t>(r.value)]);
+               a.restarts_by_result[static_cast<std::size_t>(r.value)]);
 
   w.family("hbmond_app_kills_total", "counter", "Kills of the app by hbmond, by reason.");
   for (const auto &a : apps)
     for (const auto &k : kill_reason_names.entries)
       w.sample("hbmond_app_kills_total", {{"app", a.name}, {"reason", k.name}},
-               a.memory.kills[static_cast<std::size_t>(k.value)]);
+               a.kills[static_cast<std::size_t>(k.value)]);
 
   w.family("hbmond_app_heartbeats_total", "counter", "Heartbeats of the app that hbmond took.");
   for (const auto &a : apps)
-    w.sample("hbmond_app_heartbeats_total", {{"app", a.name}}, a.memory.heartbeats);
+    w.sample("hbmond_app_heartbeats_total", {{"app", a.name}}, a.heartbeats);
 
   w.family("hbmond_app_heartbeats_refused_total", "counter",
            "Messages on the app's heartbeat socket that hbmond refused: from another process, "
            "malformed or multi-part.");
   for (const auto &a : apps)
-    w.sample("hbmond_app_heartbeats_refused_total", {{"app", a.name}}, refused(a.counters));
+    w.sample("hbmond_app_heartbeats_refused_total", {{"app", a.name}}, a.heartbeats_refused);
 
   w.family("hbmond_app_heartbeat_gap_intervals", "histogram",
            "Time between two heartbeats of one run, in units of the app's interval: about 1 on "
            "time; an app whose gaps near its misses is close to being killed.");
   for (const auto &a : apps)
-    w.histogram("hbmond_app_heartbeat_gap_intervals", {{"app", a.name}}, gap_bounds, a.memory.gaps);
+    w.histogram("hbmond_app_heartbeat_gap_intervals", {{"app", a.name}}, gap_bounds, a.gaps);
   return w.take();
 }
 

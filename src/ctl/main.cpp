@@ -62,6 +62,8 @@ std::string render_text(const Invocation &inv, const json &reply) {
     return render_reexec(reply);
   case Verb::info:
     return render_info(reply);
+  case Verb::metrics:
+    return render_metrics(reply);
   case Verb::panic:
   case Verb::start:
   case Verb::stop:

@@ -47,6 +47,8 @@ constexpr std::array verbs = {
     VerbInfo{Verb::watch, "watch", "", "print hbmond's events as they happen, until Ctrl-C", 0, 0},
     VerbInfo{Verb::info, "info", "",
              "print hbmond's version, pid, start, re-execs, config, endpoints", 0, 0},
+    VerbInfo{Verb::metrics, "metrics", "",
+             "print every app's metrics in the Prometheus text format", 0, 0},
     VerbInfo{Verb::logs, "logs", "APP [-f] [-n N]",
              "print APP's recent lines (-n: how many, default 10; -f: follow)", 1, 1},
     VerbInfo{Verb::is_active, "is-active", "APP...",

@@ -21,6 +21,7 @@ enum class Verb {
   reexec,
   watch,
   info,
+  metrics,
   logs,
   is_active,
   is_failed,

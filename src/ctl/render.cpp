@@ -198,6 +198,16 @@ std::string render_info(const json &reply) {
   return out;
 }
 
+std::string render_metrics(const json &reply) {
+  auto it = reply.find("metrics");
+  if (it == reply.end() || !it->is_string())
+    return "";
+  PrintableOptions lines = for_terminal;
+  lines.keep_newlines = true;
+  lines.tab_as_space = false;
+  return printable(it->get_ref<const std::string &>(), lines);
+}
+
 std::string render_reexec(const json &info) {
   return fmt::format("hbmond re-executed: pid {}, version {}, re-exec {}\n",
                      integer_text(info, "pid"), or_dash(text_field(info, "version")),

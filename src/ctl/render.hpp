@@ -20,6 +20,9 @@ Style stdout_style();
 std::string render_status(const nlohmann::json &reply, Style style, bool legend = true);
 std::string render_reload(const nlohmann::json &reply);
 std::string render_info(const nlohmann::json &reply);
+// The Prometheus text as hbmond wrote it, its lines kept (control
+// characters as '?', as everything hbmonctl prints of the daemon's words).
+std::string render_metrics(const nlohmann::json &reply);
 // The re-executed hbmond, from its `info` reply.
 std::string render_reexec(const nlohmann::json &info);
 // One line per app ("web: running"): of "apps" when the reply has it.

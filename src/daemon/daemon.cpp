@@ -22,6 +22,7 @@ namespace {
 // Requests waiting for the worker (a user database lookup or a reload) at
 // most; more are answered "busy" at once.
 constexpr std::size_t max_deferred = 256;
+constexpr std::size_t max_metrics_renders = 4;
 
 // "2026-11-30T08:15:02Z"
 std::string iso8601(double unix_seconds) {
@@ -117,6 +118,8 @@ std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) 
       peer ? fmt::format("uid {}, pid {}", peer->uid, peer->pid) : std::string("a tcp peer");
   if (req.cmd == Command::logs)
     return logs(req, peer, who);
+  if (req.cmd == Command::metrics)
+    return metrics();
   if (!is_mutating(req.cmd))
     return dump(dispatch(req, who));
   const std::optional<bool> allowed = peer ? admins_.known(peer->uid) : false;
@@ -207,7 +210,8 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::reload:
   case Command::reexec:
   case Command::logs:
-    break; // handle() has reload(), reexec() and logs() answer them
+  case Command::metrics:
+    break; // handle() has reload(), reexec(), logs() and metrics() answer them
   }
   return error_reply("bad-request", "unknown command");
 }
@@ -408,6 +412,28 @@ nlohmann::json Daemon::apply(Loaded loaded) {
 // An app's lines are for root, group hbmond and the app's own user (as
 // journalctl gives a user their own units' lines): checked by the caller's
 // uid from the socket, never by what the client says.
+// The counters are copied on the loop (~0.2 ms at 1,000 apps); the text
+// (2 MiB at 1,000 apps) is written and put in its reply by the Worker, so
+// no reader of the metrics, however often it asks, holds up a verdict.
+// At most max_metrics_renders at once: a client that asks again and again
+// gets "busy", not a queue of copies.
+std::string Daemon::metrics() {
+  if (control_->deferred() >= max_deferred || metrics_renders_ >= max_metrics_renders)
+    return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
+  ++metrics_renders_;
+  worker_.post([this, ticket = control_->defer(),
+                daemon = metrics::DaemonSample{program_version, reexecs_},
+                apps = sup_.metrics()]() -> Worker::Completion {
+    nlohmann::json reply = ok_reply();
+    reply["metrics"] = metrics::render(daemon, apps);
+    return [this, ticket, text = dump(reply)] {
+      --metrics_renders_;
+      control_->answer(ticket, text);
+    };
+  });
+  return {};
+}
+
 std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const std::string &who) {
   const App *a = sup_.find_app(req.app);
   if (!a)

@@ -84,6 +84,7 @@ private:
   nlohmann::json dispatch(const Request &req, const std::string &who);
   nlohmann::json refusal(const Request &req, const std::string &who) const;
   std::string logs(const Request &req, std::optional<PeerCred> peer, const std::string &who);
+  std::string metrics();
   void read_logs(const Request &req, Answer answer);
   nlohmann::json ring_logs(const Request &req) const;
   nlohmann::json act_on_apps(const Request &req, const std::string &who);
@@ -114,6 +115,7 @@ private:
   std::string unit_; // hbmond's systemd unit, for the journal's selection
   double started_;   // Unix seconds, when the first hbmond of this line of re-execs started
   std::uint64_t reexecs_ = 0;
+  std::size_t metrics_renders_ = 0; // metrics texts the Worker is writing
   std::unique_ptr<Reexec> reexec_;
   std::vector<Answer> reexec_after_reload_; // asked for while a reload ran
   bool reexec_waits_ = false;

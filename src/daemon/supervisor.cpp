@@ -514,6 +514,14 @@ std::vector<std::string> Supervisor::names() const {
   return out;
 }
 
+std::vector<metrics::AppSample> Supervisor::metrics() const {
+  std::vector<metrics::AppSample> out;
+  out.reserve(apps_.all().size());
+  for (const auto &[name, a] : apps_.all())
+    out.emplace_back(name, a->wd.memory(), a->intake.counters());
+  return out;
+}
+
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();

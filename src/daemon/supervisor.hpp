@@ -11,6 +11,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/metrics_text.hpp"
 #include "core/reload_plan.hpp"
 #include "core/start_queue.hpp"
 #include "core/status.hpp"
@@ -112,6 +113,9 @@ public:
   bool has_app(const std::string &name) const { return apps_.find(name) != nullptr; }
   const App *find_app(std::string_view name) const { return apps_.find(name); }
   std::vector<AppStatus> status() const;
+  // What every app's metrics show, copied (core/metrics_text.hpp renders
+  // it, off the loop).
+  std::vector<metrics::AppSample> metrics() const;
   std::vector<std::string> names() const; // sorted (std::less), as the registry keeps them
   std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.

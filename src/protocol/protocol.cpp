@@ -38,7 +38,7 @@ std::vector<std::string> selectors(const nlohmann::json &a) {
 } // namespace
 
 bool is_mutating(Command c) {
-  return c != Command::status && c != Command::info && c != Command::logs;
+  return c != Command::status && c != Command::info && c != Command::logs && c != Command::metrics;
 }
 
 nlohmann::json build_request(const Request &r) {
@@ -70,6 +70,7 @@ nlohmann::json build_request(const Request &r) {
   case Command::info:
   case Command::reload:
   case Command::reexec:
+  case Command::metrics:
     break;
   }
   return j;
@@ -154,6 +155,7 @@ Request parse_request(std::string_view body) {
   case Command::info:
   case Command::reload:
   case Command::reexec:
+  case Command::metrics:
     break;
   }
   return r;

@@ -26,8 +26,20 @@ inline constexpr std::size_t max_reason_chars = 256;
 // One app selector (a name, an fnmatch(3) pattern or "all"), in bytes.
 inline constexpr std::size_t max_selector_chars = 256;
 
-enum class Command { status, info, panic, start, stop, restart, reload, logs, signal, reexec };
-inline constexpr Names<Command, 10> command_names{{{
+enum class Command {
+  status,
+  info,
+  panic,
+  start,
+  stop,
+  restart,
+  reload,
+  logs,
+  signal,
+  reexec,
+  metrics
+};
+inline constexpr Names<Command, 11> command_names{{{
     {Command::status, "status"},
     {Command::info, "info"},
     {Command::panic, "panic"},
@@ -38,6 +50,7 @@ inline constexpr Names<Command, 10> command_names{{{
     {Command::logs, "logs"},
     {Command::signal, "signal"},
     {Command::reexec, "reexec"},
+    {Command::metrics, "metrics"},
 }}};
 static_assert(command_names.in_order(), "one name per Command, in declaration order");
 inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }

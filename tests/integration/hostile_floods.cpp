@@ -235,3 +235,57 @@ TEST_F(Hostile, ClientsThatNeverReadCostBoundedMemory) {
               connections * requests, grown);
   EXPECT_LT(grown, 24 * 1024 + slack_kib) << "RSS grew by " << grown << " KiB";
 }
+
+// Clients that ask for the metrics again and again: each text is written
+// off the loop, at most 4 at once, the others are told "busy"; a hang is
+// still judged on time meanwhile.
+TEST_F(Hostile, AMetricsFloodIsToldBusyAndHoldsUpNoVerdict) {
+  std::string apps = "{\"apps\": [";
+  for (int i = 0; i < 300; ++i)
+    apps += (i ? ", " : "") + app_json("idle" + std::to_string(i), "", R"("enabled": false)");
+  apps += ", " + app("hang", "--beats 3 --period 0.1 --then hang",
+                     R"("heartbeat": {"interval": 0.3, "misses": 2}, "enabled": false)");
+  apps += "]}";
+  Daemon d(apps, Daemon::Options{{}, {}, "info", ""});
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + (d.dir() / "control");
+  auto started = ask(control, R"({"v":1,"cmd":"start","app":"hang"})");
+  ASSERT_EQ(started.reply.value("ok", false), true) << started.reply;
+
+  // 100 requests at once: fewer than the 256 replies hbmond may owe, and
+  // two per connection, which it holds for a client that has not read yet.
+  zmq::context_t ctx;
+  std::vector<zmq::socket_t> clients;
+  constexpr int connections = 50, requests = 2;
+  for (int i = 0; i < connections; ++i) {
+    clients.emplace_back(ctx, zmq::socket_type::dealer);
+    clients.back().set(zmq::sockopt::linger, 0);
+    clients.back().connect(control);
+  }
+  for (int r = 0; r < requests; ++r)
+    for (auto &c : clients) {
+      c.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+      c.send(zmq::str_buffer(R"({"v":1,"cmd":"metrics"})"));
+    }
+  expect_hang_killed_on_time(d, "hang", 0.3, 2);
+  int texts = 0, busy = 0;
+  for (auto &c : clients)
+    for (int r = 0; r < requests; ++r) {
+      zmq::pollitem_t item{c.handle(), 0, ZMQ_POLLIN, 0};
+      ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(20000)), 1) << "a request unanswered";
+      zmq::message_t empty, body;
+      ASSERT_TRUE(c.recv(empty));
+      ASSERT_TRUE(c.recv(body));
+      const auto reply = nlohmann::json::parse(body.to_string());
+      if (reply.value("ok", false))
+        texts += reply.value("metrics", "").find("hbmond_app_up{app=\"idle299\"} 0") !=
+                 std::string::npos;
+      else
+        busy += reply.value("error", "") == "busy";
+    }
+  std::printf("metrics flood: %d texts written, %d askers told busy\n", texts, busy);
+  EXPECT_EQ(texts + busy, connections * requests);
+  EXPECT_GE(texts, 4);
+  EXPECT_GE(busy, connections * requests / 2) << "at most 4 texts are written at once";
+  expect_status_fast(control);
+}

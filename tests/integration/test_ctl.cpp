@@ -421,3 +421,78 @@ TEST_F(Ctl, WatchStreamsEventsAndEndsCleanlyOnCtrlC) {
     ::close(out[0]);
   }
 }
+
+// The value of the series `series` (name and labels, as written) in a
+// metrics text; nullopt when it is not there.
+std::optional<double> metric(const std::string &text, const std::string &series) {
+  const std::string key = "\n" + series + " ";
+  const auto at = text.find(key);
+  if (at == std::string::npos)
+    return std::nullopt;
+  return std::stod(text.substr(at + key.size()));
+}
+
+TEST_F(Ctl, MetricsCountRestartsKillsAndHeartbeatGapsAndGoOnAcrossAReexec) {
+  auto d = start(config_of(
+      {app("crasher", "--beats 1 --then exit 3", R"("restart_delay": 0.1)"),
+       app("hung", "--beats 2 --period 0.1 --then hang",
+           R"("heartbeat": {"interval": 0.2, "misses": 2}, "restart_delay": 0.1)"),
+       app("slow", "--then beat --period 0.5", R"("heartbeat": {"interval": 0.3, "misses": 3})"),
+       app("fast", "--then beat --period 0.1")}));
+  ASSERT_TRUE(d->wait_started("crasher", 10s, 3)) << d->log();
+  ASSERT_TRUE(d->wait_for("hung: killing pid")) << d->log();
+  ASSERT_TRUE(d->wait_started("hung", 10s, 2)) << d->log();
+  // Each miss of the slow app is followed by its late beat: after the third,
+  // at least two gaps of about 1.7 intervals were taken.
+  ASSERT_TRUE(d->wait_count("slow: missed heartbeat 1/3", 3)) << d->log();
+  // The crasher stopped, its counters stay as they are.
+  auto r = ctl({"stop", "crasher"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+
+  // Anyone who may ask for the status may read the metrics.
+  ASSERT_EQ(::chmod(d->dir().path().c_str(), 0755), 0);
+  r = ctl_as("nobody", {"metrics"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const std::string text = "\n" + r.out;
+  const std::string version = ctl({"--version"}).out.substr(std::string("hbmonctl ").size());
+  EXPECT_EQ(
+      metric(text, "hbmond_build_info{version=\"" + version.substr(0, version.size() - 1) + "\"}"),
+      1)
+      << text;
+  EXPECT_EQ(metric(text, "hbmond_reexecs_total"), 0);
+  const auto crashes =
+      metric(text, R"(hbmond_app_restarts_total{app="crasher",result="exit-code"})");
+  ASSERT_TRUE(crashes) << text;
+  EXPECT_GE(*crashes, 2);
+  EXPECT_EQ(metric(text, R"(hbmond_app_state{app="crasher",state="stopped"})"), 1);
+  EXPECT_EQ(metric(text, R"(hbmond_app_up{app="crasher"})"), 0);
+  EXPECT_GE(metric(text, R"(hbmond_app_kills_total{app="hung",reason="heartbeat"})").value_or(0), 1)
+      << text;
+  EXPECT_GE(metric(text, R"(hbmond_app_restarts_total{app="hung",result="watchdog"})").value_or(0),
+            1)
+      << text;
+  EXPECT_EQ(metric(text, R"(hbmond_app_kills_total{app="slow",reason="heartbeat"})"), 0);
+  EXPECT_EQ(metric(text, R"(hbmond_app_up{app="slow"})"), 1);
+  // The slow app's gaps are near misses, the fast one's well inside.
+  const auto slow_gaps = metric(text, R"(hbmond_app_heartbeat_gap_intervals_count{app="slow"})");
+  ASSERT_GE(slow_gaps.value_or(0), 2) << text;
+  EXPECT_LT(*metric(text, R"(hbmond_app_heartbeat_gap_intervals_bucket{app="slow",le="1.25"})"),
+            *slow_gaps)
+      << text;
+  EXPECT_GT(*metric(text, R"(hbmond_app_heartbeat_gap_intervals_bucket{app="fast",le="0.5"})"), 0)
+      << text;
+  EXPECT_GT(metric(text, R"(hbmond_app_heartbeats_total{app="fast"})").value_or(0), 2) << text;
+
+  // A re-exec keeps every counter: the stopped crasher's exactly.
+  r = ctl({"reexec"});
+  ASSERT_EQ(r.status, 0) << describe(r) << d->log();
+  r = ctl({"metrics"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  const std::string after = "\n" + r.out;
+  EXPECT_EQ(metric(after, "hbmond_reexecs_total"), 1);
+  EXPECT_EQ(metric(after, R"(hbmond_app_restarts_total{app="crasher",result="exit-code"})"),
+            crashes);
+  EXPECT_GE(metric(after, R"(hbmond_app_heartbeat_gap_intervals_count{app="slow"})"), slow_gaps);
+  EXPECT_GE(metric(after, R"(hbmond_app_kills_total{app="hung",reason="heartbeat"})"),
+            metric(text, R"(hbmond_app_kills_total{app="hung",reason="heartbeat"})"));
+}

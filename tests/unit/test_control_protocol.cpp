@@ -73,6 +73,13 @@ TEST(ControlProtocol, ReexecIsAnAdminsCommandWithNothingElse) {
             nlohmann::json({{"v", protocol_version}, {"cmd", "reexec"}}));
 }
 
+TEST(ControlProtocol, MetricsIsForEveryoneWithNothingElse) {
+  EXPECT_EQ(parse_request(R"({"v":1,"cmd":"metrics"})").cmd, Command::metrics);
+  EXPECT_FALSE(is_mutating(Command::metrics));
+  EXPECT_EQ(build_request({.cmd = Command::metrics}),
+            nlohmann::json({{"v", protocol_version}, {"cmd", "metrics"}}));
+}
+
 TEST(ControlProtocol, SelectorsMatchNamesPatternsAndAll) {
   const std::vector<std::string> names = {"batch-1", "batch-2", "db", "web"};
   auto s = select_apps({"web", "batch-*"}, names);
@@ -159,6 +166,7 @@ TEST(ControlProtocol, EveryBuiltRequestParsesBackToItself) {
       {Command::restart, {{.cmd = Command::restart, .apps = {"web"}}}},
       {Command::reload, {{.cmd = Command::reload}}},
       {Command::reexec, {{.cmd = Command::reexec}}},
+      {Command::metrics, {{.cmd = Command::metrics}}},
       {Command::logs,
        {{.cmd = Command::logs, .app = "web"},
         {.cmd = Command::logs, .app = "web", .lines = 0, .cursor = "m:42"}}},
