@@ -93,6 +93,29 @@ std::uint64_t counter(const std::string &control, const char *name) {
   return c.is_object() ? c.value(name, std::uint64_t{0}) : 0;
 }
 
+// `connections` clients of the control socket, each sending `requests`
+// copies of `body` at once, none reading yet. `tiny`: each takes one
+// message into a 4 KiB buffer, so unread replies pile up in hbmond.
+std::vector<zmq::socket_t> ask_at_once(zmq::context_t &ctx, const std::string &control,
+                                       int connections, int requests, const char *body, bool tiny) {
+  std::vector<zmq::socket_t> clients;
+  for (int i = 0; i < connections; ++i) {
+    clients.emplace_back(ctx, zmq::socket_type::dealer);
+    if (tiny) {
+      clients.back().set(zmq::sockopt::rcvhwm, 1);
+      clients.back().set(zmq::sockopt::rcvbuf, 4096);
+    }
+    clients.back().set(zmq::sockopt::linger, 0);
+    clients.back().connect(control);
+  }
+  for (int r = 0; r < requests; ++r)
+    for (auto &c : clients) {
+      c.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+      c.send(zmq::buffer(std::string_view(body)));
+    }
+  return clients;
+}
+
 } // namespace
 
 // 10,000 connections to the control socket (mode 0666) from `nobody`: the
@@ -199,7 +222,7 @@ TEST_F(Hostile, ClientsThatNeverReadCostBoundedMemory) {
   const long rss_before = rss_kib(d.pid());
 
   zmq::context_t ctx;
-  std::vector<zmq::socket_t> subscribers, clients;
+  std::vector<zmq::socket_t> subscribers;
   for (int i = 0; i < 20; ++i) {
     subscribers.emplace_back(ctx, zmq::socket_type::sub);
     subscribers.back().set(zmq::sockopt::rcvhwm, 1);
@@ -209,18 +232,8 @@ TEST_F(Hostile, ClientsThatNeverReadCostBoundedMemory) {
     subscribers.back().connect(events);
   }
   constexpr int connections = 20, requests = 30;
-  for (int i = 0; i < connections; ++i) {
-    clients.emplace_back(ctx, zmq::socket_type::dealer);
-    clients.back().set(zmq::sockopt::rcvhwm, 1);
-    clients.back().set(zmq::sockopt::rcvbuf, 4096);
-    clients.back().set(zmq::sockopt::linger, 0);
-    clients.back().connect(control);
-  }
-  for (int r = 0; r < requests; ++r)
-    for (auto &c : clients) {
-      c.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
-      c.send(zmq::str_buffer(R"({"v":1,"cmd":"status"})"));
-    }
+  auto clients =
+      ask_at_once(ctx, control, connections, requests, R"({"v":1,"cmd":"status"})", true);
   // Every request was answered or dropped; almost all were dropped.
   ASSERT_TRUE(wait_until(
       [&] { return counter(control, "control_requests") >= connections * requests; }, 30s))
@@ -255,18 +268,9 @@ TEST_F(Hostile, AMetricsFloodIsToldBusyAndHoldsUpNoVerdict) {
   // 100 requests at once: fewer than the 256 replies hbmond may owe, and
   // two per connection, which it holds for a client that has not read yet.
   zmq::context_t ctx;
-  std::vector<zmq::socket_t> clients;
   constexpr int connections = 50, requests = 2;
-  for (int i = 0; i < connections; ++i) {
-    clients.emplace_back(ctx, zmq::socket_type::dealer);
-    clients.back().set(zmq::sockopt::linger, 0);
-    clients.back().connect(control);
-  }
-  for (int r = 0; r < requests; ++r)
-    for (auto &c : clients) {
-      c.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
-      c.send(zmq::str_buffer(R"({"v":1,"cmd":"metrics"})"));
-    }
+  auto clients =
+      ask_at_once(ctx, control, connections, requests, R"({"v":1,"cmd":"metrics"})", false);
   expect_hang_killed_on_time(d, "hang", 0.3, 2);
   int texts = 0, busy = 0;
   for (auto &c : clients)
