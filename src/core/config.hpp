@@ -123,6 +123,15 @@ struct AppConfig {
   bool operator==(const AppConfig &) const = default;
 };
 
+// `metrics` (SPEC "Metrics"): where GET /metrics is served. A numeric
+// address: hbmond binds it on the loop and does not resolve names.
+struct MetricsConfig {
+  std::string listen; // as written: "127.0.0.1:9464", "[::1]:9464"
+  std::string host;   // the address, without brackets
+  std::uint16_t port = 0;
+  bool operator==(const MetricsConfig &) const = default;
+};
+
 struct Config {
   std::string path;                 // where it was read from, for messages
   std::vector<std::string> dropins; // the drop-ins read after it, in order
@@ -130,6 +139,7 @@ struct Config {
   std::string control = default_control;
   std::string events = default_events;
   std::optional<std::string> log_level;
+  std::optional<MetricsConfig> metrics; // none: no HTTP listener
 
   const AppConfig *find(std::string_view name) const;
 };

@@ -13,13 +13,16 @@
 #include <fmt/format.h>
 #include <system_error>
 
+#include <arpa/inet.h>
+
 namespace hbmon::config_detail {
 
 namespace {
 
 constexpr std::size_t max_ipc_path = 107; // sizeof(sockaddr_un::sun_path) - 1
 
-constexpr std::string_view top_keys[] = {"apps", "control", "events", "log_level"};
+constexpr std::string_view top_keys[] = {"apps", "control", "events", "log_level", "metrics"};
+constexpr std::string_view metrics_keys[] = {"listen"};
 constexpr std::string_view app_keys[] = {
     "name",        "command",     "heartbeat",    "restart", "restart_delay", "backoff_max",
     "start_limit", "stop_signal", "stop_timeout", "user",    "group",         "cwd",
@@ -31,6 +34,12 @@ constexpr std::string_view probe_keys[] = {"exec",    "http",     "tcp",        
                                            "timeout", "failures", "initial_delay"};
 
 constexpr double day = 86400;
+
+bool numeric_address(const std::string &host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
 
 class Reader {
 public:
@@ -53,6 +62,8 @@ public:
     if (auto *v = field(root, "log_level"))
       if (auto level = choice(*v, "log_level", log_level_names))
         cfg.log_level = std::string(to_string(*level));
+    if (auto *v = field(root, "metrics"))
+      metrics(*v, cfg.metrics);
 
     read_apps(root, "", apps);
   }
@@ -254,6 +265,10 @@ private:
 
   // "HOST:PORT" with a port from 1 to 65535; an IPv6 address in brackets.
   static std::optional<std::string> host_port(std::string_view s, ProbeConfig &p) {
+    return host_port(s, p.host, p.port);
+  }
+  static std::optional<std::string> host_port(std::string_view s, std::string &host_out,
+                                              std::uint16_t &port_out) {
     const auto colon = s.rfind(':');
     if (colon == std::string_view::npos || colon == 0)
       return "must be HOST:PORT";
@@ -276,9 +291,46 @@ private:
     if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || n == 0 ||
         n > 65535)
       return fmt::format("the port must be a number from 1 to 65535, got {}", quote(port));
-    p.host = std::string(host);
-    p.port = static_cast<std::uint16_t>(n);
+    host_out = std::string(host);
+    port_out = static_cast<std::uint16_t>(n);
     return std::nullopt;
+  }
+
+  // `metrics`: {"listen": "HOST:PORT"}, HOST a numeric address (hbmond
+  // binds it itself and resolves no names), or null for none.
+  void metrics(const json &v, std::optional<MetricsConfig> &out) {
+    if (v.is_null())
+      return;
+    if (!v.is_object()) {
+      add("metrics", "must be an object such as {\"listen\": \"127.0.0.1:9464\"}, or null, got " +
+                         describe(v));
+      return;
+    }
+    check_keys(v, "metrics", metrics_keys);
+    const json *l = field(v, "listen");
+    if (!l) {
+      add("metrics.listen", "missing; give the address and port to serve GET /metrics on, e.g. "
+                            "\"listen\": \"127.0.0.1:9464\"");
+      return;
+    }
+    if (!l->is_string()) {
+      add("metrics.listen", "must be a string such as \"127.0.0.1:9464\", got " + describe(*l));
+      return;
+    }
+    MetricsConfig m;
+    m.listen = l->get<std::string>();
+    if (auto why = host_port(m.listen, m.host, m.port)) {
+      add("metrics.listen", fmt::format("{}: {}", quote(m.listen), *why));
+      return;
+    }
+    if (!numeric_address(m.host)) {
+      add("metrics.listen",
+          fmt::format("{}: the address must be numeric, such as 127.0.0.1, [::1] or 0.0.0.0 "
+                      "(hbmond does not look names up to bind)",
+                      quote(m.listen)));
+      return;
+    }
+    out = std::move(m);
   }
 
   bool tcp_address(const json &v, const std::string &place, ProbeConfig &p) {

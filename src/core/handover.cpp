@@ -201,7 +201,8 @@ json put(const ExitStatus &e) {
           {"signal", e.signal},
           {"exec_error", e.exec_error},
           {"core_dumped", e.core_dumped},
-          {"oom_killed", e.oom_killed}};
+          {"oom_killed", e.oom_killed},
+          {"cpu_seconds", e.cpu_seconds}};
 }
 void get(const json &j, ExitStatus &e) {
   get(j.at("code"), e.code);
@@ -209,6 +210,7 @@ void get(const json &j, ExitStatus &e) {
   get(j.at("exec_error"), e.exec_error);
   e.core_dumped = j.at("core_dumped").get<bool>();
   e.oom_killed = j.at("oom_killed").get<bool>();
+  e.cpu_seconds = j.value("cpu_seconds", 0.0); // none from 0.2.0
 }
 
 json put(const Watchdog::ProbeVerdict &v) {
@@ -255,7 +257,9 @@ json put(const Watchdog::Memory &m) {
           {"metrics",
            {{"restarts", put_counts(result_names, m.restarts_by_result)},
             {"kills", put_counts(metrics::kill_reason_names, m.kills)},
-            {"gaps", put(m.gaps)}}}};
+            {"gaps", put(m.gaps)},
+            {"cpu_ended", m.cpu_ended},
+            {"cpu_shown", m.cpu_shown}}}};
 }
 void get(const json &j, Watchdog::Memory &m) {
   get_name(j.at("state"), state_names, m.state);
@@ -296,6 +300,8 @@ void get(const json &j, Watchdog::Memory &m) {
     get_counts(it->at("restarts"), result_names, m.restarts_by_result);
     get_counts(it->at("kills"), metrics::kill_reason_names, m.kills);
     get(it->at("gaps"), m.gaps);
+    m.cpu_ended = it->value("cpu_ended", 0.0);
+    m.cpu_shown = it->value("cpu_shown", 0.0);
   }
 }
 
@@ -376,8 +382,16 @@ json put(const Config &c) {
   json apps = json::array();
   for (const AppConfig &a : c.apps)
     apps.push_back(put(a));
-  return {{"path", c.path},       {"dropins", c.dropins}, {"apps", std::move(apps)},
-          {"control", c.control}, {"events", c.events},   {"log_level", put(c.log_level)}};
+  return {{"path", c.path},
+          {"dropins", c.dropins},
+          {"apps", std::move(apps)},
+          {"control", c.control},
+          {"events", c.events},
+          {"log_level", put(c.log_level)},
+          {"metrics", c.metrics ? json{{"listen", c.metrics->listen},
+                                       {"host", c.metrics->host},
+                                       {"port", c.metrics->port}}
+                                : json(nullptr)}};
 }
 void get(const json &j, Config &c) {
   get(j.at("path"), c.path);
@@ -388,11 +402,16 @@ void get(const json &j, Config &c) {
   get(j.at("control"), c.control);
   get(j.at("events"), c.events);
   get(j.at("log_level"), c.log_level);
+  c.metrics.reset();
+  if (const auto it = j.find("metrics"); it != j.end() && !it->is_null()) // none from 0.2.0
+    c.metrics =
+        MetricsConfig{it->at("listen").get<std::string>(), it->at("host").get<std::string>(),
+                      it->at("port").get<std::uint16_t>()};
 }
 
 bool same(const Config &a, const Config &b) {
   return a.path == b.path && a.dropins == b.dropins && a.apps == b.apps && a.control == b.control &&
-         a.events == b.events && a.log_level == b.log_level;
+         a.events == b.events && a.log_level == b.log_level && a.metrics == b.metrics;
 }
 
 } // namespace
@@ -419,9 +438,9 @@ std::vector<int> State::fds() const {
 
 bool State::operator==(const State &o) const {
   return format == o.format && version == o.version && started == o.started &&
-         reexecs == o.reexecs && written == o.written && child_nofile == o.child_nofile &&
-         same(config, o.config) && guardian == o.guardian && event_seq == o.event_seq &&
-         apps == o.apps;
+         reexecs == o.reexecs && loop_lag == o.loop_lag && written == o.written &&
+         child_nofile == o.child_nofile && same(config, o.config) && guardian == o.guardian &&
+         event_seq == o.event_seq && apps == o.apps;
 }
 
 std::string write(const State &s) {
@@ -432,6 +451,7 @@ std::string write(const State &s) {
                     {"version", s.version},
                     {"started", s.started},
                     {"reexecs", s.reexecs},
+                    {"loop_lag", put(s.loop_lag)},
                     {"written", put(s.written)},
                     {"child_nofile", s.child_nofile ? json(*s.child_nofile) : json(nullptr)},
                     {"config", put(s.config)},
@@ -463,6 +483,8 @@ State read(std::string_view text) {
     get(doc.at("version"), s.version);
     s.started = doc.at("started").get<double>();
     s.reexecs = doc.at("reexecs").get<std::uint64_t>();
+    if (const auto it = doc.find("loop_lag"); it != doc.end())
+      get(*it, s.loop_lag);
     get(doc.at("written"), s.written);
     if (const auto &n = doc.at("child_nofile"); !n.is_null())
       s.child_nofile = n.get<std::uint64_t>();

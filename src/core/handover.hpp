@@ -84,7 +84,8 @@ struct State {
   std::string version; // of the hbmond that wrote it
   double started = 0;  // Unix seconds: when the first of the line started
   std::uint64_t reexecs = 0;
-  TimePoint written; // when it was written
+  metrics::LagHistogram loop_lag; // hbmond_loop_lag_seconds so far (none from 0.2.0)
+  TimePoint written;              // when it was written
   // The RLIMIT_NOFILE soft limit hbmond was started with, which apps get
   // back (hbmond raised its own: the next one cannot see it any more).
   std::optional<std::uint64_t> child_nofile;

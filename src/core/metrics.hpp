@@ -49,6 +49,13 @@ template <std::size_t N> struct Histogram {
 inline constexpr std::array<double, 7> gap_bounds{0.5, 1, 1.25, 1.5, 2, 3, 5};
 using GapHistogram = Histogram<gap_bounds.size()>;
 
+// How late the loop ran a due deadline (a timer), in seconds: one
+// observation per turn that ran any, the latest deadline's lateness. Verdicts
+// are timers, so this is how late a hang can be judged.
+inline constexpr std::array<double, 11> loop_lag_bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                        0.05,   0.1,   0.25,   0.5,   1};
+using LagHistogram = Histogram<loop_lag_bounds.size()>;
+
 // Why hbmond killed an app (hbmond_app_kills_total's `reason`).
 enum class KillReason { heartbeat, probe, panic, stop_timeout };
 inline constexpr Names<KillReason, 4> kill_reason_names{{{

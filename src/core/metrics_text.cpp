@@ -2,12 +2,20 @@
 
 #include "core/metrics.hpp"
 
+#include <algorithm>
+
 namespace hbmon::metrics {
 
 AppSample::AppSample(std::string name_, const Watchdog::Memory &m, const AppCounters &c)
     : name(std::move(name_)), state(m.state), restarts_by_result(m.restarts_by_result),
       kills(m.kills), heartbeats(m.heartbeats),
-      heartbeats_refused(c.heartbeats_refused + c.messages_dropped), gaps(m.gaps) {}
+      heartbeats_refused(c.heartbeats_refused + c.messages_dropped), gaps(m.gaps), group(m.pid),
+      cpu_ended(m.cpu_ended), cpu_seconds(m.cpu_shown) {}
+
+void add_usage(AppSample &a, double live_cpu_seconds, std::uint64_t rss_bytes) {
+  a.cpu_seconds = std::max(a.cpu_seconds, a.cpu_ended + live_cpu_seconds);
+  a.memory_bytes = rss_bytes;
+}
 
 std::string render(const DaemonSample &daemon, std::span<const AppSample> apps) {
   Writer w;
@@ -17,6 +25,9 @@ std::string render(const DaemonSample &daemon, std::span<const AppSample> apps) 
   w.family("hbmond_reexecs_total", "counter",
            "Re-executions of hbmond since its first start (hbmonctl reexec, SIGUSR2).");
   w.sample("hbmond_reexecs_total", {}, daemon.reexecs);
+  w.family("hbmond_loop_lag_seconds", "histogram",
+           "How late hbmond's loop ran its due timers (verdicts, kills, restarts), in seconds.");
+  w.histogram("hbmond_loop_lag_seconds", {}, loop_lag_bounds, daemon.loop_lag);
 
   w.family("hbmond_app_up", "gauge", "1 when the app is running, else 0.");
   for (const auto &a : apps)
@@ -56,6 +67,16 @@ std::string render(const DaemonSample &daemon, std::span<const AppSample> apps) 
            "time; an app whose gaps near its misses is close to being killed.");
   for (const auto &a : apps)
     w.histogram("hbmond_app_heartbeat_gap_intervals", {{"app", a.name}}, gap_bounds, a.gaps);
+
+  w.family("hbmond_app_cpu_seconds_total", "counter",
+           "CPU seconds of the app's process group, its exited members' included.");
+  for (const auto &a : apps)
+    w.sample("hbmond_app_cpu_seconds_total", {{"app", a.name}}, a.cpu_seconds);
+
+  w.family("hbmond_app_memory_bytes", "gauge",
+           "Resident memory of the app's process group (the sum of its processes' RSS).");
+  for (const auto &a : apps)
+    w.sample("hbmond_app_memory_bytes", {{"app", a.name}}, a.memory_bytes);
   return w.take();
 }
 

@@ -10,6 +10,7 @@
 // increase and not a new series.
 #pragma once
 
+#include "core/metrics.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
 
@@ -18,12 +19,14 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 namespace hbmon::metrics {
 
 struct DaemonSample {
   std::string version;
   std::uint64_t reexecs = 0;
+  LagHistogram loop_lag;
 };
 
 struct AppSample {
@@ -35,10 +38,21 @@ struct AppSample {
   // From another process, malformed or multi-part: not taken.
   std::uint64_t heartbeats_refused = 0;
   GapHistogram gaps;
+  // The running process group (0: none), and what its sampling adds: the
+  // counter shown so far and what ended runs used, then, once sampled, the
+  // CPU seconds and resident bytes of the group now.
+  pid_t group = 0;
+  double cpu_ended = 0;
+  double cpu_seconds = 0;
+  std::uint64_t memory_bytes = 0;
 
   AppSample() = default;
   AppSample(std::string name, const Watchdog::Memory &m, const AppCounters &c);
 };
+
+// What a sample of the live group (CPU seconds, resident bytes) makes of
+// `a`'s counter: the ended runs' time and the group's, never less than shown.
+void add_usage(AppSample &a, double live_cpu_seconds, std::uint64_t rss_bytes);
 
 std::string render(const DaemonSample &daemon, std::span<const AppSample> apps);
 

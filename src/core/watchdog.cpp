@@ -479,6 +479,10 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   const pid_t pid = m_.pid;
   const bool healthy = m_.running_since && now - *m_.running_since >= healthy_run;
   m_.last_exit = st;
+  // Members that outlived the leader were shown while they ran; their time
+  // is not in its rusage, and the counter must not go back.
+  m_.cpu_ended = std::max(m_.cpu_ended + st.cpu_seconds, m_.cpu_shown);
+  m_.cpu_shown = m_.cpu_ended;
   m_.deadline.reset();
   m_.status_text.reset(); // it described a process that is gone
   m_.error.reset();

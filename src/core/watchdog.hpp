@@ -21,6 +21,7 @@
 #include "core/metrics.hpp"
 #include "core/names.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -57,6 +58,9 @@ struct ExitStatus {
   std::string exec_error;
   bool core_dumped = false; // with signal: the kernel wrote a core
   bool oom_killed = false;  // with SIGKILL: sent by the kernel's OOM killer (core/oom.hpp)
+  // CPU time of the process and of the children it waited for (its rusage
+  // when hbmond reaped it): hbmond_app_cpu_seconds_total keeps it.
+  double cpu_seconds = 0;
 
   static ExitStatus with_code(int c) { return {c, 0, {}}; }
   static ExitStatus with_signal(int s, bool core = false) { return {0, s, {}, core}; }
@@ -218,6 +222,11 @@ public:
     std::array<std::uint64_t, result_names.entries.size()> restarts_by_result{};
     std::array<std::uint64_t, metrics::kill_reason_names.entries.size()> kills{};
     metrics::GapHistogram gaps; // accepted heartbeat to the next, in intervals
+    // hbmond_app_cpu_seconds_total: the CPU seconds of the runs that ended
+    // (each its exit's cpu_seconds, and never less than was shown), and
+    // the most it has shown (the ended runs' and the sampled live group's).
+    double cpu_ended = 0;
+    double cpu_shown = 0;
 
     bool operator==(const Memory &) const = default;
   };
@@ -229,6 +238,12 @@ public:
   // before `now + grace` (the handover, in which none could arrive) moves
   // to `now + grace`; a stop's timeout or a backoff's end stays.
   Watchdog(AppConfig cfg, Memory memory);
+  // The CPU seconds of the running group as sampled (off the loop): the
+  // counter shows the ended runs' and these, and never goes down.
+  double show_cpu(double live_seconds) {
+    m_.cpu_shown = std::max(m_.cpu_shown, m_.cpu_ended + live_seconds);
+    return m_.cpu_shown;
+  }
   void resume(TimePoint now, Duration grace, Actions &out);
 
   Actions on(const Event &e, TimePoint now);

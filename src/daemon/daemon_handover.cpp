@@ -13,6 +13,7 @@ handover::State Daemon::state() const {
   s.version = program_version;
   s.started = started_;
   s.reexecs = reexecs_ + 1; // as the next one counts
+  s.loop_lag = loop_.lag();
   s.written = Loop::now();
   s.child_nofile = settings_.supervisor.child_nofile;
   s.config = config_;
@@ -82,6 +83,7 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
 void Daemon::restore(const handover::State &s) {
   started_ = s.started;
   reexecs_ = s.reexecs;
+  loop_.restore_lag(s.loop_lag);
   reports_.resume_seq(s.event_seq);
   logging::daemon(LogLevel::info,
                   fmt::format("re-executed (re-exec {}, from hbmond {}): taking over {} apps, "

@@ -13,12 +13,20 @@
 #include <dirent.h>
 #include <fmt/format.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
 namespace hbmon {
+
+namespace {
+double seconds_of(const timeval &t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+} // namespace
 
 ProcessRunner::ProcessRunner(Loop &loop, Options opts)
     : loop_(loop), opts_(std::move(opts)), oom_(read_oom_kills(opts_.oom_events)) {
@@ -110,8 +118,10 @@ void ProcessRunner::collect(pid_t pid) {
   // signal cannot reach a stranger: take the rest of the group down with it.
   kill_group(pid, SIGKILL);
   siginfo_t si{};
-  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(it->second.pidfd.get()), &si,
-               WEXITED | WNOHANG) < 0 ||
+  rusage ru{};
+  // The system call, not glibc's waitid(): it also gives the rusage of the
+  // child and of every child it waited for (the app's CPU seconds).
+  if (::syscall(SYS_waitid, P_PIDFD, it->second.pidfd.get(), &si, WEXITED | WNOHANG, &ru) < 0 ||
       si.si_pid == 0)
     return; // not exited yet (spurious wake-up)
   ExitStatus st;
@@ -119,6 +129,7 @@ void ProcessRunner::collect(pid_t pid) {
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);
+  st.cpu_seconds = seconds_of(ru.ru_utime) + seconds_of(ru.ru_stime);
   if (oom_.suspect(st))
     st.oom_killed = oom_.attribute(read_oom_kills(opts_.oom_events));
   if (opts_.guardian)

@@ -143,7 +143,10 @@ template <typename F> bool Loop::guarded(F &&f) {
 
 void Loop::run_timers() {
   timer_fired_ = false;
-  for (auto id : timers_.take_due(now())) {
+  const TimePoint t = now();
+  if (auto first = timers_.earliest(); first && *first <= t)
+    lag_.observe(metrics::loop_lag_bounds, std::chrono::duration<double>(t - *first).count());
+  for (auto id : timers_.take_due(t)) {
     auto it = timer_cbs_.find(id);
     if (it != timer_cbs_.end()) {
       auto cb = it->second; // the callback may drop its own timer

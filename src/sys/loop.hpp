@@ -8,6 +8,7 @@
 // messages) makes the next wait non-blocking. Nothing here sleeps.
 #pragma once
 
+#include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
 #include "sys/fd.hpp"
 
@@ -91,6 +92,10 @@ public:
   std::size_t watch_count() const { return fds_.size(); }
   std::size_t timer_count() const { return timer_cbs_.size(); }
   std::uint64_t iterations() const { return iterations_; }
+  // hbmond_loop_lag_seconds: how late due deadlines ran. A re-exec hands it
+  // over (restore_lag) so that it never goes down.
+  const metrics::LagHistogram &lag() const { return lag_; }
+  void restore_lag(const metrics::LagHistogram &h) { lag_ = h; }
 
 private:
   struct FdEntry {
@@ -117,6 +122,7 @@ private:
   bool timer_fired_ = false;
   bool quit_ = false;
   std::uint64_t iterations_ = 0;
+  metrics::LagHistogram lag_;
   Watch timer_watch_;
 };
 

@@ -3,12 +3,15 @@
 #include "sys/fd.hpp"
 #include "sys/spawn.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace hbmon {
 
@@ -72,6 +75,52 @@ template <typename T> std::optional<T> stat_field(pid_t pid, int n) {
 } // namespace
 
 std::optional<pid_t> parent_of(pid_t pid) { return stat_field<pid_t>(pid, 4); }
+
+std::unordered_map<pid_t, GroupUsage> group_usage(const std::vector<pid_t> &groups) {
+  std::unordered_map<pid_t, GroupUsage> out;
+  if (groups.empty())
+    return out;
+  std::unordered_set<pid_t> wanted(groups.begin(), groups.end());
+  static const double tick = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  DIR *d = ::opendir("/proc");
+  if (!d)
+    return out;
+  while (dirent *e = ::readdir(d)) {
+    pid_t pid = 0;
+    if (!parse_num(std::string_view(e->d_name), pid) || pid <= 0)
+      continue;
+    char buf[512];
+    std::string_view s = stat_fields(pid, buf);
+    // Fields 3 (state) to 24 (rss): pgrp is 5, utime to cstime 14-17.
+    std::array<std::string_view, 22> f;
+    std::size_t n = 0;
+    while (n < f.size() && !s.empty()) {
+      const auto sp = s.find(' ');
+      f[n++] = s.substr(0, sp);
+      s = sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1);
+    }
+    auto field = [&](int number) { return f[static_cast<std::size_t>(number - 3)]; };
+    pid_t pgrp = 0;
+    if (n < f.size() || !parse_num(field(5), pgrp) || !wanted.count(pgrp))
+      continue;
+    std::uint64_t ticks = 0, rss = 0;
+    bool ok = true;
+    for (int i = 14; i <= 17; ++i) {
+      std::uint64_t t = 0;
+      ok = ok && parse_num(field(i), t);
+      ticks += t;
+    }
+    if (!ok || !parse_num(field(24), rss))
+      continue;
+    GroupUsage &g = out[pgrp];
+    g.cpu_seconds += static_cast<double>(ticks) * tick;
+    g.rss_bytes += rss * page;
+    ++g.processes;
+  }
+  ::closedir(d);
+  return out;
+}
 
 std::optional<std::uint64_t> start_time(pid_t pid) { return stat_field<std::uint64_t>(pid, 22); }
 

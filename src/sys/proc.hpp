@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <unordered_map>
+#include <vector>
 
 namespace hbmon {
 
@@ -40,6 +42,21 @@ private:
   std::uint64_t start_ = 0;
   UniqueFd pidfd_; // the process whose start is start_
 };
+
+// What the processes of a group use now (SPEC "Metrics"): CPU seconds
+// (each member's own and those of the children it waited for; a member that
+// exited and was not waited for inside the group is not there) and resident
+// memory.
+struct GroupUsage {
+  double cpu_seconds = 0;
+  std::uint64_t rss_bytes = 0;
+  unsigned processes = 0;
+};
+
+// One pass over /proc: the usage of each process group in `groups` (a
+// group with no process left is absent). Reads every process's stat file,
+// ~10 ms for 1,000 processes: not for the loop's thread.
+std::unordered_map<pid_t, GroupUsage> group_usage(const std::vector<pid_t> &groups);
 
 // The command name of `pid` (/proc/<pid>/comm), or "?" when unreadable.
 std::string process_name(pid_t pid);

@@ -37,6 +37,8 @@
 //   --count-signal N   count deliveries of signal N (a real-time one is
 //                      queued, so each send is one); 200 ms after the first,
 //                      trace "signals <count>" and exit 0
+//   --spin S           first use S seconds of CPU time (a busy loop)
+//   --then spin        use the CPU, forever
 //   --lock FILE        hold an exclusive flock on FILE while running; when
 //                      another process holds it, trace "double <pid>"
 #include "trace_file.hpp"
@@ -87,6 +89,20 @@ void count_signal(int) { signals_counted = signals_counted + 1; }
   }
 }
 
+// Use `seconds` of this process's CPU time.
+void spin_for(double seconds) {
+  auto cpu = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+  };
+  const double until = cpu() + seconds;
+  volatile unsigned long sink = 0;
+  while (cpu() < until)
+    for (int i = 0; i < 10000; ++i)
+      sink = sink + static_cast<unsigned long>(i);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -102,6 +118,7 @@ int main(int argc, char **argv) {
   bool close_output = false, escape = false;
   long escape_chain = 0, child_beats = 0;
   int counted_signal = 0;
+  double spin = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -145,6 +162,8 @@ int main(int argc, char **argv) {
       forks = std::stol(next());
     else if (a == "--seed")
       seed = std::stoull(next());
+    else if (a == "--spin")
+      spin = std::stod(next());
     else if (a == "--lock")
       lock = next();
     else if (a == "--close-output")
@@ -269,6 +288,9 @@ int main(int argc, char **argv) {
       trace("child " + std::to_string(pid));
   }
 
+  if (spin > 0)
+    spin_for(spin);
+
   auto hb = hbmon::Heartbeat::from_env();
   auto send = [&](const std::string &msg) {
     if (hb)
@@ -297,6 +319,9 @@ int main(int argc, char **argv) {
   }
   if (then == "exit")
     finish(std::stoi(then_arg));
+  if (then == "spin")
+    while (true)
+      spin_for(1);
   if (then == "naughty") {
     std::mt19937_64 rng(seed.value_or(static_cast<unsigned long long>(::getpid()) ^
                                       static_cast<unsigned long long>(mono_ns())));

@@ -67,6 +67,26 @@ const BadCase bad_cases[] = {
      "log_levl: unknown key; did you mean \"log_level\"?"},
     {"log_level_bad", R"({"apps": [], "log_level": "verbose"})",
      "log_level: must be one of \"debug\", \"info\", \"warning\", \"error\", got \"verbose\""},
+    // metrics
+    {"metrics_not_object", R"({"apps": [], "metrics": "127.0.0.1:9464"})",
+     "metrics: must be an object such as {\"listen\": \"127.0.0.1:9464\"}, or null"},
+    {"metrics_no_listen", R"({"apps": [], "metrics": {}})",
+     "metrics.listen: missing; give the address and port to serve GET /metrics on"},
+    {"metrics_unknown_key", R"({"apps": [], "metrics": {"listen": "127.0.0.1:1", "port": 1}})",
+     "metrics.port: unknown key; allowed here: \"listen\""},
+    {"metrics_listen_number", R"({"apps": [], "metrics": {"listen": 9464}})",
+     "metrics.listen: must be a string such as \"127.0.0.1:9464\", got number 9464"},
+    {"metrics_no_port", R"({"apps": [], "metrics": {"listen": "127.0.0.1"}})",
+     "metrics.listen: \"127.0.0.1\": must be HOST:PORT"},
+    {"metrics_port_zero", R"({"apps": [], "metrics": {"listen": "127.0.0.1:0"}})",
+     "metrics.listen: \"127.0.0.1:0\": the port must be a number from 1 to 65535"},
+    {"metrics_host_name", R"({"apps": [], "metrics": {"listen": "localhost:9464"}})",
+     "metrics.listen: \"localhost:9464\": the address must be numeric, such as 127.0.0.1, [::1] "
+     "or 0.0.0.0 (hbmond does not look names up to bind)"},
+    {"metrics_v6_unbracketed", R"({"apps": [], "metrics": {"listen": "::1:9464"}})",
+     "metrics.listen: \"::1:9464\": an IPv6 address goes in brackets"},
+    {"metrics_port_too_big", R"({"apps": [], "metrics": {"listen": "[::1]:99999"}})",
+     "the port must be a number from 1 to 65535, got \"99999\""},
     {"control_bad_scheme", R"({"apps": [], "control": "udp://x"})",
      "control: must start with \"ipc://\" or \"tcp://\""},
     {"control_same_as_events",
@@ -374,6 +394,19 @@ TEST(Config, EmptyAppsIsValid) {
   EXPECT_EQ(cfg.control, "ipc:///run/hbmond/control");
   EXPECT_EQ(cfg.events, "ipc:///run/hbmond/events");
   EXPECT_FALSE(cfg.log_level);
+  EXPECT_FALSE(cfg.metrics); // no HTTP endpoint unless asked for
+}
+
+TEST(Config, MetricsListenIsANumericAddressAndAPort) {
+  Config cfg = parse_config(R"({"apps": [], "metrics": {"listen": "[::1]:9464"}})", path, accounts,
+                            directories);
+  ASSERT_TRUE(cfg.metrics);
+  EXPECT_EQ(*cfg.metrics, (MetricsConfig{"[::1]:9464", "::1", 9464}));
+  cfg = parse_config(R"({"apps": [], "metrics": {"listen": "0.0.0.0:1"}})", path, accounts,
+                     directories);
+  EXPECT_EQ(*cfg.metrics, (MetricsConfig{"0.0.0.0:1", "0.0.0.0", 1}));
+  cfg = parse_config(R"({"apps": [], "metrics": null})", path, accounts, directories);
+  EXPECT_FALSE(cfg.metrics);
 }
 
 TEST(Config, DefaultsAreFilledIn) {

@@ -75,6 +75,7 @@ handover::State full_state() {
   s.version = "9.8.7";
   s.started = 1780000000.25;
   s.reexecs = 3;
+  s.loop_lag.observe(metrics::loop_lag_bounds, 0.003);
   s.written = t0 + 10s;
   s.child_nofile = 1024;
   s.config.path = "/etc/hbmond/apps.json";
@@ -82,6 +83,7 @@ handover::State full_state() {
   s.config.control = "ipc:///run/hbmond/control";
   s.config.events = "ipc:///run/hbmond/events";
   s.config.log_level = "debug";
+  s.config.metrics = MetricsConfig{"[::1]:9464", "::1", 9464};
   s.guardian = handover::Guardian{77, 5, 6, 7};
   s.event_seq = 12345;
 
@@ -124,6 +126,7 @@ TEST(Handover, EveryFieldComesBackAsItWasWritten) {
   ASSERT_EQ(m.restarts, 1u);
   ASSERT_EQ(m.restarts_by_result[static_cast<std::size_t>(Result::core_dump)], 1u);
   ASSERT_EQ(m.gaps.count(), 1u);
+  ASSERT_EQ(s.loop_lag.count(), 1u);
   const handover::State back = handover::read(handover::write(s));
   EXPECT_TRUE(back == s);
   EXPECT_EQ(back.apps[0].memory, s.apps[0].memory);
@@ -135,7 +138,9 @@ TEST(Handover, EveryFieldComesBackAsItWasWritten) {
 TEST(Handover, AStateOfHbmond020HasNoMetricsAndTheyStartAtZero) {
   nlohmann::json doc = nlohmann::json::parse(handover::write(full_state()));
   doc["apps"][0]["memory"].erase("metrics");
+  doc.erase("loop_lag");
   const handover::State back = handover::read(doc.dump());
+  EXPECT_EQ(back.loop_lag.count(), 0u);
   const Watchdog::Memory &m = back.apps[0].memory;
   EXPECT_EQ(m.restarts_by_result, decltype(m.restarts_by_result){});
   EXPECT_EQ(m.kills, decltype(m.kills){});

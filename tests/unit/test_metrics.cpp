@@ -2,6 +2,11 @@
 #include "app_config.hpp"
 #include "core/metrics.hpp"
 #include "core/metrics_text.hpp"
+#include "sys/loop.hpp"
+#include "sys/proc.hpp"
+
+#include <ctime>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,6 +18,14 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// Use 20 ms of CPU time: enough ticks for /proc to show.
+void spin_a_little() {
+  const std::clock_t until = std::clock() + CLOCKS_PER_SEC / 50;
+  volatile unsigned long sink = 0;
+  while (std::clock() < until)
+    sink = sink + 1;
+}
 
 // The lines of `text` that begin with `prefix`.
 std::vector<std::string> lines_of(const std::string &text, std::string_view prefix) {
@@ -85,19 +98,20 @@ class Render : public ::testing::Test {
 protected:
   Watchdog::Memory web, db;
   AppCounters web_counters, db_counters;
+  LagHistogram lag;
   std::string render_both() {
     const std::array apps{AppSample{"web", web, web_counters}, AppSample{"db", db, db_counters}};
-    return render({.version = "1.2.3", .reexecs = 4}, apps);
+    return render({.version = "1.2.3", .reexecs = 4, .loop_lag = lag}, apps);
   }
 };
 
 TEST_F(Render, EveryFamilyOfTheSpecOnceWithItsType) {
   const std::string text = render_both();
   for (const char *family :
-       {"hbmond_build_info gauge", "hbmond_reexecs_total counter", "hbmond_app_up gauge",
-        "hbmond_app_state gauge", "hbmond_app_restarts_total counter",
-        "hbmond_app_kills_total counter", "hbmond_app_heartbeats_total counter",
-        "hbmond_app_heartbeats_refused_total counter",
+       {"hbmond_build_info gauge", "hbmond_reexecs_total counter",
+        "hbmond_loop_lag_seconds histogram", "hbmond_app_up gauge", "hbmond_app_state gauge",
+        "hbmond_app_restarts_total counter", "hbmond_app_kills_total counter",
+        "hbmond_app_heartbeats_total counter", "hbmond_app_heartbeats_refused_total counter",
         "hbmond_app_heartbeat_gap_intervals histogram"})
     EXPECT_EQ(lines_of(text, std::string("# TYPE ") + family).size(), 1u) << family;
   EXPECT_THAT(text, HasSubstr("\nhbmond_build_info{version=\"1.2.3\"} 1\n"));
@@ -143,6 +157,71 @@ TEST_F(Render, TheGapHistogramOfEachApp) {
                         "hbmond_app_heartbeat_gap_intervals_bucket{app=\"web\",le=\"2\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("\nhbmond_app_heartbeat_gap_intervals_count{app=\"db\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("\n\n")));
+}
+
+TEST_F(Render, CpuAndMemoryOfEachAppsGroup) {
+  AppSample a{"web", web, web_counters};
+  a.cpu_ended = 2;
+  a.cpu_seconds = 2.5; // shown before
+  add_usage(a, 0.25, 4096); // the live group: 2.25 in all, less than shown
+  EXPECT_DOUBLE_EQ(a.cpu_seconds, 2.5);
+  add_usage(a, 1, 8192);
+  EXPECT_DOUBLE_EQ(a.cpu_seconds, 3);
+  EXPECT_EQ(a.memory_bytes, 8192u);
+  const std::array apps{a};
+  const std::string text = render(DaemonSample{}, apps);
+  EXPECT_THAT(text, HasSubstr("\nhbmond_app_cpu_seconds_total{app=\"web\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("\nhbmond_app_memory_bytes{app=\"web\"} 8192\n"));
+}
+
+// One pass over the real /proc: this test's own process group holds at
+// least this process, with its CPU time and resident memory.
+TEST(GroupUsage, FindsTheGroupsAskedForAndNoOthers) {
+  spin_a_little();
+  const pid_t mine = ::getpgrp();
+  const auto found = group_usage({mine, 999'999'999});
+  ASSERT_EQ(found.count(mine), 1u);
+  EXPECT_GE(found.at(mine).processes, 1u);
+  EXPECT_GT(found.at(mine).cpu_seconds, 0.0);
+  EXPECT_GT(found.at(mine).rss_bytes, 100'000u);
+  EXPECT_EQ(found.count(999'999'999), 0u);
+  EXPECT_TRUE(group_usage({}).empty());
+}
+
+TEST_F(Render, TheLoopLagHistogram) {
+  lag.observe(loop_lag_bounds, 0.003);
+  lag.observe(loop_lag_bounds, 0.2);
+  const std::string text = render_both();
+  EXPECT_THAT(text, HasSubstr("\nhbmond_loop_lag_seconds_bucket{le=\"0.0025\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nhbmond_loop_lag_seconds_bucket{le=\"0.005\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("\nhbmond_loop_lag_seconds_bucket{le=\"0.25\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("\nhbmond_loop_lag_seconds_count 2\n"));
+}
+
+// The real loop: a deadline already 30 ms past when the loop first looks is
+// run 30 ms late, and the histogram says so; a turn without a due deadline
+// observes nothing.
+TEST(LoopLag, ADeadlineRunLateIsObservedAsLateAsItWas) {
+  Loop loop;
+  int runs = 0;
+  Loop::Timer late = loop.timer([&] { ++runs; });
+  Loop::Timer stop = loop.timer([&] { loop.quit(); });
+  late.arm(Loop::now() - std::chrono::milliseconds(30));
+  stop.arm(Loop::now() + std::chrono::milliseconds(20));
+  loop.run();
+  ASSERT_EQ(runs, 1);
+  const LagHistogram &h = loop.lag();
+  ASSERT_EQ(h.count(), 2u); // the late one, then the stop
+  EXPECT_GE(h.sum, 0.030);
+  const auto slot = [](double bound) {
+    return static_cast<std::size_t>(
+        std::find(loop_lag_bounds.begin(), loop_lag_bounds.end(), bound) - loop_lag_bounds.begin());
+  };
+  // The late one sits above 25 ms; none below 0.5 ms but the stop, on time.
+  std::uint64_t above_25ms = 0;
+  for (std::size_t i = slot(0.025) + 1; i < h.counts.size(); ++i)
+    above_25ms += h.counts[i];
+  EXPECT_EQ(above_25ms, 1u);
 }
 
 } // namespace

@@ -1794,6 +1794,28 @@ TEST(Metrics, ANewRunStartsWithoutAGap) {
   EXPECT_EQ(h.wd.memory().gaps.count(), 0u);
 }
 
+// The CPU counter: ended runs count their exit's rusage, the running one
+// what was sampled, and the sum never goes back (members sampled while they
+// ran, then gone with no rusage of theirs, stay counted).
+TEST(Metrics, CpuSecondsKeepEndedRunsAndNeverGoDown) {
+  Harness h;
+  h.start();
+  EXPECT_DOUBLE_EQ(h.wd.show_cpu(0.5), 0.5);
+  EXPECT_DOUBLE_EQ(h.wd.show_cpu(0.25), 0.5); // a member left: not less
+  ExitStatus st = ExitStatus::with_code(3);
+  st.cpu_seconds = 0.75; // the leader and the children it waited for
+  h.at(h.now + 100ms, ev::Exited{st});
+  EXPECT_DOUBLE_EQ(h.wd.memory().cpu_ended, 0.75);
+  h.restart();
+  EXPECT_DOUBLE_EQ(h.wd.show_cpu(1.0), 1.75);
+  // This run's leader saw less than was shown (an orphan spun, then died
+  // unwaited for): the counter stays where it was.
+  st.cpu_seconds = 0.5;
+  h.at(h.now + 100ms, ev::Exited{st});
+  EXPECT_DOUBLE_EQ(h.wd.memory().cpu_ended, 1.75);
+  EXPECT_DOUBLE_EQ(h.wd.memory().cpu_shown, 1.75);
+}
+
 TEST(Metrics, RestartsAreCountedByTheResultOfTheRunThatEnded) {
   Harness h;
   h.start();
