@@ -67,7 +67,12 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
                    break;
                  }
                }),
-      started_(to_seconds(std::chrono::system_clock::now().time_since_epoch())), worker_(loop) {
+      started_(to_seconds(std::chrono::system_clock::now().time_since_epoch())),
+      metrics_(loop, sup_, worker_,
+               [this] {
+                 return metrics::DaemonSample{program_version, reexecs_, loop_.lag()};
+               }),
+      worker_(loop) {
   sup_.connections().limit = settings_.connection_limit;
   if (logging::to_journal()) {
     journal_reader_ = std::make_unique<JournalReader>();
@@ -85,6 +90,11 @@ Daemon::Daemon(Loop &loop, Settings settings, Config config)
         sup_.zmq(), loop_, config_.control,
         [this](std::string_view body, std::optional<PeerCred> peer) { return handle(body, peer); },
         sup_.connections());
+    // Supervising comes first: an endpoint that cannot be had is logged,
+    // and a reload tries again.
+    if (auto why = metrics_.listen(config_.metrics))
+      logging::daemon(LogLevel::error,
+                      fmt::format("{}; GET /metrics is off until a reload can serve it", *why));
   }
 }
 
@@ -377,13 +387,20 @@ nlohmann::json Daemon::apply(Loaded loaded) {
     return error_reply("invalid-config", *error);
   }
   Config &next = std::get<Config>(loaded);
+  auto refused = [this](const std::string &why) {
+    logging::daemon(LogLevel::error,
+                    fmt::format("reload refused, the running config is kept: {}", why));
+    sup_.publish("", "reload", "reload refused, the running config is kept: " + why);
+    return error_reply("reload-failed",
+                       "cannot apply the reload, the running config is kept: " + why);
+  };
+  // The endpoint first: of what a reload changes, only it can fail to bind.
+  if (auto why = metrics_.listen(next.metrics))
+    return refused(*why);
   auto applied = sup_.reload(next);
   if (auto *why = std::get_if<std::string>(&applied)) {
-    logging::daemon(LogLevel::error,
-                    fmt::format("reload refused, the running config is kept: {}", *why));
-    sup_.publish("", "reload", "reload refused, the running config is kept: " + *why);
-    return error_reply("reload-failed",
-                       "cannot apply the reload, the running config is kept: " + *why);
+    metrics_.listen(config_.metrics);
+    return refused(*why);
   }
   const ReloadPlan &rep = std::get<ReloadPlan>(applied);
   if (next.control != config_.control || next.events != config_.events)
@@ -421,11 +438,9 @@ std::string Daemon::metrics() {
   if (control_->deferred() >= max_deferred || metrics_renders_ >= max_metrics_renders)
     return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
   ++metrics_renders_;
-  worker_.post([this, ticket = control_->defer(),
-                daemon = metrics::DaemonSample{program_version, reexecs_},
-                apps = sup_.metrics()]() -> Worker::Completion {
+  metrics_.text([this, ticket = control_->defer()](std::string text) -> Worker::Completion {
     nlohmann::json reply = ok_reply();
-    reply["metrics"] = metrics::render(daemon, apps);
+    reply["metrics"] = std::move(text);
     return [this, ticket, text = dump(reply)] {
       --metrics_renders_;
       control_->answer(ticket, text);

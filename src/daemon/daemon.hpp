@@ -16,6 +16,7 @@
 #include "core/handover.hpp"
 #include "daemon/admins.hpp"
 #include "daemon/control.hpp"
+#include "daemon/metrics_service.hpp"
 #include "daemon/reexec.hpp"
 #include "daemon/reports.hpp"
 #include "daemon/supervisor.hpp"
@@ -115,7 +116,9 @@ private:
   std::string unit_; // hbmond's systemd unit, for the journal's selection
   double started_;   // Unix seconds, when the first hbmond of this line of re-execs started
   std::uint64_t reexecs_ = 0;
-  std::size_t metrics_renders_ = 0; // metrics texts the Worker is writing
+  std::size_t metrics_renders_ = 0; // metrics texts the Worker is writing (for the control socket)
+  // Before the Worker, which it posts to: dropped after it.
+  MetricsService metrics_;
   std::unique_ptr<Reexec> reexec_;
   std::vector<Answer> reexec_after_reload_; // asked for while a reload ran
   bool reexec_waits_ = false;

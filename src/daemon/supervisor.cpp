@@ -522,6 +522,12 @@ std::vector<metrics::AppSample> Supervisor::metrics() const {
   return out;
 }
 
+void Supervisor::show_cpu(const std::string &app, pid_t group, double live_cpu_seconds) {
+  App *a = apps_.find(app);
+  if (a && group > 0 && a->wd.pid() == group)
+    a->wd.show_cpu(live_cpu_seconds);
+}
+
 std::vector<AppStatus> Supervisor::status() const {
   std::vector<AppStatus> out;
   auto now = Loop::now();

@@ -116,6 +116,10 @@ public:
   // What every app's metrics show, copied (core/metrics_text.hpp renders
   // it, off the loop).
   std::vector<metrics::AppSample> metrics() const;
+  // A sample of `app`'s live group showed `live_cpu_seconds`: its counter
+  // keeps it (if `group` still runs: a run that ended since counts its
+  // exit's rusage instead).
+  void show_cpu(const std::string &app, pid_t group, double live_cpu_seconds);
   std::vector<std::string> names() const; // sorted (std::less), as the registry keeps them
   std::string summary() const { return hbmon::summary(apps_.counts()); }
   // An event for the events stream, with the app's state and pid.

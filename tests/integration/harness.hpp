@@ -520,6 +520,16 @@ inline PipedChild spawn_piped(std::vector<std::string> argv) {
 // A heartbeat that a hang misses within 0.4 s: for tests that wait for one.
 inline constexpr const char *fast_hb = R"("heartbeat": {"interval": 0.2, "misses": 2})";
 
+// The value of the series `series` (name and labels, as written) in a
+// metrics text; nullopt when it is not there.
+inline std::optional<double> metric(const std::string &text, const std::string &series) {
+  const std::string key = "\n" + series + " ";
+  const auto at = text.find(key);
+  if (at == std::string::npos)
+    return std::nullopt;
+  return std::stod(text.substr(at + key.size()));
+}
+
 // {"apps": [ ... ]} from app objects written as JSON text.
 inline std::string config_of(std::initializer_list<std::string> apps) {
   std::string s = "{\"apps\": [";

@@ -422,16 +422,6 @@ TEST_F(Ctl, WatchStreamsEventsAndEndsCleanlyOnCtrlC) {
   }
 }
 
-// The value of the series `series` (name and labels, as written) in a
-// metrics text; nullopt when it is not there.
-std::optional<double> metric(const std::string &text, const std::string &series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = text.find(key);
-  if (at == std::string::npos)
-    return std::nullopt;
-  return std::stod(text.substr(at + key.size()));
-}
-
 TEST_F(Ctl, MetricsCountRestartsKillsAndHeartbeatGapsAndGoOnAcrossAReexec) {
   auto d = start(config_of(
       {app("crasher", "--beats 1 --then exit 3", R"("restart_delay": 0.1)"),

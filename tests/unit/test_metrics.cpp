@@ -162,7 +162,7 @@ TEST_F(Render, TheGapHistogramOfEachApp) {
 TEST_F(Render, CpuAndMemoryOfEachAppsGroup) {
   AppSample a{"web", web, web_counters};
   a.cpu_ended = 2;
-  a.cpu_seconds = 2.5; // shown before
+  a.cpu_seconds = 2.5;      // shown before
   add_usage(a, 0.25, 4096); // the live group: 2.25 in all, less than shown
   EXPECT_DOUBLE_EQ(a.cpu_seconds, 2.5);
   add_usage(a, 1, 8192);
@@ -185,6 +185,7 @@ TEST(GroupUsage, FindsTheGroupsAskedForAndNoOthers) {
   EXPECT_GT(found.at(mine).cpu_seconds, 0.0);
   EXPECT_GT(found.at(mine).rss_bytes, 100'000u);
   EXPECT_EQ(found.count(999'999'999), 0u);
+  EXPECT_EQ(found.size(), 1u); // no group but those asked for
   EXPECT_TRUE(group_usage({}).empty());
 }
 
