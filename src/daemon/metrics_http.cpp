@@ -76,12 +76,26 @@ void mhd_log(void *, const char *fmt, va_list ap) {
 
 // One request's state, libmicrohttpd's per-request pointer.
 struct Request {
-  std::shared_ptr<const std::string> text; // once delivered
-  bool held = false;                       // suspended, waiting for a text
-  Loop::Clock::duration busy_before{};     // the server's loop time when it came
+  std::shared_ptr<const MetricsHttp::Text> text; // once delivered
+  bool gzip = false;                             // the client accepts it
+  bool held = false;                             // suspended, waiting for a text
+  Loop::Clock::duration busy_before{};           // the server's loop time when it came
 };
 
-void free_text(void *cls) { delete static_cast<std::shared_ptr<const std::string> *>(cls); }
+void free_text(void *cls) { delete static_cast<std::shared_ptr<const MetricsHttp::Text> *>(cls); }
+
+// Accept-Encoding names gzip, and not with q=0.
+bool accepts_gzip(MHD_Connection *c) {
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+  if (!v)
+    return false;
+  const std::string_view s(v);
+  const auto at = s.find("gzip");
+  if (at == std::string_view::npos)
+    return false;
+  const auto rest = s.substr(at + 4, s.find(',', at) - (at + 4));
+  return rest.find("q=0") == std::string_view::npos || rest.find("q=0.") != std::string_view::npos;
+}
 
 MHD_Result queue_text(MHD_Connection *c, unsigned status, std::string_view body,
                       std::string_view allow = {}) {
@@ -140,7 +154,7 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
         return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "/metrics takes GET or HEAD\n",
                           "GET, HEAD");
       }
-      *per_request = new Request{{}, false, busy};
+      *per_request = new Request{{}, accepts_gzip(c), false, busy};
       return MHD_YES;
     }
     if (*upload_size != 0) { // a body nobody asked for: read and forget
@@ -156,35 +170,39 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
       if (!producing) {
         producing = true;
         ++counters.produced;
-        produce([weak = weak_from_this()](std::string text) {
+        produce(req->gzip, [weak = weak_from_this()](Text text) {
           if (auto self = weak.lock())
             self->deliver(std::move(text));
         });
       }
       return MHD_YES;
     }
-    auto *keep = new std::shared_ptr<const std::string>(req->text);
+    const bool gzipped = req->gzip && !req->text->gzipped.empty();
+    const std::string &body = gzipped ? req->text->gzipped : req->text->plain;
+    auto *keep = new std::shared_ptr<const Text>(req->text);
     MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-        (*keep)->size(), const_cast<char *>((*keep)->data()), free_text, keep);
+        body.size(), const_cast<char *>(body.data()), free_text, keep);
     if (!r) {
       delete keep;
       return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (gzipped)
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     const MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     ++counters.served;
     return ok;
   }
 
-  void deliver(std::string text) {
+  void deliver(Text text) {
     producing = false;
-    auto shared = std::make_shared<const std::string>(std::move(text));
-    resume_all(shared);
+    resume_all(std::make_shared<const Text>(std::move(text)));
   }
 
   // Wake every held request (with the text, or for a 503 when stopping).
-  void resume_all(const std::shared_ptr<const std::string> &text) {
+  void resume_all(const std::shared_ptr<const Text> &text) {
     for (auto &[c, req] : held) {
       req->text = text;
       req->held = false;
@@ -203,13 +221,16 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
     if (req->held)
       std::erase_if(held, [req](const auto &h) { return h.second == req; });
     // For bench/metrics-scrape (one scraper at a time: all of it is this one's).
-    if (req->text)
+    if (req->text) {
+      const bool gzipped = req->gzip && !req->text->gzipped.empty();
       logging::daemon(
           LogLevel::debug,
-          fmt::format("metrics http: {} bytes served; libmicrohttpd took the loop "
+          fmt::format("metrics http: {} bytes served{}; libmicrohttpd took the loop "
                       "{:.3f} ms meanwhile",
-                      req->text->size(),
+                      gzipped ? req->text->gzipped.size() : req->text->plain.size(),
+                      gzipped ? " gzipped" : "",
                       std::chrono::duration<double, std::milli>(busy - req->busy_before).count()));
+    }
     delete req;
     *per_request = nullptr;
   }
@@ -234,11 +255,13 @@ MetricsHttp::MetricsHttp(Loop &loop, const std::string &host, std::uint16_t port
   Core *core = core_.get();
   core->mhd = MHD_start_daemon(
       MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-      &hbmon::on_request, core, MHD_OPTION_LISTEN_SOCKET, fd.get(), MHD_OPTION_CONNECTION_LIMIT,
-      limits.connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.per_address,
-      MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      limits.request_bytes, MHD_OPTION_NOTIFY_COMPLETED, &hbmon::on_completed, core,
-      MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_END);
+      &hbmon::on_request, core,
+      // The logger first: it hears of the options that follow.
+      MHD_OPTION_EXTERNAL_LOGGER, &mhd_log, nullptr, MHD_OPTION_LISTEN_SOCKET, fd.get(),
+      MHD_OPTION_CONNECTION_LIMIT, limits.connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      limits.per_address, MHD_OPTION_CONNECTION_TIMEOUT, limits.idle_timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.request_bytes, MHD_OPTION_NOTIFY_COMPLETED,
+      &hbmon::on_completed, core, MHD_OPTION_END);
   if (!core->mhd)
     throw std::system_error(EIO, std::generic_category(),
                             fmt::format("cannot serve metrics on {}:{}", host, port));

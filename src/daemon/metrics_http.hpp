@@ -6,7 +6,8 @@
 // naming it). A GET or HEAD of /metrics is held, its connection suspended,
 // until the text is ready: it asks `produce` once, and every request that
 // arrives before the text is delivered gets that same text, so a flood of
-// scrapes costs one text at a time. Other paths are 404, other methods 405.
+// scrapes costs one text at a time. A client that accepts gzip (Prometheus
+// does) gets it gzipped, by the producer, off the loop. Other paths are 404, other methods 405.
 // What a peer may hold is bounded (connections in all and per address, an
 // idle timeout, the size of a request): a slow, idle or hostile peer is cut
 // off by libmicrohttpd and the loop never waits for it. Dropping the server
@@ -35,8 +36,14 @@ struct HttpLimits {
 class MetricsHttp {
 public:
   using Limits = HttpLimits;
-  using Deliver = std::function<void(std::string text)>; // called on the loop
-  using Produce = std::function<void(Deliver deliver)>;
+  // The text, and when asked for, the same gzipped (else empty).
+  struct Text {
+    std::string plain;
+    std::string gzipped;
+  };
+  using Deliver = std::function<void(Text text)>; // called on the loop
+  // `gzip`: a request waiting for the text takes gzip (Accept-Encoding).
+  using Produce = std::function<void(bool gzip, Deliver deliver)>;
 
   struct Counters {
     std::uint64_t served = 0;   // 200s

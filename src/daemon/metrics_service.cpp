@@ -1,6 +1,7 @@
 #include "daemon/metrics_service.hpp"
 
 #include "daemon/log.hpp"
+#include "sys/gzip.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -82,9 +83,16 @@ void MetricsService::text(Finish finish) {
 std::optional<std::string> MetricsService::listen(const std::optional<MetricsConfig> &cfg) {
   if (cfg == listening_ && (http_ || !cfg))
     return std::nullopt;
-  auto produce = [this](MetricsHttp::Deliver deliver) {
-    text([deliver = std::move(deliver)](std::string t) -> Worker::Completion {
-      return [deliver, t = std::move(t)]() mutable { deliver(std::move(t)); };
+  auto produce = [this](bool gzipped, MetricsHttp::Deliver deliver) {
+    text([gzipped, deliver = std::move(deliver)](std::string t) -> Worker::Completion {
+      MetricsHttp::Text text{std::move(t), {}};
+      if (gzipped)
+        try {
+          text.gzipped = gzip(text.plain);
+        } catch (const std::exception &) {
+          // Sent as it is, then.
+        }
+      return [deliver, text = std::move(text)]() mutable { deliver(std::move(text)); };
     });
   };
   auto bind = [&](const MetricsConfig &c) {

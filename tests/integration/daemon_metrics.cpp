@@ -130,6 +130,19 @@ TEST(MetricsEndpoint, ServesThePrometheusTextOnGetAndHeadAndNothingElse) {
   EXPECT_EQ(value(r, R"(hbmond_app_up{app="fast"})"), 1) << r.body;
   EXPECT_GT(value(r, R"(hbmond_app_memory_bytes{app="fast"})").value_or(0), 100'000) << r.body;
 
+  // Prometheus asks for gzip: the same text, a twentieth of the bytes.
+  const Response gz = http(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
+  EXPECT_EQ(gz.status, 200) << gz.head;
+  EXPECT_NE(gz.head.find("\r\nContent-Encoding: gzip"), std::string::npos) << gz.head;
+  ASSERT_GE(gz.body.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(gz.body[0]), 0x1f); // gzip's magic
+  EXPECT_EQ(static_cast<unsigned char>(gz.body[1]), 0x8b);
+  EXPECT_LT(gz.body.size(), r.body.size() / 3);
+  // One that refuses it (q=0) gets the text as it is.
+  const Response no_gz = http(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
+  EXPECT_EQ(no_gz.head.find("Content-Encoding"), std::string::npos) << no_gz.head;
+  EXPECT_NE(no_gz.body.find("# TYPE hbmond_app_up gauge"), std::string::npos);
+
   // HEAD: the same headers, no body.
   r = http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
   EXPECT_EQ(r.status, 200) << r.head;
@@ -166,6 +179,7 @@ TEST(MetricsEndpoint, CpuSecondsKeepEveryEndedRunAndNeverGoDown) {
   Response last;
   ASSERT_TRUE(wait_until(
       [&] {
+        d.poll_log(); // hbmond logs each text at debug: a full pipe would stop it
         last = get(port);
         if (last.status != 200)
           return false;
@@ -245,6 +259,7 @@ TEST(MetricsEndpoint, AReexecServesAgainOnTheSamePortWithEveryCounterKept) {
                                          app_json("fast", "--then beat --period 0.1", "")})));
   ASSERT_TRUE(d.wait_state("fast", "running")) << d.log();
   ASSERT_TRUE(wait_until([&] {
+    d.poll_log(); // hbmond logs each text at debug: a full pipe would stop it
     return value(get(port), R"(hbmond_app_cpu_seconds_total{app="burner"})").value_or(0) > 0.2;
   })) << d.log();
   const Response before = get(port);
@@ -252,7 +267,10 @@ TEST(MetricsEndpoint, AReexecServesAgainOnTheSamePortWithEveryCounterKept) {
   d.signal(SIGUSR2);
   ASSERT_TRUE(d.wait_for("re-executed (re-exec 1,")) << d.log();
   Response after;
-  ASSERT_TRUE(wait_until([&] { return (after = get(port)).status == 200; })) << d.log();
+  ASSERT_TRUE(wait_until([&] {
+    d.poll_log();
+    return (after = get(port)).status == 200;
+  })) << d.log();
   EXPECT_EQ(value(after, "hbmond_reexecs_total"), 1);
   for (const char *series :
        {"hbmond_loop_lag_seconds_count", R"(hbmond_app_cpu_seconds_total{app="burner"})",

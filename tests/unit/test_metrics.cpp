@@ -2,11 +2,13 @@
 #include "app_config.hpp"
 #include "core/metrics.hpp"
 #include "core/metrics_text.hpp"
+#include "sys/gzip.hpp"
 #include "sys/loop.hpp"
 #include "sys/proc.hpp"
 
 #include <ctime>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -187,6 +189,30 @@ TEST(GroupUsage, FindsTheGroupsAskedForAndNoOthers) {
   EXPECT_EQ(found.count(999'999'999), 0u);
   EXPECT_EQ(found.size(), 1u); // no group but those asked for
   EXPECT_TRUE(group_usage({}).empty());
+}
+
+// What a scrape that accepts gzip gets inflates back to the text.
+TEST(Gzip, InflatesBackToTheTextAndIsSmaller) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i)
+    text += "hbmond_app_up{app=\"app" + std::to_string(i) + "\"} 1\n";
+  const std::string gz = gzip(text);
+  ASSERT_GE(gz.size(), 18u); // a header and a trailer at least
+  EXPECT_EQ(static_cast<unsigned char>(gz[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(gz[1]), 0x8b);
+  EXPECT_LT(gz.size(), text.size() / 5);
+  z_stream z{};
+  ASSERT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string back(text.size() + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  z.next_out = reinterpret_cast<Bytef *>(back.data());
+  z.avail_out = static_cast<uInt>(back.size());
+  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
+  back.resize(back.size() - z.avail_out);
+  inflateEnd(&z);
+  EXPECT_EQ(back, text);
+  EXPECT_EQ(gzip("").size(), 20u); // an empty member: header and trailer
 }
 
 TEST_F(Render, TheLoopLagHistogram) {
