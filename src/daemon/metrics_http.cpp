@@ -54,15 +54,6 @@ UniqueFd listen_on(const std::string &host, std::uint16_t port) {
   return fd;
 }
 
-std::uint16_t bound_port(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&ss), &len) < 0)
-    return 0;
-  return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_port
-                                        : reinterpret_cast<sockaddr_in *>(&ss)->sin_port);
-}
-
 // libmicrohttpd's own complaints (a peer that went away, a request too big)
 // are about peers, not hbmond: debug.
 void mhd_log(void *, const char *fmt, va_list ap) {
@@ -114,20 +105,17 @@ MHD_Result queue_text(MHD_Connection *c, unsigned status, std::string_view body,
 } // namespace
 
 struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
-  Loop &loop;
   Produce produce;
   MHD_Daemon *mhd = nullptr;
-  std::uint16_t port = 0;
   Loop::Watch watch;
   Loop::Timer timer;
   // Suspended, waiting for the text being produced.
   std::vector<std::pair<MHD_Connection *, Request *>> held;
   bool producing = false;
   bool stopping = false;
-  Counters counters;
   Loop::Clock::duration busy{}; // in libmicrohttpd, on the loop, in all
 
-  Core(Loop &l, Produce p) : loop(l), produce(std::move(p)) {}
+  explicit Core(Produce p) : produce(std::move(p)) {}
 
   // libmicrohttpd's work, then its next deadline (0: more to do now).
   void run() {
@@ -146,11 +134,9 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
     auto *req = static_cast<Request *>(*per_request);
     if (!req) { // the headers are in
       if (url != "/metrics") {
-        ++counters.refused;
         return queue_text(c, MHD_HTTP_NOT_FOUND, "hbmond serves GET /metrics only\n");
       }
       if (method != MHD_HTTP_METHOD_GET && method != MHD_HTTP_METHOD_HEAD) {
-        ++counters.refused;
         return queue_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "/metrics takes GET or HEAD\n",
                           "GET, HEAD");
       }
@@ -169,7 +155,6 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
       MHD_suspend_connection(c);
       if (!producing) {
         producing = true;
-        ++counters.produced;
         produce(req->gzip, [weak = weak_from_this()](Text text) {
           if (auto self = weak.lock())
             self->deliver(std::move(text));
@@ -192,7 +177,6 @@ struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
       MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     const MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
-    ++counters.served;
     return ok;
   }
 
@@ -249,9 +233,8 @@ void on_completed(void *cls, MHD_Connection *, void **per_request, MHD_RequestTe
 
 MetricsHttp::MetricsHttp(Loop &loop, const std::string &host, std::uint16_t port, Produce produce,
                          Limits limits)
-    : core_(std::make_shared<Core>(loop, std::move(produce))) {
+    : core_(std::make_shared<Core>(std::move(produce))) {
   UniqueFd fd = listen_on(host, port);
-  core_->port = bound_port(fd.get());
   Core *core = core_.get();
   core->mhd = MHD_start_daemon(
       MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
@@ -282,7 +265,5 @@ MetricsHttp::~MetricsHttp() {
   MHD_stop_daemon(core.mhd);
 }
 
-std::uint16_t MetricsHttp::port() const { return core_->port; }
-const MetricsHttp::Counters &MetricsHttp::counters() const { return core_->counters; }
 
 } // namespace hbmon

@@ -45,21 +45,11 @@ public:
   // `gzip`: a request waiting for the text takes gzip (Accept-Encoding).
   using Produce = std::function<void(bool gzip, Deliver deliver)>;
 
-  struct Counters {
-    std::uint64_t served = 0;   // 200s
-    std::uint64_t refused = 0;  // 404, 405
-    std::uint64_t produced = 0; // texts asked for
-  };
-
   MetricsHttp(Loop &loop, const std::string &host, std::uint16_t port, Produce produce,
               Limits limits = {});
   MetricsHttp(const MetricsHttp &) = delete;
   MetricsHttp &operator=(const MetricsHttp &) = delete;
   ~MetricsHttp();
-
-  // The port bound (the one asked for, or the kernel's choice for 0).
-  std::uint16_t port() const;
-  const Counters &counters() const;
 
   struct Core; // what libmicrohttpd's callbacks reach
 
