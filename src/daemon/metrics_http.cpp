@@ -65,14 +65,6 @@ void mhd_log(void *, const char *fmt, va_list ap) {
   logging::daemon(LogLevel::debug, fmt::format("metrics http: {}", s));
 }
 
-// One request's state, libmicrohttpd's per-request pointer.
-struct Request {
-  std::shared_ptr<const MetricsHttp::Text> text; // once delivered
-  bool gzip = false;                             // the client accepts it
-  bool held = false;                             // suspended, waiting for a text
-  Loop::Clock::duration busy_before{};           // the server's loop time when it came
-};
-
 void free_text(void *cls) { delete static_cast<std::shared_ptr<const MetricsHttp::Text> *>(cls); }
 
 // Accept-Encoding names gzip, and not with q=0.
@@ -103,6 +95,14 @@ MHD_Result queue_text(MHD_Connection *c, unsigned status, std::string_view body,
 }
 
 } // namespace
+
+// One request's state, libmicrohttpd's per-request pointer.
+struct MetricsHttp::Request {
+  std::shared_ptr<const MetricsHttp::Text> text; // once delivered
+  bool gzip = false;                             // the client accepts it
+  bool held = false;                             // suspended, waiting for a text
+  Loop::Clock::duration busy_before{};           // the server's loop time when it came
+};
 
 struct MetricsHttp::Core : std::enable_shared_from_this<Core> {
   Produce produce;
@@ -264,6 +264,5 @@ MetricsHttp::~MetricsHttp() {
   core.resume_all(nullptr);
   MHD_stop_daemon(core.mhd);
 }
-
 
 } // namespace hbmon

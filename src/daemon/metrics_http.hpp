@@ -51,7 +51,8 @@ public:
   MetricsHttp &operator=(const MetricsHttp &) = delete;
   ~MetricsHttp();
 
-  struct Core; // what libmicrohttpd's callbacks reach
+  struct Core;    // what libmicrohttpd's callbacks reach
+  struct Request; // one request's state
 
 private:
   std::shared_ptr<Core> core_;

@@ -103,10 +103,6 @@ void rewrite(const Daemon &d, const std::string &config) {
   std::ofstream(d.config_path(), std::ios::trunc) << config;
 }
 
-} // namespace metrics_endpoint
-
-using namespace metrics_endpoint;
-
 TEST(MetricsEndpoint, ServesThePrometheusTextOnGetAndHeadAndNothingElse) {
   const int port = free_port();
   Daemon d(with_metrics(port, config_of({app_json("fast", "--then beat --period 0.1", "")})));
@@ -277,3 +273,5 @@ TEST(MetricsEndpoint, AReexecServesAgainOnTheSamePortWithEveryCounterKept) {
         R"(hbmond_app_heartbeats_total{app="fast"})"})
     EXPECT_GE(value(after, series).value_or(-1), value(before, series).value_or(0)) << series;
 }
+
+} // namespace metrics_endpoint

@@ -67,10 +67,6 @@ int free_port() {
   return port;
 }
 
-} // namespace hostile_metrics
-
-using namespace hostile_metrics;
-
 TEST_F(Hostile, IdleHalfSpokenAndNeverReadingHttpPeersHoldUpNoVerdict) {
   const int port = free_port();
   Daemon d(many_apps(port, app("hang", "--beats 3 --period 0.1 --then hang",
@@ -150,3 +146,5 @@ TEST_F(Hostile, AFloodOfScrapesIsServedWholeAndHoldsUpNoVerdict) {
     EXPECT_EQ(served[static_cast<std::size_t>(s)], rounds) << "scraper " << s;
   expect_status_fast(control);
 }
+
+} // namespace hostile_metrics
