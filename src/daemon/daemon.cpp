@@ -453,7 +453,7 @@ std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const
   const App *a = sup_.find_app(req.app);
   if (!a)
     return dump(error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app))));
-  auto refused = [this, req, who] {
+  auto refused = [req, who] {
     logging::daemon_about(
         req.app, LogLevel::warning,
         fmt::format("refused logs {} from {}: permission denied", printable(req.app), who));
