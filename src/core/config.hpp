@@ -105,6 +105,11 @@ struct AppConfig {
   StartLimit start_limit;
   int stop_signal = 15; // SIGTERM
   Duration stop_timeout = std::chrono::seconds(5);
+  // A hang kill (missed heartbeats, WATCHDOG=trigger, failed probes) sends
+  // hang_signal to the main process, then SIGKILL to the group after
+  // abort_timeout (SIGKILL: the group at once), as systemd's WatchdogSignal=.
+  int hang_signal = 9; // SIGKILL
+  Duration abort_timeout = std::chrono::seconds(10);
   std::optional<std::string> user;  // as written
   std::optional<std::string> group; // as written
   std::string cwd = "/";
@@ -132,6 +137,14 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig &) const = default;
 };
 
+// `forensics` (SPEC "Forensics"): where the record of each hang kill goes.
+inline constexpr std::string_view default_forensics_dir = "/var/lib/hbmond/forensics";
+struct ForensicsConfig {
+  std::string dir = std::string(default_forensics_dir);
+  unsigned keep = 20; // records per app
+  bool operator==(const ForensicsConfig &) const = default;
+};
+
 struct Config {
   std::string path;                 // where it was read from, for messages
   std::vector<std::string> dropins; // the drop-ins read after it, in order
@@ -139,7 +152,8 @@ struct Config {
   std::string control = default_control;
   std::string events = default_events;
   std::optional<std::string> log_level;
-  std::optional<MetricsConfig> metrics; // none: no HTTP listener
+  std::optional<MetricsConfig> metrics;                         // none: no HTTP listener
+  std::optional<ForensicsConfig> forensics = ForensicsConfig{}; // none: no records
 
   const AppConfig *find(std::string_view name) const;
 };

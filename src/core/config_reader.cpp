@@ -21,12 +21,14 @@ namespace {
 
 constexpr std::size_t max_ipc_path = 107; // sizeof(sockaddr_un::sun_path) - 1
 
-constexpr std::string_view top_keys[] = {"apps", "control", "events", "log_level", "metrics"};
+constexpr std::string_view top_keys[] = {"apps",      "control", "events",
+                                         "log_level", "metrics", "forensics"};
+constexpr std::string_view forensics_keys[] = {"dir", "keep"};
 constexpr std::string_view metrics_keys[] = {"listen"};
 constexpr std::string_view app_keys[] = {
     "name",        "command",     "heartbeat",    "restart", "restart_delay", "backoff_max",
     "start_limit", "stop_signal", "stop_timeout", "user",    "group",         "cwd",
-    "env",         "env_file",    "enabled",      "probe"};
+    "env",         "env_file",    "enabled",      "probe",   "hang_signal",   "abort_timeout"};
 constexpr std::string_view heartbeat_keys[] = {"protocol", "endpoint", "interval", "misses",
                                                "grace"};
 constexpr std::string_view start_limit_keys[] = {"burst", "interval"};
@@ -64,6 +66,8 @@ public:
         cfg.log_level = std::string(to_string(*level));
     if (auto *v = field(root, "metrics"))
       metrics(*v, cfg.metrics);
+    if (auto *v = field(root, "forensics"))
+      forensics(*v, cfg.forensics);
 
     read_apps(root, "", apps);
   }
@@ -179,6 +183,10 @@ private:
       stop_signal(*s, member(place, "stop_signal"), a.stop_signal);
     if (auto *d = field(v, "stop_timeout"))
       duration(*d, member(place, "stop_timeout"), 0, false, 3600, a.stop_timeout);
+    if (auto *s = field(v, "hang_signal"))
+      stop_signal(*s, member(place, "hang_signal"), a.hang_signal);
+    if (auto *d = field(v, "abort_timeout"))
+      duration(*d, member(place, "abort_timeout"), 0, false, 3600, a.abort_timeout);
     if (auto *u = field(v, "user"))
       app.user_ok = account(*u, member(place, "user"), "user", a.user);
     if (auto *g = field(v, "group"))
@@ -294,6 +302,40 @@ private:
     host_out = std::string(host);
     port_out = static_cast<std::uint16_t>(n);
     return std::nullopt;
+  }
+
+  // null or false: a section that is off (heartbeat, forensics).
+  static bool turned_off(const json &v) {
+    return v.is_null() || (v.is_boolean() && !v.get<bool>());
+  }
+
+  // `forensics`: {"dir": "/abs/path", "keep": N}, each key optional;
+  // false or null: no records.
+  void forensics(const json &v, std::optional<ForensicsConfig> &out) {
+    if (turned_off(v)) {
+      out.reset();
+      return;
+    }
+    if (!v.is_object()) {
+      add("forensics", "must be an object such as {\"dir\": \"/var/lib/hbmond/forensics\", "
+                       "\"keep\": 20}, or false for no records, got " +
+                           describe(v));
+      return;
+    }
+    check_keys(v, "forensics", forensics_keys);
+    ForensicsConfig f;
+    if (auto *d = field(v, "dir")) {
+      std::string dir;
+      cwd(*d, "forensics.dir", dir); // an absolute path, as cwd is
+      if (!dir.empty())
+        f.dir = dir;
+    }
+    if (auto *k = field(v, "keep")) {
+      std::uint64_t n = 0;
+      if (integer(*k, "forensics.keep", 1, 10000, n))
+        f.keep = static_cast<unsigned>(n);
+    }
+    out = std::move(f);
   }
 
   // `metrics`: {"listen": "HOST:PORT"}, HOST a numeric address (hbmond
@@ -464,7 +506,7 @@ private:
   // Returns whether an endpoint was given (valid or not).
   bool heartbeat(const json &v, const std::string &place, std::optional<HeartbeatConfig> &out,
                  bool &endpoint_ok) {
-    if (v.is_null() || (v.is_boolean() && !v.get<bool>())) {
+    if (turned_off(v)) {
       out.reset();
       return false;
     }

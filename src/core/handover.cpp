@@ -157,6 +157,8 @@ json put(const AppConfig &a) {
       {"start_limit", {{"burst", a.start_limit.burst}, {"interval", put(a.start_limit.interval)}}},
       {"stop_signal", a.stop_signal},
       {"stop_timeout", put(a.stop_timeout)},
+      {"hang_signal", a.hang_signal},
+      {"abort_timeout", put(a.abort_timeout)},
       {"user", put(a.user)},
       {"group", put(a.group)},
       {"cwd", a.cwd},
@@ -181,6 +183,11 @@ void get(const json &j, AppConfig &a) {
   get(j.at("start_limit").at("interval"), a.start_limit.interval);
   get(j.at("stop_signal"), a.stop_signal);
   get(j.at("stop_timeout"), a.stop_timeout);
+  // None from 0.2.0: its defaults.
+  if (const auto it = j.find("hang_signal"); it != j.end())
+    get(*it, a.hang_signal);
+  if (const auto it = j.find("abort_timeout"); it != j.end())
+    get(*it, a.abort_timeout);
   get(j.at("user"), a.user);
   get(j.at("group"), a.group);
   get(j.at("cwd"), a.cwd);
@@ -248,6 +255,7 @@ json put(const Watchdog::Memory &m) {
           {"error", put(m.error)},
           {"reloading", m.reloading},
           {"self_stop", m.self_stop},
+          {"aborting", m.aborting},
           {"interval", put(m.interval)},
           {"restarts", m.restarts},
           {"heartbeats", m.heartbeats},
@@ -289,6 +297,7 @@ void get(const json &j, Watchdog::Memory &m) {
   get(j.at("error"), m.error);
   m.reloading = j.at("reloading").get<bool>();
   m.self_stop = j.at("self_stop").get<bool>();
+  m.aborting = j.value("aborting", false); // none from 0.2.0
   get(j.at("interval"), m.interval);
   m.restarts = j.at("restarts").get<std::uint64_t>();
   m.heartbeats = j.at("heartbeats").get<std::uint64_t>();
@@ -391,7 +400,9 @@ json put(const Config &c) {
           {"metrics", c.metrics ? json{{"listen", c.metrics->listen},
                                        {"host", c.metrics->host},
                                        {"port", c.metrics->port}}
-                                : json(nullptr)}};
+                                : json(nullptr)},
+          {"forensics", c.forensics ? json{{"dir", c.forensics->dir}, {"keep", c.forensics->keep}}
+                                    : json(nullptr)}};
 }
 void get(const json &j, Config &c) {
   get(j.at("path"), c.path);
@@ -407,11 +418,17 @@ void get(const json &j, Config &c) {
     c.metrics =
         MetricsConfig{it->at("listen").get<std::string>(), it->at("host").get<std::string>(),
                       it->at("port").get<std::uint16_t>()};
+  c.forensics = ForensicsConfig{}; // 0.2.0 wrote none: the default
+  if (const auto it = j.find("forensics"); it != j.end())
+    c.forensics = it->is_null() ? std::nullopt
+                                : std::optional(ForensicsConfig{it->at("dir").get<std::string>(),
+                                                                it->at("keep").get<unsigned>()});
 }
 
 bool same(const Config &a, const Config &b) {
   return a.path == b.path && a.dropins == b.dropins && a.apps == b.apps && a.control == b.control &&
-         a.events == b.events && a.log_level == b.log_level && a.metrics == b.metrics;
+         a.events == b.events && a.log_level == b.log_level && a.metrics == b.metrics &&
+         a.forensics == b.forensics;
 }
 
 } // namespace

@@ -110,7 +110,7 @@ void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
         } else if constexpr (std::is_same_v<T, ev::Deadline>)
           on_deadline(now, out);
         else if constexpr (std::is_same_v<T, ev::Panic>)
-          on_panic(ev, out);
+          on_panic(ev, now, out);
         else if constexpr (std::is_same_v<T, ev::Restart>)
           on_restart(now, out);
         else if constexpr (std::is_same_v<T, ev::Probe>)
@@ -155,6 +155,7 @@ void Watchdog::spawn(TimePoint now, Actions &out, bool restart) {
   m_.error.reset();
   m_.reloading = false;
   m_.self_stop = false;
+  m_.aborting = false;
   m_.probe_failures = 0;
   m_.last_probe.reset();
   if (cfg_.heartbeat)
@@ -225,7 +226,7 @@ void Watchdog::on_stop(const ev::Stop &e, TimePoint now, Actions &out) {
     m_.kill_reason = e.why;
     m_.kill_result = Result::success;
     m_.deadline = now + cfg_.stop_timeout;
-    out.emplace_back(act::Kill{cfg_.stop_signal});
+    out.emplace_back(act::Kill{cfg_.stop_signal, false, {}});
     enter(State::stopping, e.why, out);
     return;
   case State::stopping:
@@ -264,7 +265,7 @@ void Watchdog::on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out)
     m_.reloading = false; // READY=1 ends a reload, as under systemd
   if (m.trigger) {
     kill_now("app requested it (WATCHDOG=trigger)", Result::watchdog,
-             metrics::KillReason::heartbeat, out);
+             metrics::KillReason::heartbeat, now, out);
     return;
   }
   if (m.stopping) {
@@ -319,7 +320,7 @@ void Watchdog::on_probe(const ev::Probe &e, TimePoint now, Actions &out) {
       {.reason = e.reason});
   if (m_.probe_failures >= limit)
     kill_now(fmt::format("failed {} probe{}", m_.probe_failures, m_.probe_failures == 1 ? "" : "s"),
-             Result::watchdog, metrics::KillReason::probe, out);
+             Result::watchdog, metrics::KillReason::probe, now, out);
 }
 
 // STOPPING=1: the app is on its way out by itself. No hang kill any more;
@@ -410,7 +411,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
             "missed");
       if (m_.misses >= limit)
         kill_now(fmt::format("missed {} heartbeat{}", m_.misses, m_.misses == 1 ? "" : "s"),
-                 Result::watchdog, metrics::KillReason::heartbeat, out);
+                 Result::watchdog, metrics::KillReason::heartbeat, now, out);
       else
         *m_.deadline += m_.interval;
     }
@@ -418,6 +419,15 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
   }
   case State::stopping: {
     m_.deadline.reset();
+    if (m_.aborting) { // the hang kill's second step: not a stop that timed out
+      log(out, LogLevel::warning,
+          fmt::format("pid {} still running {} after {}, sending SIGKILL", m_.pid,
+                      format_seconds(cfg_.abort_timeout), signal_name(cfg_.hang_signal)),
+          "killed",
+          {.message_id = message_id::killed, .pid = m_.pid, .signal = 9, .reason = m_.kill_reason});
+      out.emplace_back(act::Kill{9, false, {}});
+      return;
+    }
     const std::string after =
         m_.self_stop ? std::string("STOPPING=1") : std::string(signal_name(cfg_.stop_signal));
     std::string why =
@@ -429,7 +439,7 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
       m_.kill_result = Result::timeout;
     }
     ++m_.kills[static_cast<std::size_t>(metrics::KillReason::stop_timeout)];
-    out.emplace_back(act::Kill{9});
+    out.emplace_back(act::Kill{9, false, {}});
     return;
   }
   case State::backoff:
@@ -446,26 +456,39 @@ void Watchdog::on_deadline(TimePoint now, Actions &out) {
   }
 }
 
-void Watchdog::kill_now(std::string why, Result result, metrics::KillReason reason, Actions &out) {
+// A hang kill (heartbeats, WATCHDOG=trigger, probes) sends hang_signal to
+// the main process and SIGKILL to the group abort_timeout later, unless
+// hang_signal is SIGKILL (the group at once); a panic is SIGKILL at once.
+// Either is recorded first (act::Kill::record).
+void Watchdog::kill_now(std::string why, Result result, metrics::KillReason reason, TimePoint now,
+                        Actions &out) {
   ++m_.kills[static_cast<std::size_t>(reason)];
-  log(out, LogLevel::warning, fmt::format("killing pid {}: {}", m_.pid, why), "killed",
-      {.message_id = message_id::killed, .pid = m_.pid, .signal = 9, .reason = why});
+  const int sig = reason == metrics::KillReason::panic ? 9 : cfg_.hang_signal;
+  log(out, LogLevel::warning,
+      sig == 9 ? fmt::format("killing pid {}: {}", m_.pid, why)
+               : fmt::format("killing pid {}: {}; sending {}, SIGKILL after {}", m_.pid, why,
+                             signal_name(sig), format_seconds(cfg_.abort_timeout)),
+      "killed", {.message_id = message_id::killed, .pid = m_.pid, .signal = sig, .reason = why});
   if (m_.kill_reason.empty()) {
     m_.kill_reason = why;
     m_.kill_result = result;
   }
   m_.deadline.reset();
-  out.emplace_back(act::Kill{9});
+  if (sig != 9) {
+    m_.aborting = true;
+    m_.deadline = now + cfg_.abort_timeout;
+  }
+  out.emplace_back(act::Kill{sig, sig != 9, why});
   if (m_.state != State::stopping)
     enter(State::stopping, std::move(why), out);
 }
 
-void Watchdog::on_panic(const ev::Panic &e, Actions &out) {
+void Watchdog::on_panic(const ev::Panic &e, TimePoint now, Actions &out) {
   if (m_.pid <= 0)
     return;
   log(out, LogLevel::warning, fmt::format("panic button pressed: {}", e.reason), "panic",
       {.message_id = message_id::panic, .pid = m_.pid, .reason = e.reason});
-  kill_now("panic: " + e.reason, Result::panic, metrics::KillReason::panic, out);
+  kill_now("panic: " + e.reason, Result::panic, metrics::KillReason::panic, now, out);
 }
 
 void Watchdog::on_restart(TimePoint now, Actions &out) {
@@ -479,6 +502,7 @@ void Watchdog::after_exit(const ExitStatus &st, TimePoint now, Actions &out) {
   const pid_t pid = m_.pid;
   const bool healthy = m_.running_since && now - *m_.running_since >= healthy_run;
   m_.last_exit = st;
+  m_.aborting = false; // whatever it died of, nothing more is sent
   // Members that outlived the leader were shown while they ran; their time
   // is not in its rusage, and the counter must not go back.
   m_.cpu_ended = std::max(m_.cpu_ended + st.cpu_seconds, m_.cpu_shown);

@@ -142,6 +142,10 @@ namespace act {
 struct Spawn {};
 struct Kill { // signal the app's whole process group
   int signal;
+  bool main_only = false; // the main process only (a hang_signal other than SIGKILL)
+  // Not empty: a hang or panic kill, `record` its reason. Forensics first
+  // reads the group as it is (SPEC "Forensics"), then the signal goes.
+  std::string record;
 };
 struct Log {
   LogLevel level;
@@ -209,6 +213,7 @@ public:
     std::optional<int> error;
     bool reloading = false;
     bool self_stop = false; // stopping by its own STOPPING=1
+    bool aborting = false;  // sent hang_signal: SIGKILL to the group after abort_timeout
     Duration interval{};    // this run's heartbeat interval
 
     std::uint64_t restarts = 0;
@@ -290,7 +295,8 @@ private:
   // assertions are on (debug and sanitizer builds, the soak, the fuzzers).
   void broken(Actions &out, std::string_view what);
   void spawn(TimePoint now, Actions &out, bool restart = false);
-  void kill_now(std::string why, Result result, metrics::KillReason reason, Actions &out);
+  void kill_now(std::string why, Result result, metrics::KillReason reason, TimePoint now,
+                Actions &out);
   void after_exit(const ExitStatus &st, TimePoint now, Actions &out);
 
   void on_start(TimePoint now, Actions &out);
@@ -298,7 +304,7 @@ private:
   void on_spawned(const ev::Spawned &e, TimePoint now, Actions &out);
   void on_heartbeat(const ev::Heartbeat &e, TimePoint now, Actions &out);
   void on_deadline(TimePoint now, Actions &out);
-  void on_panic(const ev::Panic &e, Actions &out);
+  void on_panic(const ev::Panic &e, TimePoint now, Actions &out);
   void on_restart(TimePoint now, Actions &out);
   void on_probe(const ev::Probe &e, TimePoint now, Actions &out);
   void self_stopping(TimePoint now, Actions &out);

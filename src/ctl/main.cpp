@@ -43,7 +43,7 @@ hbmon::Command command_of(Verb verb) {
 
 json request_for(const Invocation &inv) {
   hbmon::Request r{.cmd = command_of(*inv.verb)};
-  if (r.cmd == hbmon::Command::panic)
+  if (r.cmd == hbmon::Command::panic || r.cmd == hbmon::Command::forensics)
     r.app = inv.apps.front();
   else
     r.apps = inv.apps; // selectors
@@ -64,6 +64,8 @@ std::string render_text(const Invocation &inv, const json &reply) {
     return render_info(reply);
   case Verb::metrics:
     return render_metrics(reply);
+  case Verb::forensics:
+    return render_forensics(reply);
   case Verb::panic:
   case Verb::start:
   case Verb::stop:
@@ -133,6 +135,24 @@ int check_states(const ControlTarget &target, const Invocation &inv) {
   return inv.verb == Verb::is_active ? exit_not_active : exit_refused;
 }
 
+// forensics APP [--list | --show ID|last]: `last` is the newest of the list.
+int forensics(const ControlTarget &target, const Invocation &inv) {
+  hbmon::Request r{.cmd = hbmon::Command::forensics, .app = inv.apps.front()};
+  if (inv.show == "last") {
+    const json list = call(target, hbmon::build_request(r));
+    const auto records = list.find("records");
+    if (records == list.end() || !records->is_array() || records->empty())
+      throw CtlError(exit_refused, fmt::format("{} has no forensics record", r.app),
+                     "unknown-record");
+    r.id = records->back().get<std::string>();
+  } else {
+    r.id = inv.show;
+  }
+  const json reply = call(target, hbmon::build_request(r));
+  std::fputs((inv.json ? render_json(reply) : render_forensics(reply)).c_str(), stdout);
+  return exit_ok;
+}
+
 int run(const Invocation &inv) {
   ControlTarget target{control_endpoint(inv.control), inv.timeout};
   if (inv.verb == Verb::watch)
@@ -143,6 +163,8 @@ int run(const Invocation &inv) {
     return check_states(target, inv);
   if (inv.verb == Verb::reexec)
     return reexec(target, inv);
+  if (inv.verb == Verb::forensics)
+    return forensics(target, inv);
   if (waits(*inv.verb) && !inv.no_block)
     return act_and_wait(target, inv);
   json reply = call(target, request_for(inv));

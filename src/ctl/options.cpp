@@ -57,6 +57,8 @@ constexpr std::array verbs = {
              "exit 0 when any app is failed, else 1 (4: no such app)", 1, any},
     VerbInfo{Verb::signal, "signal", "APP... SIGNAL",
              "send SIGNAL to the apps' process groups (TERM, HUP, 10, ...)", 2, any},
+    VerbInfo{Verb::forensics, "forensics", "APP [--list | --show ID|last]",
+             "list APP's hang records, or show one (what each thread was doing)", 1, 1},
 };
 
 const VerbInfo &info_of(Verb v) {
@@ -155,6 +157,13 @@ private:
       inv_.follow = flag(name, inline_value);
     else if ((name == "-n" || name == "--lines") && inv_.verb == Verb::logs)
       inv_.lines = log_lines(value(name, inline_value));
+    else if (name == "--list" && inv_.verb == Verb::forensics) {
+      (void)flag(name, inline_value);
+      inv_.show.clear();
+    } else if (name == "--show" && inv_.verb == Verb::forensics)
+      inv_.show = value(name, inline_value);
+    else if (name == "--list" || name == "--show")
+      throw usage_error(fmt::format("{} is an option of 'forensics' and must follow it", name));
     else
       throw usage_error(fmt::format("unknown option '{}'", arg));
   }
@@ -254,6 +263,9 @@ std::string verb_help(const VerbInfo &info) {
   if (info.verb == Verb::logs)
     text += "  -n, --lines N           the newest N lines (default 10)\n"
             "  -f, --follow            then print new lines as they come, until Ctrl-C\n";
+  if (info.verb == Verb::forensics)
+    text += "      --list              list the records, oldest first (the default)\n"
+            "      --show ID           print record ID as JSON; 'last': the newest\n";
   if (waits(info.verb))
     text += "      --no-block          do not wait: return once hbmond has the request\n";
   if (info.verb == Verb::status)

@@ -25,7 +25,8 @@ enum class Verb {
   logs,
   is_active,
   is_failed,
-  signal
+  signal,
+  forensics
 };
 
 // start, stop and restart wait for the outcome unless --no-block.
@@ -46,6 +47,7 @@ struct Invocation {
   bool version = false;
   std::uint64_t lines = 10; // logs -n
   bool follow = false;      // logs -f
+  std::string show;         // forensics --show ID ("last": the newest)
 };
 
 Invocation parse_args(int argc, char **argv);

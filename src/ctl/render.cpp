@@ -208,6 +208,28 @@ std::string render_metrics(const json &reply) {
   return printable(it->get_ref<const std::string &>(), lines);
 }
 
+std::string render_forensics(const json &reply) {
+  if (auto record = reply.find("record"); record != reply.end()) {
+    // Its text came from an app (output lines, comm): made printable.
+    PrintableOptions text = for_terminal;
+    text.keep_newlines = true;
+    text.tab_as_space = false;
+    return printable(record->dump(2, ' ', false, json::error_handler_t::replace), text) + "\n";
+  }
+  std::string out;
+  const std::string dir = text_field(reply, "dir");
+  if (auto records = reply.find("records"); records != reply.end() && records->is_array())
+    for (const json &id : *records)
+      if (id.is_string())
+        out += fmt::format("{}  {}/{}.json\n", printable(id.get<std::string>(), for_terminal),
+                           printable(dir, for_terminal),
+                           printable(id.get<std::string>(), for_terminal));
+  if (out.empty())
+    out = fmt::format("{} has no forensics record\n",
+                      printable(text_field(reply, "app"), for_terminal));
+  return out;
+}
+
 std::string render_reexec(const json &info) {
   return fmt::format("hbmond re-executed: pid {}, version {}, re-exec {}\n",
                      integer_text(info, "pid"), or_dash(text_field(info, "version")),

@@ -23,6 +23,8 @@ std::string render_info(const nlohmann::json &reply);
 // The Prometheus text as hbmond wrote it, its lines kept (control
 // characters as '?', as everything hbmonctl prints of the daemon's words).
 std::string render_metrics(const nlohmann::json &reply);
+// A list of records (one "ID  PATH" line each) or one record (indented JSON).
+std::string render_forensics(const nlohmann::json &reply);
 // The re-executed hbmond, from its `info` reply.
 std::string render_reexec(const nlohmann::json &info);
 // One line per app ("web: running"): of "apps" when the reply has it.

@@ -14,8 +14,12 @@
 #include "daemon/output.hpp"
 #include "sys/loop.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace hbmon {
 
@@ -43,6 +47,16 @@ struct App {
   pid_t pid = 0;                       // the current child, while there is one
   Loop::TimePoint since = Loop::now(); // when the watchdog entered its state
 
+  // When its last heartbeats came, for a forensics record.
+  void beat_at(Loop::TimePoint t) { beat_times_[beats_seen_++ % beat_times_.size()] = t; }
+  std::vector<Loop::TimePoint> last_beats() const {
+    std::vector<Loop::TimePoint> out;
+    const std::size_t n = std::min<std::uint64_t>(beats_seen_, beat_times_.size());
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(beat_times_[(beats_seen_ - n + i) % beat_times_.size()]);
+    return out;
+  }
+
   // Admin intent that outlives a reload of this app's settings.
   bool admin_down = false;
   // Leaving (removed or changed by a reload): once its process is gone the
@@ -50,6 +64,10 @@ struct App {
   // with its resources, when the reload was applied).
   bool retiring = false;
   std::unique_ptr<App> successor;
+
+private:
+  std::array<Loop::TimePoint, 10> beat_times_{};
+  std::uint64_t beats_seen_ = 0;
 };
 
 } // namespace hbmon

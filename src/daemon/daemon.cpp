@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include "sys/forensics_store.hpp"
+
 #include "core/heartbeat.hpp"
 #include "core/signal_names.hpp"
 #include "daemon/log.hpp"
@@ -130,6 +132,8 @@ std::string Daemon::handle(std::string_view body, std::optional<PeerCred> peer) 
     return logs(req, peer, who);
   if (req.cmd == Command::metrics)
     return metrics();
+  if (req.cmd == Command::forensics)
+    return forensics(req, peer, who);
   if (!is_mutating(req.cmd))
     return dump(dispatch(req, who));
   const std::optional<bool> allowed = peer ? admins_.known(peer->uid) : false;
@@ -221,7 +225,8 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
   case Command::reexec:
   case Command::logs:
   case Command::metrics:
-    break; // handle() has reload(), reexec(), logs() and metrics() answer them
+  case Command::forensics:
+    break; // handle() has reload(), reexec(), logs(), metrics() and forensics() answer them
   }
   return error_reply("bad-request", "unknown command");
 }
@@ -449,22 +454,35 @@ std::string Daemon::metrics() {
   return {};
 }
 
+// Whether `peer` may read what is the app's own (its lines, its forensics
+// records): root, group hbmond and the app's own user, as journalctl gives
+// a user their own units' lines. nullopt: the user database must be asked.
+std::optional<bool> Daemon::may_read(const App &a, std::optional<PeerCred> peer) {
+  if (!peer)
+    return false;
+  return peer->uid == a.cfg.uid.value_or(0) ? std::optional(true) : admins_.known(peer->uid);
+}
+
+// The refusal of such a read, logged. `what`: "the logs", "the forensics records".
+std::function<nlohmann::json()> Daemon::read_refusal(const Request &req, const std::string &who,
+                                                     std::string_view what) const {
+  return [req, who, what = std::string(what)] {
+    logging::daemon_about(req.app, LogLevel::warning,
+                          fmt::format("refused {} {} from {}: permission denied",
+                                      to_string(req.cmd), printable(req.app), who));
+    return error_reply("permission-denied",
+                       fmt::format("permission denied: {} of {} are for root, group {} "
+                                   "and the app's own user",
+                                   what, printable(req.app), Admins::group));
+  };
+}
+
 std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const std::string &who) {
   const App *a = sup_.find_app(req.app);
   if (!a)
     return dump(error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app))));
-  auto refused = [req, who] {
-    logging::daemon_about(
-        req.app, LogLevel::warning,
-        fmt::format("refused logs {} from {}: permission denied", printable(req.app), who));
-    return error_reply("permission-denied",
-                       fmt::format("permission denied: the logs of {} are for root, group {} "
-                                   "and the app's own user",
-                                   printable(req.app), Admins::group));
-  };
-  std::optional<bool> allowed = false;
-  if (peer)
-    allowed = peer->uid == a->cfg.uid.value_or(0) ? std::optional(true) : admins_.known(peer->uid);
+  auto refused = read_refusal(req, who, "the logs");
+  const std::optional<bool> allowed = may_read(*a, peer);
   if (allowed && !*allowed)
     return dump(refused());
   if (allowed && !journal_reader_)
@@ -481,6 +499,65 @@ std::string Daemon::logs(const Request &req, std::optional<PeerCred> peer, const
   admins_.resolve(peer->uid, [this, req, answer, refused](bool ok) {
     if (ok)
       read_logs(req, answer);
+    else
+      answer(refused());
+  });
+  return {};
+}
+
+// An app's forensics records: the list, or one. Read by the Worker (the
+// files may be many and large); for root, group hbmond and the app's user.
+std::string Daemon::forensics(const Request &req, std::optional<PeerCred> peer,
+                              const std::string &who) {
+  const App *a = sup_.find_app(req.app);
+  if (!a)
+    return dump(error_reply("unknown-app", fmt::format("no app named \"{}\"", printable(req.app))));
+  const auto &cfg = sup_.forensics();
+  if (!cfg)
+    return dump(error_reply("forensics-off", "hbmond keeps no forensics records (the config has "
+                                             "\"forensics\": false)"));
+  if (!req.id.empty() && !forensics::valid_id(req.id))
+    return dump(error_reply("unknown-record",
+                            fmt::format("\"{}\" is not a record's id; hbmonctl forensics {} lists "
+                                        "them",
+                                        printable(req.id), printable(req.app))));
+  auto refused = read_refusal(req, who, "the forensics records");
+  const std::optional<bool> allowed = may_read(*a, peer);
+  if (allowed && !*allowed)
+    return dump(refused());
+  if (control_->deferred() >= max_deferred)
+    return dump(error_reply("busy", "too many requests are waiting for hbmond; try again"));
+  Answer answer = [this, ticket = control_->defer()](const nlohmann::json &reply) {
+    control_->answer(ticket, dump(reply));
+  };
+  auto serve = [this, req, store = ForensicsStore(*cfg), answer] {
+    worker_.post([req, store, answer]() -> Worker::Completion {
+      nlohmann::json reply = ok_reply();
+      reply["app"] = req.app;
+      reply["dir"] = store.config().dir + "/" + req.app;
+      try {
+        if (req.id.empty()) {
+          reply["records"] = store.list(req.app);
+        } else if (auto text = store.read(req.app, req.id)) {
+          reply["id"] = req.id;
+          reply["record"] = nlohmann::json::parse(*text);
+        } else {
+          reply =
+              error_reply("unknown-record", fmt::format("{} has no record {}", req.app, req.id));
+        }
+      } catch (const std::exception &e) {
+        reply = error_reply("forensics", e.what());
+      }
+      return [answer, reply = std::move(reply)] { answer(reply); };
+    });
+  };
+  if (allowed) {
+    serve();
+    return {};
+  }
+  admins_.resolve(peer->uid, [serve, answer, refused](bool ok) {
+    if (ok)
+      serve();
     else
       answer(refused());
   });

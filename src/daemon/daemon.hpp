@@ -13,6 +13,7 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/forensics.hpp"
 #include "core/handover.hpp"
 #include "daemon/admins.hpp"
 #include "daemon/control.hpp"
@@ -86,6 +87,10 @@ private:
   nlohmann::json refusal(const Request &req, const std::string &who) const;
   std::string logs(const Request &req, std::optional<PeerCred> peer, const std::string &who);
   std::string metrics();
+  std::string forensics(const Request &req, std::optional<PeerCred> peer, const std::string &who);
+  std::optional<bool> may_read(const App &a, std::optional<PeerCred> peer);
+  std::function<nlohmann::json()> read_refusal(const Request &req, const std::string &who,
+                                               std::string_view what) const;
   void read_logs(const Request &req, Answer answer);
   nlohmann::json ring_logs(const Request &req) const;
   nlohmann::json act_on_apps(const Request &req, const std::string &who);

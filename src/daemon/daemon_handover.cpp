@@ -59,7 +59,8 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
       });
     };
     hooks.before_exec = [this] {
-      sup_.cancel_probes(); // an exec probe's process must not outlive its timeout's timer
+      sup_.cancel_probes();   // an exec probe's process must not outlive its timeout's timer
+      sup_.kill_unrecorded(); // a kill that waits for its record goes now, or never
       reports_.reload_begins();
       logging::before_exec();
     };
@@ -90,6 +91,7 @@ void Daemon::restore(const handover::State &s) {
                               "handed over in {:.1f} ms",
                               s.reexecs, s.version, s.apps.size(),
                               to_seconds(Loop::now() - s.written) * 1000));
+  sup_.configure_forensics(s.config.forensics);
   sup_.restore(s.apps);
   reload("re-exec");
 }

@@ -96,6 +96,11 @@ int ProcessRunner::pidfd(pid_t pid) const {
   return it == children_.end() ? -1 : it->second.pidfd.get();
 }
 
+void ProcessRunner::signal_main(pid_t pid, int sig) {
+  if (auto it = children_.find(pid); it != children_.end())
+    pidfd_send_signal(it->second.pidfd.get(), sig);
+}
+
 void ProcessRunner::signal(pid_t pid, int sig) {
   auto it = children_.find(pid);
   if (it == children_.end()) {

@@ -67,6 +67,8 @@ public:
   // Signal the child's whole group, and the child itself by its pidfd when
   // it has left its group (never twice: a trap would run twice).
   void signal(pid_t pid, int sig);
+  // Signal the child alone, by its pidfd (a hang_signal: the main process).
+  void signal_main(pid_t pid, int sig);
   void reap();
   // True once hbmond has no child left but the apps' and the guardian.
   bool kill_strays();

@@ -9,13 +9,28 @@
 
 namespace hbmon {
 
+namespace {
+// A record holds the app's last lines: enough to see what it was doing.
+constexpr std::size_t forensics_output_lines = 50;
+} // namespace
+
 Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
     : loop_(loop), reports_(reports), runner_(loop, opts),
       probes_(loop, runner_,
               [this](App &a, pid_t pid, bool ok, std::string reason) {
                 deliver(a, ev::Probe{pid, ok, std::move(reason)});
               }),
-      zmq_(1), guardian_(opts.guardian) {
+      zmq_(1), guardian_(opts.guardian),
+      forensics_(loop, [this](const std::string &app, bool ok, const std::string &what) {
+        if (ok) {
+          logging::daemon_about(app, LogLevel::info,
+                                fmt::format("{}: forensics record {}", app, what));
+          publish(app, "forensics", what);
+        } else {
+          logging::daemon_about(app, LogLevel::warning,
+                                fmt::format("{}: no forensics record: {}", app, what));
+        }
+      }) {
   zmq_.set(zmq::ctxopt::blocky, 0);
   zmq_.set(zmq::ctxopt::max_sockets, 65535);
   loop_.add_prepare([this] {
@@ -34,9 +49,38 @@ Supervisor::Supervisor(Loop &loop, Reports &reports, Options opts)
 Supervisor::~Supervisor() = default; // the runner kills what is left
 
 std::unique_ptr<App> Supervisor::make_app(const AppConfig &ac) {
-  return with_timer(std::make_unique<App>(loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) {
-    deliver(a, ev::Heartbeat{std::move(m)});
-  }));
+  return with_timer(std::make_unique<App>(
+      loop_, intakes_, ac, [this](App &a, HeartbeatMsg m) { heartbeat(a, std::move(m)); }));
+}
+
+void Supervisor::send(pid_t pid, const act::Kill &k) {
+  if (k.main_only)
+    runner_.signal_main(pid, k.signal);
+  else
+    runner_.signal(pid, k.signal);
+}
+
+// What hbmond knows of the app as it is about to kill it.
+forensics::Facts Supervisor::facts(const App &a, const std::string &reason) const {
+  forensics::Facts f;
+  f.app = a.cfg.name;
+  f.pid = a.pid;
+  f.reason = reason;
+  f.time = std::chrono::system_clock::now();
+  const auto now = Loop::now();
+  for (const auto t : a.last_beats())
+    f.last_heartbeats.push_back(
+        f.time - std::chrono::duration_cast<std::chrono::system_clock::duration>(now - t));
+  f.status = a.wd.memory().status_text;
+  for (const auto &line : a.output.ring().last(forensics_output_lines))
+    f.output.push_back(line.text);
+  return f;
+}
+
+void Supervisor::heartbeat(App &a, HeartbeatMsg m) {
+  if (m.beat)
+    a.beat_at(Loop::now());
+  deliver(a, ev::Heartbeat{std::move(m)});
 }
 
 std::unique_ptr<App> Supervisor::with_timer(std::unique_ptr<App> made) {
@@ -57,6 +101,7 @@ App &Supervisor::add_app(std::unique_ptr<App> made) {
 }
 
 void Supervisor::start(const Config &cfg) {
+  forensics_.configure(cfg.forensics);
   for (const auto &ac : cfg.apps)
     add_app(make_app(ac));
   for (const auto &[name, a] : apps_.all()) {
@@ -266,6 +311,7 @@ std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
     if (a.cfg.enabled && !shutting_down_)
       starts_.push(&a, Starts::Kind::start, Loop::now());
   }
+  forensics_.configure(next.forensics);
   status_dirty_ = true;
   return plan;
 }
@@ -328,11 +374,19 @@ void Supervisor::execute(App &a, const Actions &acts) {
       if (hook_)
         hook_(a.cfg.name, *ch);
     } else if (auto *k = std::get_if<act::Kill>(&action)) {
-      if (a.pid > 0)
-        runner_.signal(a.pid, k->signal);
-      else
+      if (a.pid <= 0)
         logging::invariant(
             fmt::format("{}: told to send signal {} with no process", a.cfg.name, k->signal));
+      else if (k->record.empty())
+        send(a.pid, *k);
+      else
+        forensics_.record_then(facts(a, k->record),
+                               [this, name = a.cfg.name, pid = a.pid, kill = *k] {
+                                 // Still that run (the record took its time)?
+                                 const App *now = apps_.find(name);
+                                 if (now && now->pid == pid)
+                                   send(pid, kill);
+                               });
     } else if (std::holds_alternative<act::Spawn>(action)) {
       do_spawn(a);
     } else if (auto *t = std::get_if<act::Timer>(&action)) {
@@ -477,10 +531,8 @@ void Supervisor::restore(const std::vector<handover::App> &apps) {
   const auto now = Loop::now();
   std::vector<pid_t> pids;
   for (const handover::App &h : apps) {
-    auto made =
-        with_timer(std::make_unique<App>(loop_, intakes_, h, [this](App &a, HeartbeatMsg m) {
-          deliver(a, ev::Heartbeat{std::move(m)});
-        }));
+    auto made = with_timer(std::make_unique<App>(
+        loop_, intakes_, h, [this](App &a, HeartbeatMsg m) { heartbeat(a, std::move(m)); }));
     made->intake.resume(h.counters, UniqueFd(h.notify_fd));
     App &a = add_app(std::move(made));
     if (const pid_t pid = h.memory.pid; pid > 0) {

@@ -11,12 +11,14 @@
 #pragma once
 
 #include "core/config.hpp"
+#include "core/forensics.hpp"
 #include "core/metrics_text.hpp"
 #include "core/reload_plan.hpp"
 #include "core/start_queue.hpp"
 #include "core/status.hpp"
 #include "core/watchdog.hpp"
 #include "daemon/app_registry.hpp"
+#include "daemon/forensics_service.hpp"
 #include "daemon/guardian.hpp"
 #include "daemon/heartbeat_intake.hpp"
 #include "daemon/output.hpp"
@@ -98,6 +100,8 @@ public:
   // heartbeat due before then is judged handover::grace after it).
   std::vector<handover::App> hand_over() const;
   void cancel_probes() { probes_.cancel_all(); }
+  // Before an exec: the kills still waiting for their records go now.
+  void kill_unrecorded() { forensics_.kill_all_now(); }
   // After an exec that failed: every app's probes again, from now.
   void resume_probes();
   void drain_heartbeats() {
@@ -125,6 +129,9 @@ public:
   // An event for the events stream, with the app's state and pid.
   void publish(const std::string &app, std::string_view event, const std::string &message);
   void set_state_hook(StateHook h) { hook_ = std::move(h); }
+  // Where hang and panic kills are recorded (none: not recorded).
+  void configure_forensics(const std::optional<ForensicsConfig> &cfg) { forensics_.configure(cfg); }
+  const std::optional<ForensicsConfig> &forensics() const { return forensics_.config(); }
   bool shutting_down() const { return shutting_down_; }
   zmq::context_t &zmq() { return zmq_; }
   ConnectionBudget::Pool &connections() { return intakes_.connections(); }
@@ -144,6 +151,9 @@ private:
   void handle(App &a, const Event &e);
   void execute(App &a, const Actions &acts);
   void do_spawn(App &a);
+  void heartbeat(App &a, HeartbeatMsg m);
+  void send(pid_t pid, const act::Kill &k);
+  forensics::Facts facts(const App &a, const std::string &reason) const;
   void on_exit(App &a, const ExitStatus &st);
   void check_shutdown_done();
   void retire(App &a, std::unique_ptr<App> successor);
@@ -170,6 +180,8 @@ private:
   Loop::Timer stop_extension_; // EXTEND_TIMEOUT_USEC= while apps are stopping
   StateHook hook_;
   Guardian *guardian_;
+  // Records of hang and panic kills; its thread is joined before the apps go.
+  Forensics forensics_;
   std::vector<App *> resuming_; // restored, their watchdogs not resumed yet
 };
 

@@ -38,7 +38,8 @@ std::vector<std::string> selectors(const nlohmann::json &a) {
 } // namespace
 
 bool is_mutating(Command c) {
-  return c != Command::status && c != Command::info && c != Command::logs && c != Command::metrics;
+  return c != Command::status && c != Command::info && c != Command::logs &&
+         c != Command::metrics && c != Command::forensics;
 }
 
 nlohmann::json build_request(const Request &r) {
@@ -66,6 +67,11 @@ nlohmann::json build_request(const Request &r) {
     j["lines"] = r.lines;
     if (!r.cursor.empty())
       j["cursor"] = r.cursor;
+    break;
+  case Command::forensics:
+    j["app"] = r.app;
+    if (!r.id.empty())
+      j["id"] = r.id;
     break;
   case Command::info:
   case Command::reload:
@@ -150,6 +156,14 @@ Request parse_request(std::string_view body) {
       if (!c->is_string() || c->get_ref<const std::string &>().size() > 1024)
         bad("\"cursor\" must be a string from a reply");
       r.cursor = c->get<std::string>();
+    }
+    break;
+  case Command::forensics:
+    r.app = app_name(j, "app");
+    if (auto id = j.find("id"); id != j.end() && !id->is_null()) {
+      if (!id->is_string() || id->get_ref<const std::string &>().size() > 64)
+        bad("\"id\" must be a record's id (a string, as a list gives them)");
+      r.id = id->get<std::string>();
     }
     break;
   case Command::info:

@@ -37,9 +37,10 @@ enum class Command {
   logs,
   signal,
   reexec,
-  metrics
+  metrics,
+  forensics
 };
-inline constexpr Names<Command, 11> command_names{{{
+inline constexpr Names<Command, 12> command_names{{{
     {Command::status, "status"},
     {Command::info, "info"},
     {Command::panic, "panic"},
@@ -51,11 +52,12 @@ inline constexpr Names<Command, 11> command_names{{{
     {Command::signal, "signal"},
     {Command::reexec, "reexec"},
     {Command::metrics, "metrics"},
+    {Command::forensics, "forensics"},
 }}};
 static_assert(command_names.in_order(), "one name per Command, in declaration order");
 inline constexpr std::string_view to_string(Command c) { return command_names.name(c); }
-// Commands that change something need an authorized caller. (`logs` has
-// its own rule: root, group hbmond and the app's own user.)
+// Commands that change something need an authorized caller. (`logs` and
+// `forensics` have their own rule: root, group hbmond and the app's own user.)
 bool is_mutating(Command c);
 
 // `logs`: lines asked for at most, and the default (as journalctl -n).
@@ -68,11 +70,12 @@ struct Request {
   // start, stop, restart, signal: the apps to act on (at least one; a
   // request with a single "app" instead is read as apps = {app}).
   std::vector<std::string> apps{};
-  std::string app{};                       // panic, logs
+  std::string app{};                       // panic, logs, forensics
   std::string reason{};                    // panic (printable, bounded)
   std::string signal{};                    // signal: as the user wrote it ("HUP", "SIGUSR1", "10")
   std::uint64_t lines = default_log_lines; // logs: the newest N (without a cursor)
   std::string cursor{}; // logs: lines after this point (a reply's "cursor"), for -f
+  std::string id{};     // forensics: the record to show (empty: list them)
 
   bool operator==(const Request &) const = default;
 };

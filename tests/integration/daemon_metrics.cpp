@@ -12,13 +12,6 @@ using namespace hbtest;
 
 namespace metrics_endpoint {
 
-// A local TCP port that was free a moment ago.
-int free_port() {
-  int port = 0;
-  ::close(bound_loopback(port));
-  return port;
-}
-
 // A socket that holds `port` (bound and listening), so hbmond cannot.
 struct PortTaken {
   int fd = -1;
@@ -47,48 +40,10 @@ std::string with_metrics(int port, const std::string &config) {
          config.substr(1);
 }
 
-struct Response {
-  bool connected = false;
-  int status = 0;
-  std::string head; // status line and headers
-  std::string body;
-};
-
-// `request` sent as is to 127.0.0.1:PORT; the reply read to its end
-// (HTTP/1.0: the server closes).
-Response http(int port, const std::string &request) {
-  Response r;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0) {
-    ::close(fd);
-    return r;
-  }
-  r.connected = true;
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
-    ::close(fd);
-    return r;
-  }
-  std::string all;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-    all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  const auto end = all.find("\r\n\r\n");
-  r.head = all.substr(0, end);
-  r.body = end == std::string::npos ? "" : all.substr(end + 4);
-  if (r.head.starts_with("HTTP/1.") && r.head.size() > 12)
-    r.status = std::stoi(r.head.substr(9, 3));
-  return r;
-}
+using Response = HttpReply;
 
 Response get(int port, const std::string &path = "/metrics") {
-  return http(port, "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  return http_exchange(port, "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n");
 }
 
 std::optional<double> value(const Response &r, const std::string &series) {
@@ -127,7 +82,7 @@ TEST(MetricsEndpoint, ServesThePrometheusTextOnGetAndHeadAndNothingElse) {
   EXPECT_GT(value(r, R"(hbmond_app_memory_bytes{app="fast"})").value_or(0), 100'000) << r.body;
 
   // Prometheus asks for gzip: the same text, a twentieth of the bytes.
-  const Response gz = http(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
+  const Response gz = http_exchange(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip\r\n\r\n");
   EXPECT_EQ(gz.status, 200) << gz.head;
   EXPECT_NE(gz.head.find("\r\nContent-Encoding: gzip"), std::string::npos) << gz.head;
   ASSERT_GE(gz.body.size(), 2u);
@@ -135,12 +90,13 @@ TEST(MetricsEndpoint, ServesThePrometheusTextOnGetAndHeadAndNothingElse) {
   EXPECT_EQ(static_cast<unsigned char>(gz.body[1]), 0x8b);
   EXPECT_LT(gz.body.size(), r.body.size() / 3);
   // One that refuses it (q=0) gets the text as it is.
-  const Response no_gz = http(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
+  const Response no_gz =
+      http_exchange(port, "GET /metrics HTTP/1.0\r\nAccept-Encoding: gzip;q=0\r\n\r\n");
   EXPECT_EQ(no_gz.head.find("Content-Encoding"), std::string::npos) << no_gz.head;
   EXPECT_NE(no_gz.body.find("# TYPE hbmond_app_up gauge"), std::string::npos);
 
   // HEAD: the same headers, no body.
-  r = http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+  r = http_exchange(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
   EXPECT_EQ(r.status, 200) << r.head;
   EXPECT_TRUE(r.body.empty());
   // Nothing else is served.
@@ -148,10 +104,10 @@ TEST(MetricsEndpoint, ServesThePrometheusTextOnGetAndHeadAndNothingElse) {
   EXPECT_EQ(r.status, 404) << r.head;
   r = get(port, "/metrics/../etc/passwd");
   EXPECT_EQ(r.status, 404) << r.head;
-  r = http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello");
+  r = http_exchange(port, "POST /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_EQ(r.status, 405) << r.head;
   EXPECT_NE(r.head.find("\r\nAllow: GET, HEAD"), std::string::npos) << r.head;
-  r = http(port, "not http at all\r\n\r\n");
+  r = http_exchange(port, "not http at all\r\n\r\n");
   EXPECT_GE(r.status == 0 ? 400 : r.status, 400) << r.head;
   // And it still serves. Serving ran deadlines (its own), so the loop's lag
   // has been observed by now.

@@ -15,13 +15,6 @@ class Probes : public ::testing::Test {
 protected:
   TempDir work;
 
-  // A local TCP port that was free a moment ago.
-  static int free_port() {
-    int port = 0;
-    ::close(bound_loopback(port));
-    return port;
-  }
-
   void set(const std::string &file, const std::string &text) {
     std::ofstream(work / file) << text << "\n";
   }

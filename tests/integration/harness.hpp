@@ -135,6 +135,16 @@ inline std::optional<long long> wait_pidfd(int fd, std::chrono::milliseconds tim
   return mono_ns();
 }
 
+// Waits until process `pid` is gone (through a pidfd); as wait_pidfd.
+inline std::optional<long long> wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
+  const int fd = pidfd_open(pid);
+  if (fd < 0)
+    return std::nullopt;
+  const auto gone = wait_pidfd(fd, timeout);
+  ::close(fd);
+  return gone;
+}
+
 // SIGKILL through a pidfd: never reaches a stranger that reused the pid.
 inline void kill_pidfd(int fd) { ::syscall(SYS_pidfd_send_signal, fd, SIGKILL, nullptr, 0); }
 
@@ -149,6 +159,64 @@ inline int bound_loopback(int &port) {
   ::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len);
   port = ntohs(sa.sin_port);
   return fd;
+}
+
+// A local TCP port that was free a moment ago.
+inline int free_port() {
+  int port = 0;
+  ::close(bound_loopback(port));
+  return port;
+}
+
+// A TCP socket connected to 127.0.0.1:PORT, reads timing out after 10 s
+// (`rcvbuf`: its receive buffer, when > 0); -1 when refused.
+inline int connect_loopback(int port, int rcvbuf = 0) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+struct HttpReply {
+  bool connected = false;
+  int status = 0;   // 0: no HTTP answer
+  std::string head; // status line and headers
+  std::string body;
+};
+
+// `request` sent as is to 127.0.0.1:PORT; the reply read to its end (the
+// requests are HTTP/1.0: the server closes).
+inline HttpReply http_exchange(int port, const std::string &request) {
+  HttpReply r;
+  const int fd = connect_loopback(port);
+  if (fd < 0)
+    return r;
+  r.connected = true;
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    ::close(fd);
+    return r;
+  }
+  std::string all;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto end = all.find("\r\n\r\n");
+  r.head = all.substr(0, end);
+  r.body = end == std::string::npos ? "" : all.substr(end + 4);
+  if (r.head.starts_with("HTTP/1.") && r.head.size() > 12)
+    r.status = std::stoi(r.head.substr(9, 3));
+  return r;
 }
 
 // How many fds process `pid` holds.
@@ -188,7 +256,7 @@ public:
   explicit Daemon(const std::string &config_json) : Daemon(config_json, Options()) {}
   Daemon(const std::string &config_json, Options opts) {
     config_ = dir_ / "apps.json";
-    std::ofstream(config_) << config_json;
+    std::ofstream(config_) << with_forensics_here(config_json);
     std::vector<std::string> args;
     if (!opts.user.empty()) {
       // setpriv execs hbmond in place: the pid we hold is hbmond's.
@@ -226,6 +294,23 @@ public:
 
   const TempDir &dir() const { return dir_; }
   pid_t pid() const { return pid_; }
+  // Where its forensics records go unless the test's config says.
+  std::string forensics_dir() const { return dir_ / "forensics"; }
+  // A config without "forensics" gets this daemon's own directory, not
+  // the machine's /var/lib/hbmond/forensics. Written into the text after its
+  // first '{', on the same line: the rest stays as the test wrote it (a
+  // duplicate key, a line number). A text that is no JSON object is left as
+  // it is: it is there to be refused.
+  std::string with_forensics_here(const std::string &text) const {
+    const auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (!doc.is_object() || text.find("\"forensics\"") != std::string::npos)
+      return text;
+    const auto brace = text.find('{');
+    const auto next = text.find_first_not_of(" \t\r\n", brace + 1);
+    const std::string member =
+        "\"forensics\": {\"dir\": \"" + forensics_dir() + "\"}" + (text[next] == '}' ? "" : ", ");
+    return text.substr(0, brace + 1) + member + text.substr(brace + 1);
+  }
   const std::string &config_path() const { return config_; }
 
   // Waits search the whole log from its first line, so events of several

@@ -13,42 +13,10 @@ using namespace hbtest;
 
 namespace hostile_metrics {
 
-int connect_to(int port, int rcvbuf = 0) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (rcvbuf > 0)
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // GET /metrics: the status and the body's size (0, 0: no answer).
 std::pair<int, std::size_t> scrape(int port, const std::string &extra_headers = "") {
-  const int fd = connect_to(port);
-  if (fd < 0)
-    return {0, 0};
-  const std::string req = "GET /metrics HTTP/1.0\r\n" + extra_headers + "\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) < 0) {
-    ::close(fd);
-    return {0, 0};
-  }
-  std::string all;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-    all.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  const auto end = all.find("\r\n\r\n");
-  if (!all.starts_with("HTTP/1.") || all.size() < 12 || end == std::string::npos)
-    return {0, 0};
-  return {std::stoi(all.substr(9, 3)), all.size() - end - 4};
+  const HttpReply r = http_exchange(port, "GET /metrics HTTP/1.0\r\n" + extra_headers + "\r\n");
+  return {r.status, r.status ? r.body.size() : 0};
 }
 
 // 300 idle apps (a text of ~0.7 MB) and a hang app, started once the
@@ -59,12 +27,6 @@ std::string many_apps(int port, const std::string &hang) {
   for (int i = 0; i < 300; ++i)
     apps += (i ? ", " : "") + app_json("idle" + std::to_string(i), "", R"("enabled": false)");
   return apps + ", " + hang + "]}";
-}
-
-int free_port() {
-  int port = 0;
-  ::close(bound_loopback(port));
-  return port;
 }
 
 TEST_F(Hostile, IdleHalfSpokenAndNeverReadingHttpPeersHoldUpNoVerdict) {
@@ -80,14 +42,14 @@ TEST_F(Hostile, IdleHalfSpokenAndNeverReadingHttpPeersHoldUpNoVerdict) {
   // one address may hold (16): the rest are turned away at once.
   std::vector<int> peers;
   for (int i = 0; i < 20; ++i)
-    peers.push_back(connect_to(port));
+    peers.push_back(connect_loopback(port));
   for (int i = 0; i < 20; ++i)
-    if (const int fd = connect_to(port); fd >= 0) {
+    if (const int fd = connect_loopback(port); fd >= 0) {
       (void)!::send(fd, "GET /metr", 9, MSG_NOSIGNAL);
       peers.push_back(fd);
     }
   for (int i = 0; i < 20; ++i)
-    if (const int fd = connect_to(port, 4096); fd >= 0) {
+    if (const int fd = connect_loopback(port, 4096); fd >= 0) {
       const std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
       (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
       peers.push_back(fd);

@@ -39,6 +39,9 @@
 //                      trace "signals <count>" and exit 0
 //   --spin S           first use S seconds of CPU time (a busy loop)
 //   --then spin        use the CPU, forever
+//   --then stuck       two threads that never beat again: one blocked in
+//                      read() on a pipe nobody writes, the main one spinning
+//   --comm-hex HEX     name the process (prctl PR_SET_NAME) with these bytes
 //   --lock FILE        hold an exclusive flock on FILE while running; when
 //                      another process holds it, trace "double <pid>"
 #include "trace_file.hpp"
@@ -55,6 +58,7 @@
 #include <random>
 #include <string>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <time.h>
@@ -166,7 +170,13 @@ int main(int argc, char **argv) {
       spin = std::stod(next());
     else if (a == "--lock")
       lock = next();
-    else if (a == "--close-output")
+    else if (a == "--comm-hex") {
+      const std::string hex = next();
+      std::string name;
+      for (std::size_t k = 0; k + 1 < hex.size(); k += 2)
+        name += static_cast<char>(std::stoi(hex.substr(k, 2), nullptr, 16));
+      ::prctl(PR_SET_NAME, name.c_str());
+    } else if (a == "--close-output")
       close_output = true;
     else if (a == "--escape")
       escape = true;
@@ -322,6 +332,17 @@ int main(int argc, char **argv) {
   if (then == "spin")
     while (true)
       spin_for(1);
+  if (then == "stuck") {
+    int p[2];
+    if (::pipe(p) < 0)
+      return 1;
+    std::thread([fd = p[0]] {
+      char c;
+      (void)!::read(fd, &c, 1); // blocks: the write end stays open, unwritten
+    }).detach();
+    while (true) // no system call: the thread stays R
+      spin_for(1);
+  }
   if (then == "naughty") {
     std::mt19937_64 rng(seed.value_or(static_cast<unsigned long long>(::getpid()) ^
                                       static_cast<unsigned long long>(mono_ns())));

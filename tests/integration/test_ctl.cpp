@@ -486,3 +486,42 @@ TEST_F(Ctl, MetricsCountRestartsKillsAndHeartbeatGapsAndGoOnAcrossAReexec) {
   EXPECT_GE(metric(after, R"(hbmond_app_kills_total{app="hung",reason="heartbeat"})"),
             metric(text, R"(hbmond_app_kills_total{app="hung",reason="heartbeat"})"));
 }
+
+// forensics APP lists an app's records, --show prints one: for root, group
+// hbmond and the app's own user, never for another local user; an id is
+// an id, not a path.
+TEST_F(Ctl, ForensicsListsAndShowsAnAppsRecordsToWhomItsLinesAreFor) {
+  auto d = start(
+      config_of({app("hang", "--beats 2 --period 0.1 --then hang",
+                     R"("heartbeat": {"interval": 0.2, "misses": 1}, "restart_delay": 60)")}));
+  ASSERT_TRUE(d->wait_for("hang: forensics record ")) << d->log();
+  auto r = ctl({"forensics", "hang"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  // One line: the id, then its file.
+  const std::string id = r.out.substr(0, r.out.find("  "));
+  EXPECT_EQ(r.out, id + "  " + d->forensics_dir() + "/hang/" + id + ".json\n");
+  r = ctl({"forensics", "hang", "--show", id});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_NE(r.out.find("\"reason\": \"missed 1 heartbeat\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"threads\": ["), std::string::npos) << r.out;
+  EXPECT_EQ(ctl({"forensics", "hang", "--show", "last"}).out, r.out);
+  r = ctl({"--json", "forensics", "hang", "--list"});
+  ASSERT_EQ(r.status, 0) << describe(r);
+  EXPECT_EQ(json::parse(r.out)["records"], json::array({id}));
+
+  r = ctl({"forensics", "hang", "--show", "../../../etc/passwd"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("is not a record's id"), std::string::npos) << r.err;
+  r = ctl({"forensics", "hang", "--show", "20991231T000000.000Z-1"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("hang has no record 20991231T000000.000Z-1"), std::string::npos) << r.err;
+
+  ASSERT_EQ(::chmod(d->dir().path().c_str(), 0755), 0);
+  r = ctl_as("nobody", {"forensics", "hang"});
+  EXPECT_EQ(r.status, 1) << describe(r);
+  EXPECT_NE(r.err.find("permission denied: the forensics records of hang are for root, group "
+                       "hbmond and the app's own user"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(d->wait_for("refused forensics hang from uid 65534")) << d->log();
+}

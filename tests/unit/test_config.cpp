@@ -67,6 +67,18 @@ const BadCase bad_cases[] = {
      "log_levl: unknown key; did you mean \"log_level\"?"},
     {"log_level_bad", R"({"apps": [], "log_level": "verbose"})",
      "log_level: must be one of \"debug\", \"info\", \"warning\", \"error\", got \"verbose\""},
+    // forensics, hang_signal, abort_timeout
+    {"forensics_string", R"({"apps": [], "forensics": "/var/x"})",
+     "forensics: must be an object such as {\"dir\": \"/var/lib/hbmond/forensics\", \"keep\": 20}, "
+     "or false for no records"},
+    {"forensics_relative_dir", R"({"apps": [], "forensics": {"dir": "records"}})",
+     "forensics.dir: must be an absolute path (starting with '/'), got \"records\""},
+    {"forensics_keep_zero", R"({"apps": [], "forensics": {"keep": 0}})", "forensics.keep: "},
+    {"forensics_unknown_key", R"({"apps": [], "forensics": {"directory": "/x"}})",
+     "forensics.directory: unknown key; allowed here: \"dir\", \"keep\""},
+    {"hang_signal_unknown", one_app(R"("hang_signal": "SIGFOO")"),
+     "apps[0].hang_signal: unknown signal \"SIGFOO\""},
+    {"abort_timeout_negative", one_app(R"("abort_timeout": -1)"), "apps[0].abort_timeout: "},
     // metrics
     {"metrics_not_object", R"({"apps": [], "metrics": "127.0.0.1:9464"})",
      "metrics: must be an object such as {\"listen\": \"127.0.0.1:9464\"}, or null"},
@@ -395,6 +407,25 @@ TEST(Config, EmptyAppsIsValid) {
   EXPECT_EQ(cfg.events, "ipc:///run/hbmond/events");
   EXPECT_FALSE(cfg.log_level);
   EXPECT_FALSE(cfg.metrics); // no HTTP endpoint unless asked for
+}
+
+TEST(Config, ForensicsAreOnByDefaultAndFalseTurnsThemOff) {
+  Config cfg = parse_config(R"({"apps": []})", path, accounts, directories);
+  ASSERT_TRUE(cfg.forensics);
+  EXPECT_EQ(cfg.forensics->dir, "/var/lib/hbmond/forensics");
+  EXPECT_EQ(cfg.forensics->keep, 20u);
+  cfg = parse_config(R"({"apps": [], "forensics": {"dir": "/srv/rec", "keep": 3}})", path, accounts,
+                     directories);
+  EXPECT_EQ(*cfg.forensics, (ForensicsConfig{"/srv/rec", 3}));
+  cfg = parse_config(R"({"apps": [], "forensics": false})", path, accounts, directories);
+  EXPECT_FALSE(cfg.forensics);
+  cfg = parse_config(one_app(R"("hang_signal": "SIGABRT", "abort_timeout": 2.5)"), path, accounts,
+                     directories);
+  EXPECT_EQ(cfg.apps[0].hang_signal, SIGABRT);
+  EXPECT_EQ(cfg.apps[0].abort_timeout, 2500ms);
+  cfg = parse_config(one_app(""), path, accounts, directories);
+  EXPECT_EQ(cfg.apps[0].hang_signal, SIGKILL);
+  EXPECT_EQ(cfg.apps[0].abort_timeout, 10s);
 }
 
 TEST(Config, MetricsListenIsANumericAddressAndAPort) {

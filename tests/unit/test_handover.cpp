@@ -56,6 +56,8 @@ AppConfig every_field(const std::string &name) {
   c.start_limit = {5, 60s};
   c.stop_signal = 2;
   c.stop_timeout = 9s;
+  c.hang_signal = 6;
+  c.abort_timeout = 4s;
   c.user = "nobody";
   c.group = "nogroup";
   c.cwd = "/var/lib/" + name;
@@ -84,6 +86,7 @@ handover::State full_state() {
   s.config.events = "ipc:///run/hbmond/events";
   s.config.log_level = "debug";
   s.config.metrics = MetricsConfig{"[::1]:9464", "::1", 9464};
+  s.config.forensics = ForensicsConfig{"/srv/records", 3};
   s.guardian = handover::Guardian{77, 5, 6, 7};
   s.event_seq = 12345;
 
@@ -92,6 +95,7 @@ handover::State full_state() {
   a.memory = lived(a.config).memory();
   a.memory.kills[static_cast<std::size_t>(metrics::KillReason::probe)] = 2;
   a.memory.gaps.observe(metrics::gap_bounds, 1.7);
+  a.memory.aborting = true;
   a.pidfd = 9;
   a.since = t0 + 3s;
   a.admin_down = true;

@@ -1870,4 +1870,99 @@ TEST(Metrics, AStopThatTimesOutAndAFailedProbeAreKillsToo) {
 }
 
 } // namespace
+// --- hang_signal, abort_timeout and the forensics record -------------------------
+
+const act::Kill *kill_of(const Actions &out) {
+  for (const Action &a : out)
+    if (const auto *k = std::get_if<act::Kill>(&a))
+      return k;
+  return nullptr;
+}
+
+TEST(HangSignal, TheDefaultKillsTheGroupAtOnceAfterARecord) {
+  Harness h;
+  h.start();
+  h.fire();                     // miss 1
+  const Actions out = h.fire(); // miss 2: killed
+  const act::Kill *k = kill_of(out);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->signal, SIGKILL);
+  EXPECT_FALSE(k->main_only);
+  EXPECT_EQ(k->record, "missed 2 heartbeats");
+  EXPECT_FALSE(h.wd.deadline()); // SIGKILL: nothing more to send
+}
+
+TEST(HangSignal, SigabrtGoesToTheMainProcessThenSigkillToTheGroupAfterAbortTimeout) {
+  AppConfig c = base_config();
+  c.hang_signal = SIGABRT;
+  c.abort_timeout = 3s;
+  Harness h(c);
+  h.start();
+  h.fire();
+  Actions out = h.fire(); // the hang
+  const act::Kill *k = kill_of(out);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->signal, SIGABRT);
+  EXPECT_TRUE(k->main_only);
+  EXPECT_EQ(k->record, "missed 2 heartbeats");
+  EXPECT_EQ(h.wd.state(), State::stopping);
+  ASSERT_TRUE(h.wd.deadline());
+  EXPECT_EQ(*h.wd.deadline(), h.now + 3s);
+  EXPECT_THAT(h.logs.back(), HasSubstr("sending SIGABRT, SIGKILL after 3s"));
+  out = h.fire(); // still there: the group goes
+  k = kill_of(out);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->signal, SIGKILL);
+  EXPECT_FALSE(k->main_only);
+  EXPECT_TRUE(k->record.empty()); // recorded once, before the first
+  EXPECT_THAT(h.logs.back(), HasSubstr("still running 3s after SIGABRT, sending SIGKILL"));
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::stop_timeout), 0u);
+  EXPECT_EQ(kills(h.wd, metrics::KillReason::heartbeat), 1u);
+  h.at(h.now + 10ms, exit_signal(SIGKILL));
+  EXPECT_EQ(h.wd.memory().result, Result::watchdog);
+}
+
+TEST(HangSignal, AnAppThatDiesOfItsAbortIsNotKilledAgain) {
+  AppConfig c = base_config();
+  c.hang_signal = SIGABRT;
+  Harness h(c);
+  h.start();
+  h.fire();
+  h.fire();
+  h.at(h.now + 50ms, ev::Exited{ExitStatus::with_signal(SIGABRT, true)});
+  EXPECT_NE(h.wd.state(), State::stopping);
+  EXPECT_FALSE(h.wd.memory().aborting);
+  EXPECT_EQ(h.wd.memory().result, Result::watchdog); // the first failure wins
+}
+
+TEST(HangSignal, AProbeKillAndATriggerUseItAPanicNever) {
+  AppConfig c = base_config();
+  c.hang_signal = SIGQUIT;
+  Harness h(c);
+  h.start();
+  Actions out = h.on(trigger());
+  ASSERT_TRUE(kill_of(out));
+  EXPECT_EQ(kill_of(out)->signal, SIGQUIT);
+  EXPECT_EQ(kill_of(out)->record, "app requested it (WATCHDOG=trigger)");
+  h.at(h.now + 10ms, exit_signal(SIGQUIT));
+  h.restart();
+  out = h.on(ev::Panic{"pressed by root"});
+  ASSERT_TRUE(kill_of(out));
+  EXPECT_EQ(kill_of(out)->signal, SIGKILL);
+  EXPECT_FALSE(kill_of(out)->main_only);
+  EXPECT_EQ(kill_of(out)->record, "panic: pressed by root");
+}
+
+TEST(HangSignal, AStopIsNeverRecorded) {
+  Harness h;
+  h.start();
+  h.at(h.now + 500ms, beat());
+  Actions out = h.on(ev::Stop{"admin"});
+  ASSERT_TRUE(kill_of(out));
+  EXPECT_TRUE(kill_of(out)->record.empty());
+  out = h.fire(); // stop_timeout: SIGKILL, no record
+  ASSERT_TRUE(kill_of(out));
+  EXPECT_TRUE(kill_of(out)->record.empty());
+}
+
 } // namespace hbmon
