@@ -176,7 +176,10 @@ void Loop::run() {
     }
     ++iterations_;
     for (int i = 0; i < n; ++i) {
-      auto it = fds_.find(events[i].data.u64);
+      // A copy: epoll_event is packed, and a reference to its u64 (find()
+      // takes one) would be misaligned.
+      const std::uint64_t id = events[i].data.u64;
+      auto it = fds_.find(id);
       if (it == fds_.end())
         continue; // removed by an earlier callback of this batch
       auto cb = it->second.cb;
