@@ -54,7 +54,7 @@ TEST_F(Hostile, AReadingThatStallsIsCutAtItsBudgetAndNoOtherAppsKillWaitsForIt) 
     const long long due = *beat + 600'000'000;
     EXPECT_GE(*gone, due) << app;
     // The budget (0.1 s) and the lateness goal (0.25 s): not the stall.
-    EXPECT_LE(secs(*gone - due), 0.35) << app << "\n" << d.log();
+    EXPECT_LE(secs(*gone - due), 0.35 + (sanitized ? 0.3 : 0)) << app << "\n" << d.log();
   }
   EXPECT_TRUE(d.wait_for("first: reading its processes took more than 100 ms: killing it now, "
                          "the record follows"))
@@ -82,7 +82,8 @@ TEST_F(Hostile, AGroupOfFiveHundredProcessesIsRecordedBoundedAndKilledWhole) {
   ASSERT_TRUE(gone) << d.log();
   const auto beat = last_beat(trace);
   ASSERT_TRUE(beat);
-  EXPECT_LE(secs(*gone - (*beat + 600'000'000)), 0.35) << d.log();
+  // Sanitized, reading 256 processes and killing 500 take longer.
+  EXPECT_LE(secs(*gone - (*beat + 600'000'000)), 0.35 + (sanitized ? 0.5 : 0)) << d.log();
 
   const auto r = record_of(d, "many", 10s);
   ASSERT_TRUE(r.is_object()) << d.log();
