@@ -240,8 +240,12 @@ private:
 std::string overview() {
   std::string text = "Usage: hbmonctl [--control ENDPOINT] [--json] [--timeout S] COMMAND [ARGS]\n"
                      "\nControl hbmond, the supervisor that also catches hangs.\n\nCommands:\n";
-  for (const auto &info : verbs)
-    text += fmt::format("  {:<30}{}\n", fmt::format("{} {}", info.name, info.args), info.summary);
+  for (const auto &info : verbs) {
+    // A usage too long for its column puts its summary on the next line.
+    const std::string usage = fmt::format("{} {}", info.name, info.args);
+    text += usage.size() < 30 ? fmt::format("  {:<30}{}\n", usage, info.summary)
+                              : fmt::format("  {}\n  {:<30}{}\n", usage, "", info.summary);
+  }
   return fmt::format("{}\n{}{}\n{}", text, options_heading, options_help(), footer);
 }
 
