@@ -490,10 +490,10 @@ State read(std::string_view text) {
   if (!doc.is_object() || !doc.contains("format") || !doc["format"].is_number_integer())
     throw HandoverError("not a handover state: no \"format\"");
   const auto fmt_seen = doc["format"].get<long long>();
-  if (fmt_seen != format)
-    throw HandoverError(
-        fmt::format("state format {} (written by hbmond {}) is not the format {} this hbmond reads",
-                    fmt_seen, doc.value("version", std::string("?")), format));
+  if (fmt_seen < oldest_format || fmt_seen > format)
+    throw HandoverError(fmt::format(
+        "state format {} (written by hbmond {}) is not a format {}-{} this hbmond reads", fmt_seen,
+        doc.value("version", std::string("?")), oldest_format, format));
   State s;
   try {
     s.format = static_cast<int>(fmt_seen);

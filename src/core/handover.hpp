@@ -10,9 +10,12 @@
 // instance cleared their FD_CLOEXEC); fds() lists them all, so the new
 // instance can close any it does not take.
 //
-// `format` counts incompatible changes: a hbmond reads only its own. The
-// old instance asks the new binary (`hbmond --check-handover`) before the
+// `format` counts incompatible changes: a hbmond reads its own and the
+// older ones it names (oldest_format), never a newer one. The old
+// instance asks the new binary (`hbmond --check-handover`) before the
 // execve, so a mismatch is a refused re-exec, never a lost state.
+// Format 2: an app's output pipes come without write ends (-1), which
+// hbmond no longer holds; format 1 had them, and the reader closes them.
 #pragma once
 
 #include "core/config.hpp"
@@ -31,7 +34,8 @@
 
 namespace hbmon::handover {
 
-inline constexpr int format = 1;
+inline constexpr int format = 2;
+inline constexpr int oldest_format = 1;
 // A heartbeat due within the handover is judged this long after it: ZeroMQ
 // senders reconnect within 100 ms (ZMQ_RECONNECT_IVL) and then deliver
 // what they queued meanwhile; notify datagrams wait in the handed-over
@@ -40,10 +44,11 @@ inline constexpr Duration grace = std::chrono::milliseconds(200);
 
 enum class Queued { none, start, restart };
 
-// An app's output pipes: both ends of each (stdout, stderr), the line each
-// had begun, and what `logs` and the counters show.
+// An app's output pipes: the read end of each (stdout, stderr), the line
+// each had begun, and what `logs` and the counters show.
 struct Output {
-  std::array<int, 4> fds{-1, -1, -1, -1}; // stdout read, write; stderr read, write
+  // stdout read, write; stderr read, write: the write ends only in format 1
+  std::array<int, 4> fds{-1, -1, -1, -1};
   std::array<std::string, 2> partial{};
   std::uint64_t lines = 0;
   std::uint64_t dropped = 0;

@@ -8,46 +8,64 @@
 #include <fmt/format.h>
 #include <sys/epoll.h>
 #include <system_error>
+#include <unistd.h>
 
 namespace hbmon {
 
-OutputPipe::OutputPipe(Loop &loop, std::string app) : app_(std::move(app)) {
+OutputPipe::OutputPipe(Loop &loop, std::string app) : loop_(loop), app_(std::move(app)) {
   for (Stream &s : streams_) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0)
       throw std::system_error(errno, std::generic_category(), "pipe2");
     s.rd.reset(p[0]);
-    s.wr.reset(p[1]);
+    ::close(p[1]); // each run opens its own (open_run)
     ::fcntl(s.rd.get(), F_SETFL, ::fcntl(s.rd.get(), F_GETFL) | O_NONBLOCK);
   }
-  watch(loop);
+  report_ = loop.timer([this] { report(Loop::now()); });
 }
 
 OutputPipe::OutputPipe(Loop &loop, std::string app, const handover::Output &was)
-    : app_(std::move(app)), lines_(was.lines), dropped_before_(was.dropped) {
+    : loop_(loop), app_(std::move(app)), lines_(was.lines), dropped_before_(was.dropped) {
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     Stream &s = streams_[i];
     s.rd.reset(was.fds[2 * i]);
-    s.wr.reset(was.fds[2 * i + 1]);
-    if (!s.rd || !s.wr)
+    if (was.fds[2 * i + 1] >= 0)
+      ::close(was.fds[2 * i + 1]); // a write end an hbmond of format 1 held: not needed
+    if (!s.rd)
       throw std::system_error(EBADF, std::generic_category(), "handed-over output pipe");
     s.splitter.feed(was.partial[i], [](std::string_view) {}); // shorter than a line: kept
+    watch(s); // its run, or strays of one, may still write
   }
   ring_.resume(was.ring, was.ring_next);
-  watch(loop);
+  report_ = loop.timer([this] { report(Loop::now()); });
 }
 
-void OutputPipe::watch(Loop &loop) {
+void OutputPipe::watch(Stream &s) {
+  if (!s.watch)
+    s.watch = loop_.watch(s.rd.get(), EPOLLIN, [this, &s](std::uint32_t) { on_readable(s); });
+}
+
+std::array<UniqueFd, 2> OutputPipe::open_run() {
+  std::array<UniqueFd, 2> wr;
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    Stream &s = streams_[i];
+    // The pipe's own inode opened for writing: the read end, and what is
+    // still unread in it, stay as they are.
+    const std::string path = fmt::format("/proc/self/fd/{}", s.rd.get());
+    wr[i].reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!wr[i])
+      throw std::system_error(errno, std::generic_category(),
+                              fmt::format("opening {} for writing", path));
+  }
   for (Stream &s : streams_)
-    s.watch = loop.watch(s.rd.get(), EPOLLIN, [this, &s](std::uint32_t) { on_readable(s); });
-  report_ = loop.timer([this] { report(Loop::now()); });
+    watch(s);
+  return wr;
 }
 
 handover::Output OutputPipe::handover() const {
   handover::Output o;
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     o.fds[2 * i] = streams_[i].rd.get();
-    o.fds[2 * i + 1] = streams_[i].wr.get();
     o.partial[i] = streams_[i].splitter.pending();
   }
   o.lines = lines_;
@@ -115,7 +133,8 @@ void OutputPipe::on_readable(Stream &s) {
   if (n > 0) {
     s.splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)), emit);
   } else if (n == 0) {
-    // cannot happen while we hold the write end; be safe anyway
+    // The last writer is gone (the run ended, with any stray of it): its
+    // last line is told, and the pipe is not watched until the next run.
     s.splitter.flush(emit);
     s.watch.reset();
   }

@@ -1,7 +1,11 @@
 // The pipes that carry an app's stdout and stderr into hbmond's log.
 //
 // Contract: two pipes per app for its whole life (every run writes into the
-// same ones, strays included), stdout's lines logged at priority 6 (info)
+// same ones, strays included), of which hbmond holds only the read ends:
+// each run gets write ends of its own (open_run(), reopened through
+// /proc/self/fd), so a pipe ends when the last process of the runs
+// writing to it does, and its read end is watched only while some
+// process may write. stdout's lines logged at priority 6 (info)
 // and stderr's at 3 (err), unless a line begins with "<N>" (0-7), which
 // sets its priority and is stripped, as systemd's SyslogLevelPrefix=. The
 // read ends are non-blocking and each read at most once per loop
@@ -43,8 +47,10 @@ public:
   OutputPipe &operator=(const OutputPipe &) = delete;
   ~OutputPipe();
 
-  int stdout_fd() const { return streams_[0].wr.get(); }
-  int stderr_fd() const { return streams_[1].wr.get(); }
+  // Write ends of the two pipes (stdout, stderr) for a run about to start,
+  // closed on exec: the caller closes them once the run has its copies.
+  // Throws std::system_error (out of fds, no /proc).
+  std::array<UniqueFd, 2> open_run();
   // The app's process ended: log what it wrote, including a last line
   // without a newline, so the next run starts on a line of its own.
   void end_of_run();
@@ -58,16 +64,17 @@ public:
 private:
   struct Stream {
     explicit Stream(int p) : priority(p) {}
-    UniqueFd rd, wr;
+    UniqueFd rd;
     LineSplitter splitter{max_line};
     Loop::Watch watch;
     int priority;
   };
-  void watch(Loop &loop);
+  void watch(Stream &s);
   void on_readable(Stream &s);
   void emit(std::string_view line, int priority, Loop::TimePoint now);
   void report(std::optional<Loop::TimePoint> now);
 
+  Loop &loop_;
   std::string app_;
   std::array<Stream, 2> streams_{Stream(stdout_priority), Stream(stderr_priority)};
   Limit limit_{limits};

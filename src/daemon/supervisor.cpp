@@ -409,7 +409,15 @@ void Supervisor::do_spawn(App &a) {
     deliver(a, ev::SpawnFailed{error});
     return;
   }
-  auto started = runner_.start(a.cfg, a.output.stdout_fd(), a.output.stderr_fd(),
+  std::array<UniqueFd, 2> out;
+  try {
+    out = a.output.open_run();
+  } catch (const std::system_error &e) {
+    deliver(a, ev::SpawnFailed{e.what()});
+    return;
+  }
+  // The run holds the only write ends of its pipes once `out` closes.
+  auto started = runner_.start(a.cfg, out[0].get(), out[1].get(),
                                [this, &a](const ExitStatus &st) { on_exit(a, st); });
   if (auto *err = std::get_if<std::string>(&started)) {
     deliver(a, ev::SpawnFailed{*err});

@@ -160,3 +160,71 @@ TEST_F(Files, ExecBindsInAPrivateDirectoryRemovedAtExit) {
   EXPECT_EQ(fs::path(dir).filename().string().rfind("hbmond-exec.", 0), 0u) << endpoint;
   EXPECT_FALSE(fs::exists(dir)) << dir << " outlived hbmond";
 }
+
+namespace {
+
+struct HeldFds {
+  std::size_t all = 0;
+  std::size_t pipe_write_ends = 0;
+};
+
+// What process `pid` holds: its fds, and how many of them write to a pipe.
+HeldFds held_fds(pid_t pid) {
+  HeldFds h;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(proc + "/fd", ec)) {
+    ++h.all;
+    if (link_of(pid, std::stoi(e.path().filename())).rfind("pipe:", 0) != 0)
+      continue;
+    std::ifstream info(proc + "/fdinfo/" + e.path().filename().string());
+    for (std::string key; info >> key;)
+      if (key == "flags:") {
+        std::string octal;
+        info >> octal;
+        h.pipe_write_ends += (std::stoi(octal, nullptr, 8) & O_ACCMODE) == O_WRONLY;
+        break;
+      }
+  }
+  return h;
+}
+
+// hbmond running `apps` (app objects), each of them running: what it holds.
+HeldFds held_with(const std::vector<std::string> &apps) {
+  std::string config = "{\"apps\": [";
+  for (std::size_t i = 0; i < apps.size(); ++i)
+    config += (i ? ", " : "") + apps[i];
+  Daemon d(config + "]}");
+  for (std::size_t i = 0; i < apps.size(); ++i)
+    EXPECT_TRUE(d.wait_state("a" + std::to_string(i), "running")) << d.log();
+  return held_fds(d.pid());
+}
+
+} // namespace
+
+// An app costs hbmond few fds (issue 19's goal: 1,000s of apps under the
+// fd limit), and none that writes to its output pipes: each run holds the
+// only write ends, so a pipe ends with the last process writing to it.
+TEST_F(Files, AnAppCostsHbmondFewFdsAndNoWriteEndOfItsPipes) {
+  constexpr std::size_t n = 10; // apps beside the first
+  std::vector<std::string> zmq, notify;
+  for (std::size_t i = 0; i <= n; ++i) {
+    const std::string name = "a" + std::to_string(i);
+    zmq.push_back(app_json(name, "--then beat", R"("heartbeat": {"interval": 0.5})"));
+    notify.push_back(R"({"name": ")" + name + R"(", "command": [")" + notify_app_path + R"(", ")" +
+                     work / (name + ".trace") +
+                     R"(", "1000000"], "heartbeat": {"protocol": "notify", "interval": 0.5}})");
+  }
+  // What one app costs is told by hbmond with one and with n + 1 of them
+  // (the first app brings what hbmond needs once, such as its guardian).
+  const HeldFds one_zmq = held_with({zmq[0]}), over_zmq = held_with(zmq),
+                one_notify = held_with({notify[0]}), over_notify = held_with(notify);
+  // Per app over ZeroMQ: its pidfd, the read ends of its stdout and
+  // stderr, and libzmq's for its socket (the listener, the app's
+  // connection, the socket's mailbox, and the connection guard's monitor:
+  // two mailboxes). Over notify: the pidfd, the two read ends, the socket.
+  EXPECT_LE(over_zmq.all, one_zmq.all + n * 8) << "with one app " << one_zmq.all;
+  EXPECT_LE(over_notify.all, one_notify.all + n * 4) << "with one app " << one_notify.all;
+  EXPECT_EQ(over_zmq.pipe_write_ends, one_zmq.pipe_write_ends);
+  EXPECT_EQ(over_notify.pipe_write_ends, one_notify.pipe_write_ends);
+}

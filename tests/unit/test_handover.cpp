@@ -4,6 +4,7 @@
 #include "core/handover.hpp"
 #include "fake_clock.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -167,8 +168,22 @@ TEST(Handover, AnotherFormatIsRefusedNamingBothAndTheWriter) {
   } catch (const handover::HandoverError &e) {
     EXPECT_THAT(e.what(), HasSubstr("state format " + std::to_string(handover::format + 1)));
     EXPECT_THAT(e.what(), HasSubstr("hbmond 9.8.7"));
-    EXPECT_THAT(e.what(), HasSubstr("format " + std::to_string(handover::format) + " this"));
+    EXPECT_THAT(e.what(), HasSubstr(fmt::format("a format {}-{} this", handover::oldest_format,
+                                                handover::format)));
   }
+  doc["format"] = handover::oldest_format - 1;
+  EXPECT_THROW(handover::read(doc.dump()), handover::HandoverError);
+}
+
+// An upgrade from an hbmond that held its apps' output pipes' write ends
+// (format 1): the state is read, the write ends listed so they are closed.
+TEST(Handover, AFormerFormatIsReadWriteEndsAndAll) {
+  nlohmann::json doc = nlohmann::json::parse(handover::write(full_state()));
+  doc["format"] = 1;
+  const handover::State s = handover::read(doc.dump());
+  EXPECT_EQ(s.format, 1);
+  EXPECT_EQ(s.apps, full_state().apps);
+  EXPECT_EQ(s.fds(), full_state().fds());
 }
 
 TEST(Handover, TextThatIsNotAStateIsRefusedWithTheReason) {
