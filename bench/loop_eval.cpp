@@ -34,7 +34,7 @@
 //   --rate=0 floods (default); R > 0 sends R messages/s to each socket.
 //   --accuracy-us: sd-event timer accuracy; 0 is sd-event's default
 //     (250 ms), 1 the smallest it allows (default here). Ignored by home,
-//     which has no slack at all (its timerfd is armed at the due time, in ns).
+//     whose wait ends at the due time, in ns (the thread's timer slack: 50 us).
 //   --timer-priority: sd-event priority of the deadlines (default 0, the
 //     same as the sockets; -100 is SD_EVENT_PRIORITY_IMPORTANT). The home
 //     loop has no priorities: deadlines run after each batch of I/O.

@@ -1,6 +1,6 @@
 // All deadlines in one ordered structure: one entry per key, O(log n) to
-// arm, move or cancel, O(1) to find the earliest. The loop puts a single
-// timerfd behind it, so 10,000 apps cost one fd of timers.
+// arm, move or cancel, O(1) to find the earliest. The loop waits until the
+// earliest, so 10,000 apps cost no fd of timers.
 #pragma once
 
 #include <chrono>

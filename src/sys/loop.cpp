@@ -1,8 +1,9 @@
 #include "sys/loop.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <system_error>
 
 namespace hbmon {
@@ -17,40 +18,65 @@ Loop::Loop() {
   epfd_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epfd_)
     throw_errno("epoll_create1");
-  timerfd_.reset(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-  if (!timerfd_)
-    throw_errno("timerfd_create");
-  timer_watch_ = watch(timerfd_.get(), EPOLLIN, [this](std::uint32_t) {
-    std::uint64_t expirations;
-    while (::read(timerfd_.get(), &expirations, sizeof expirations) > 0) {
-    }
-    timerfd_at_.reset();
-    timer_fired_ = true;
-  });
 }
 
-Loop::~Loop() { timer_watch_.reset(); }
+Loop::~Loop() = default;
 
 Loop::TimePoint Loop::now() { return Clock::now(); }
 
 Loop::Watch Loop::watch(int fd, std::uint32_t events, FdCallback cb) {
-  std::uint64_t id = next_id_++;
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+  } else {
+    slot = static_cast<std::uint32_t>(fd_slots_.size());
+    fd_slots_.emplace_back();
+  }
+  FdEntry &e = fd_slots_[slot];
+  const std::uint64_t id = (static_cast<std::uint64_t>(e.generation) << 32) | slot;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
   if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
     throw_errno("epoll_ctl(ADD)");
-  fds_.emplace(id, FdEntry{fd, std::move(cb)});
+  if (!free_slots_.empty() && free_slots_.back() == slot)
+    free_slots_.pop_back();
+  e.fd = fd;
+  e.live = true;
+  e.cb = std::move(cb);
+  ++live_watches_;
   return Watch(this, id, &Loop::unwatch);
 }
 
+Loop::FdEntry *Loop::entry(std::uint64_t id) {
+  const auto slot = static_cast<std::uint32_t>(id);
+  if (slot >= fd_slots_.size())
+    return nullptr;
+  FdEntry &e = fd_slots_[slot];
+  return e.live && e.generation == static_cast<std::uint32_t>(id >> 32) ? &e : nullptr;
+}
+
 void Loop::unwatch(std::uint64_t id) {
-  auto it = fds_.find(id);
-  if (it == fds_.end())
+  FdEntry *e = entry(id);
+  if (!e)
     return;
   // The fd may already be closed by its owner; then the kernel dropped it.
-  ::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, it->second.fd, nullptr);
-  fds_.erase(it);
+  ::epoll_ctl(epfd_.get(), EPOLL_CTL_DEL, e->fd, nullptr);
+  e->live = false;
+  --live_watches_;
+  // Its callback may be the one running: it goes once the batch is done.
+  if (dispatching_)
+    freed_in_batch_.push_back(static_cast<std::uint32_t>(id));
+  else
+    free_slot(static_cast<std::uint32_t>(id));
+}
+
+void Loop::free_slot(std::uint32_t slot) {
+  FdEntry &e = fd_slots_[slot];
+  e.cb = nullptr;
+  e.fd = -1;
+  ++e.generation; // events still queued for the old id find no entry
+  free_slots_.push_back(slot);
 }
 
 Loop::Handle::Handle(Handle &&o) noexcept
@@ -96,35 +122,35 @@ std::optional<Loop::TimePoint> Loop::Timer::when() const {
   return loop_ ? loop_->timers_.when(id_) : std::nullopt;
 }
 
-void Loop::arm_timer(std::uint64_t id, TimePoint when) {
-  timers_.arm(id, when);
-  rearm_timerfd();
-}
+void Loop::arm_timer(std::uint64_t id, TimePoint when) { timers_.arm(id, when); }
 
-void Loop::disarm_timer(std::uint64_t id) {
-  timers_.cancel(id);
-  // Leaving the timerfd armed for a cancelled deadline costs one spurious
-  // wake-up at most; re-arming on every cancel would cost a syscall each.
-}
+void Loop::disarm_timer(std::uint64_t id) { timers_.cancel(id); }
 
 void Loop::drop_timer(std::uint64_t id) {
   timers_.cancel(id);
   timer_cbs_.erase(id);
 }
 
-void Loop::rearm_timerfd() {
-  auto first = timers_.earliest();
-  if (!first || (timerfd_at_ && *timerfd_at_ <= *first))
-    return;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(first->time_since_epoch());
-  itimerspec its{};
-  // 0 would disarm: a deadline at or before the epoch is simply "now".
-  auto count = std::max<std::int64_t>(ns.count(), 1);
-  its.it_value.tv_sec = count / 1'000'000'000;
-  its.it_value.tv_nsec = count % 1'000'000'000;
-  if (::timerfd_settime(timerfd_.get(), TFD_TIMER_ABSTIME, &its, nullptr) < 0)
-    throw_errno("timerfd_settime");
-  timerfd_at_ = *first;
+// Wait for events until the earliest deadline (not at all when `busy`).
+int Loop::wait(epoll_event *events, int max, bool busy) {
+  const auto first = timers_.earliest();
+  if (!busy && !first)
+    return ::epoll_wait(epfd_.get(), events, max, -1);
+  const auto left =
+      busy ? Clock::duration::zero() : std::max(*first - now(), Clock::duration::zero());
+  if (have_pwait2_) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec ts{static_cast<time_t>(ns / 1'000'000'000),
+                      static_cast<long>(ns % 1'000'000'000)};
+    const int n = ::epoll_pwait2(epfd_.get(), events, max, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS)
+      return n;
+    have_pwait2_ = false; // a kernel before 5.11
+  }
+  // Rounded up: a deadline is never run early, at most 1 ms late.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return ::epoll_wait(epfd_.get(), events, max,
+                      static_cast<int>(std::min<std::int64_t>(ms, 24 * 3600 * 1000)));
 }
 
 void Loop::add_prepare(PrepareHook hook) { prepare_.push_back(std::move(hook)); }
@@ -142,7 +168,6 @@ template <typename F> bool Loop::guarded(F &&f) {
 }
 
 void Loop::run_timers() {
-  timer_fired_ = false;
   const TimePoint t = now();
   if (auto first = timers_.earliest(); first && *first <= t)
     lag_.observe(metrics::loop_lag_bounds, std::chrono::duration<double>(t - *first).count());
@@ -153,7 +178,29 @@ void Loop::run_timers() {
       guarded([&] { return cb(), true; });
     }
   }
-  rearm_timerfd();
+}
+
+void Loop::dispatch(const epoll_event *events, int n) {
+  struct Batch { // frees the slots of the watches it removed, however it ends
+    Loop &l;
+    explicit Batch(Loop &loop) : l(loop) { l.dispatching_ = true; }
+    ~Batch() {
+      l.dispatching_ = false;
+      for (auto slot : l.freed_in_batch_)
+        l.free_slot(slot);
+      l.freed_in_batch_.clear();
+    }
+    Batch(const Batch &) = delete;
+    Batch &operator=(const Batch &) = delete;
+  } batch(*this);
+  for (int i = 0; i < n; ++i) {
+    // A copy: epoll_event is packed, and a reference to its u64 would be
+    // misaligned.
+    const std::uint64_t id = events[i].data.u64;
+    FdEntry *e = entry(id); // none: removed by an earlier callback of this batch
+    if (e)
+      guarded([&] { return e->cb(events[i].events), true; });
+  }
 }
 
 void Loop::run() {
@@ -165,26 +212,17 @@ void Loop::run() {
       busy |= guarded(hook);
     if (quit_)
       break;
-    // A deadline that is already due runs without waiting on the timerfd.
+    // A deadline that is already due runs without waiting.
     if (auto first = timers_.earliest(); first && *first <= now())
       busy = true;
-    int n = ::epoll_wait(epfd_.get(), events, max_events, busy ? 0 : -1);
+    const int n = wait(events, max_events, busy);
     if (n < 0) {
       if (errno == EINTR)
         continue;
       throw_errno("epoll_wait");
     }
     ++iterations_;
-    for (int i = 0; i < n; ++i) {
-      // A copy: epoll_event is packed, and a reference to its u64 (find()
-      // takes one) would be misaligned.
-      const std::uint64_t id = events[i].data.u64;
-      auto it = fds_.find(id);
-      if (it == fds_.end())
-        continue; // removed by an earlier callback of this batch
-      auto cb = it->second.cb;
-      guarded([&] { return cb(events[i].events), true; });
-    }
+    dispatch(events, n);
     // Deadlines run after the batch's I/O, so input that arrived in time
     // (a heartbeat) is seen before the deadline that it cancels.
     run_timers();
