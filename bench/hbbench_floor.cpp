@@ -3,7 +3,10 @@
 // 4 KiB messages at most, as hbmond's), each socket's ZMQ_FD on one epoll,
 // each woken socket drained per ../shared/design/apis.md (recv until EAGAIN
 // while ZMQ_EVENTS says POLLIN). notify: N datagram sockets (DIR/I.notify),
-// each on the epoll, read until EAGAIN. Every message counted and dropped;
+// each on the epoll, read until EAGAIN with the sender's credentials
+// (SO_PASSCRED, SCM_CREDENTIALS: what any notify consumer needs to tell the
+// app's datagrams from a stranger's, systemd's own included) and room for
+// passed fds, as hbmond reads them. Every message counted and dropped;
 // nothing else: no timers, no bookkeeping, no logging. Prints "ready" once
 // every socket is bound; on SIGTERM or SIGINT prints the count of messages
 // and exits.
@@ -43,7 +46,9 @@ int main(int argc, char **argv) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%d.notify", dir.c_str(), i);
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0) {
+    const int on = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0 ||
+        bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa) < 0) {
       std::fprintf(stderr, "hbbench_floor: %s: %s\n", sa.sun_path, std::strerror(errno));
       return 1;
     }
@@ -99,8 +104,18 @@ int main(int argc, char **argv) {
       }
       if (notify) {
         char buf[4096];
-        while (recv(dgrams[evs[e].data.u64], buf, sizeof buf, 0) >= 0)
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(16 * sizeof(int))];
+        for (;;) {
+          iovec iov{buf, sizeof buf};
+          msghdr mh{};
+          mh.msg_iov = &iov;
+          mh.msg_iovlen = 1;
+          mh.msg_control = control;
+          mh.msg_controllen = sizeof control;
+          if (recvmsg(dgrams[evs[e].data.u64], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0)
+            break;
           ++messages;
+        }
         continue;
       }
       void *s = socks[evs[e].data.u64];
