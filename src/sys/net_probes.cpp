@@ -85,6 +85,19 @@ struct NetProbes::Callbacks {
 };
 
 NetProbes::NetProbes(Loop &loop) : loop_(loop) {
+  timer_ = loop_.timer([this] {
+    int running = 0;
+    curl_multi_socket_action(multi_of(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
+    reap();
+  });
+}
+
+// libcurl starts at the first probe, not with hbmond: its start-up brings
+// in OpenSSL and GnuTLS (5 MiB resident) that a daemon with no network
+// probe never needs.
+void NetProbes::start_curl() {
+  if (multi_)
+    return;
   // Thread-safe since libcurl 7.84; idempotent.
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     throw std::runtime_error("libcurl: curl_global_init failed");
@@ -95,11 +108,6 @@ NetProbes::NetProbes(Loop &loop) : loop_(loop) {
   curl_multi_setopt(multi_of(multi_), CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERFUNCTION, &Callbacks::timer);
   curl_multi_setopt(multi_of(multi_), CURLMOPT_TIMERDATA, this);
-  timer_ = loop_.timer([this] {
-    int running = 0;
-    curl_multi_socket_action(multi_of(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
-    reap();
-  });
 }
 
 NetProbes::~NetProbes() {
@@ -107,7 +115,8 @@ NetProbes::~NetProbes() {
     drop(*probes_.begin()->second);
   watches_.clear();
   timer_.reset();
-  curl_multi_cleanup(multi_of(multi_));
+  if (multi_)
+    curl_multi_cleanup(multi_of(multi_));
 }
 
 NetProbes::Id NetProbes::http(const std::string &url, std::chrono::milliseconds timeout,
@@ -125,6 +134,7 @@ NetProbes::Id NetProbes::tcp(const std::string &host, std::uint16_t port,
 
 NetProbes::Id NetProbes::start(const std::string &url, bool connect_only,
                                std::chrono::milliseconds timeout, Done done) {
+  start_curl();
   auto p = std::make_unique<Probe>();
   p->id = next_id_++;
   p->connect_only = connect_only;

@@ -31,12 +31,13 @@ public:
   using Id = std::uint64_t;
   using Done = std::function<void(bool ok, std::string reason)>;
 
-  explicit NetProbes(Loop &loop); // throws std::runtime_error when libcurl cannot start
+  explicit NetProbes(Loop &loop);
   NetProbes(const NetProbes &) = delete;
   NetProbes &operator=(const NetProbes &) = delete;
   ~NetProbes();
 
-  // `url`: "http://HOST:PORT/PATH", as the config checked it.
+  // `url`: "http://HOST:PORT/PATH", as the config checked it. Both throw
+  // std::runtime_error when libcurl cannot start (at the first probe).
   Id http(const std::string &url, std::chrono::milliseconds timeout, Done done);
   // `host`: a name or an address (IPv6 without brackets).
   Id tcp(const std::string &host, std::uint16_t port, std::chrono::milliseconds timeout, Done done);
@@ -46,6 +47,7 @@ public:
 private:
   struct Probe;
   Id start(const std::string &url, bool connect_only, std::chrono::milliseconds timeout, Done done);
+  void start_curl();
   void drop(Probe &p);
   void act(int fd, std::uint32_t events);
   void reap();
