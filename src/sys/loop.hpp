@@ -133,7 +133,7 @@ private:
   bool dispatching_ = false;
   std::size_t live_watches_ = 0;
   std::unordered_map<std::uint64_t, TimerCallback> timer_cbs_;
-  TimerQueue<TimePoint> timers_;
+  TimerQueue timers_;
   std::vector<PrepareHook> prepare_;
   ErrorHandler on_error_;
   bool quit_ = false;

@@ -7,7 +7,7 @@
 
 using namespace std::chrono_literals;
 using TP = std::chrono::steady_clock::time_point;
-using Q = hbmon::TimerQueue<TP>;
+using Q = hbmon::TimerQueue;
 
 TEST(TimerQueue, EarliestFirst) {
   Q q;
