@@ -25,22 +25,21 @@ Loop::~Loop() = default;
 Loop::TimePoint Loop::now() { return Clock::now(); }
 
 Loop::Watch Loop::watch(int fd, std::uint32_t events, FdCallback cb) {
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-  } else {
-    slot = static_cast<std::uint32_t>(fd_slots_.size());
-    fd_slots_.emplace_back();
-  }
-  FdEntry &e = fd_slots_[slot];
-  const std::uint64_t id = (static_cast<std::uint64_t>(e.generation) << 32) | slot;
+  // A slot is taken only once the kernel has the fd: a failed add leaves none behind.
+  const bool reuse = !free_slots_.empty();
+  const auto slot = reuse ? free_slots_.back() : static_cast<std::uint32_t>(fd_slots_.size());
+  const std::uint32_t generation = reuse ? fd_slots_[slot].generation : 0;
+  const std::uint64_t id = (static_cast<std::uint64_t>(generation) << 32) | slot;
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = id;
   if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
     throw_errno("epoll_ctl(ADD)");
-  if (!free_slots_.empty() && free_slots_.back() == slot)
+  if (reuse)
     free_slots_.pop_back();
+  else
+    fd_slots_.emplace_back();
+  FdEntry &e = fd_slots_[slot];
   e.fd = fd;
   e.live = true;
   e.cb = std::move(cb);

@@ -138,7 +138,7 @@ TEST(Loop, ManyWatchesAddedAndRemovedEachCalledForItsOwnFdOnly) {
   EXPECT_EQ(loop.watch_count(), 0u);
 }
 
-TEST(Loop, ADeadlineWakesALoopWithNothingElseToDoNeverEarly) {
+TEST(Loop, ADeadlineWakesAnIdleLoopAndNeverRunsEarly) {
   Loop loop;
   Bound bound(loop, 5s);
   const auto due = Loop::now() + 30ms;
