@@ -7,6 +7,7 @@
 #include "hostile.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 
 using namespace hbtest;
 
@@ -68,10 +69,51 @@ TEST_F(Hostile, AReadingThatStallsIsCutAtItsBudgetAndNoOtherAppsKillWaitsForIt) 
   }
 }
 
+// Seconds from SIGKILL to a group of `members` processes (a leader and its
+// children, each in pause()) to its leader's death seen through a pidfd:
+// the kernel's own cost, no supervisor in it. On a 2-core machine it is
+// ~0.1-0.2 s for 500: every member runs its exit before the leader's is
+// seen, and the killer itself is off its CPU meanwhile (a bare C program
+// shows the same). Measured now, under the machine's present load.
+double kernel_group_kill(int members) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) < 0)
+    return 0;
+  // The members come back to this process to be reaped, not to pid 1.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  const pid_t leader = ::fork();
+  if (leader == 0) {
+    ::setpgid(0, 0);
+    for (int n = 1; n < members; ++n)
+      if (::fork() == 0)
+        while (true)
+          ::pause();
+    (void)!::write(ready[1], "x", 1);
+    while (true)
+      ::pause();
+  }
+  ::close(ready[1]);
+  char byte;
+  const bool up = ::read(ready[0], &byte, 1) == 1;
+  ::close(ready[0]);
+  const int fd = pidfd_open(leader);
+  const long long sent = mono_ns();
+  ::kill(-leader, SIGKILL);
+  const auto gone = up && fd >= 0 ? wait_pidfd(fd, 10s) : std::nullopt;
+  if (fd >= 0)
+    ::close(fd);
+  while (::waitpid(-leader, nullptr, 0) > 0 || errno == EINTR) {
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+  return gone ? secs(*gone - sent) : 0;
+}
+
 // 500 processes in the app's group: the record holds the first 256 (the app
 // itself first) and counts the rest; the kill is on time and takes all 500.
 // (A long grace: the 499 forks come before the first beat.)
 TEST_F(Hostile, AGroupOfFiveHundredProcessesIsRecordedBoundedAndKilledWhole) {
+  // What the kernel takes to kill such a group, beside hbmond's own bound.
+  const double kernel = kernel_group_kill(500);
   const std::string trace = work / "many.trace";
   Daemon d(config_of(
       {app("many", "--fork 499 --beats 2 --period 0.1 --then stall",
@@ -82,8 +124,11 @@ TEST_F(Hostile, AGroupOfFiveHundredProcessesIsRecordedBoundedAndKilledWhole) {
   ASSERT_TRUE(gone) << d.log();
   const auto beat = last_beat(trace);
   ASSERT_TRUE(beat);
-  // Sanitized, reading 256 processes and killing 500 take longer.
-  EXPECT_LE(secs(*gone - (*beat + 600'000'000)), 0.35 + (sanitized ? 0.5 : 0)) << d.log();
+  // hbmond's bound (the budget, 0.1 s, and the lateness goal, 0.25 s) plus
+  // the kernel's part. Sanitized, reading 256 processes takes longer.
+  EXPECT_LE(secs(*gone - (*beat + 600'000'000)), 0.35 + kernel + (sanitized ? 0.5 : 0))
+      << "the kernel alone took " << kernel << " s\n"
+      << d.log();
 
   const auto r = record_of(d, "many", 10s);
   ASSERT_TRUE(r.is_object()) << d.log();
