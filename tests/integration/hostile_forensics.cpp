@@ -82,6 +82,12 @@ double kernel_group_kill(int members) {
   // The members come back to this process to be reaped, not to pid 1.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   const pid_t leader = ::fork();
+  if (leader < 0) { // no group to time (and kill(-(-1)) would reach pid 1)
+    ::close(ready[0]);
+    ::close(ready[1]);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    return 0;
+  }
   if (leader == 0) {
     ::setpgid(0, 0);
     for (int n = 1; n < members; ++n)
