@@ -5,8 +5,12 @@
 // announce a state change). It makes no system call and never reads a
 // clock: time comes in with every event, and the single pending deadline is
 // announced with a Timer action whenever it moves. The caller feeds the
-// outcome of a Spawn action back as Spawned or SpawnFailed before delivering
-// anything else. The watchdog alone decides what happens and why; the
+// outcome of a Spawn action back as Spawned (the program has exec'd) or
+// SpawnFailed (it could not: no process, or a step before the exec
+// failed), and delivers nothing else for the app in between: the outcome
+// may take its time (the caller does not wait for a child's exec), and the
+// app's other events wait with the caller until it is known. The
+// watchdog alone decides what happens and why; the
 // caller decides only *when* a restart it was told is due (RestartDue)
 // actually runs, and answers with Restart.
 //

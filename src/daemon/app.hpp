@@ -44,7 +44,12 @@ struct App {
   HeartbeatIntake intake;
   Loop::Timer timer; // the watchdog's one deadline
 
-  pid_t pid = 0;                       // the current child, while there is one
+  pid_t pid = 0; // the current child, while there is one
+  // Its child exists but has not exec'd yet: the watchdog hears of the run
+  // (Spawned or SpawnFailed) only once it has, and the app's other events
+  // wait in `held` until then (the watchdog's contract: the outcome first).
+  bool execing = false;
+  std::vector<Event> held;
   Loop::TimePoint since = Loop::now(); // when the watchdog entered its state
 
   // When its last heartbeats came, for a forensics record.

@@ -50,6 +50,10 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
       if (sup_.shutting_down())
         throw std::runtime_error("hbmond began to shut down");
       sup_.drain_heartbeats(); // what libzmq has read already is not lost
+      // A child between its clone and its exec is no app's run yet: wait
+      // for it (as every start once did), so that only runs are handed over.
+      if (!sup_.settle_execs(std::chrono::seconds(1)))
+        throw std::runtime_error("an app's start has not reached its exec after 1 s");
       return state();
     };
     hooks.write = [this](handover::State s, std::function<void(std::string)> done) {

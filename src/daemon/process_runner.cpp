@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -41,7 +42,8 @@ ProcessRunner::~ProcessRunner() {
 }
 
 std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int stdout_fd,
-                                                      int stderr_fd, ExitHandler on_exit) {
+                                                      int stderr_fd, ExitHandler on_exit,
+                                                      ExecHandler on_exec) {
   SpawnRequest r;
   r.argv = c.command;
   r.cwd = c.cwd;
@@ -66,17 +68,67 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int st
   else
     return fmt::format("exec {}: command not found in PATH ({})", c.command[0], env.path);
 
-  return launch(r, std::move(on_exit));
+  return launch(r, std::move(on_exit), std::move(on_exec));
 }
 
-std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit) {
+std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit,
+                                                       ExecHandler on_exec) {
   auto result = spawn(r);
   if (auto *err = std::get_if<std::string>(&result))
     return std::move(*err);
   hbmon::Child &spawned = std::get<hbmon::Child>(result);
   const pid_t pid = spawned.pid;
   adopt(pid, std::move(spawned.pidfd), std::move(on_exit));
+  Child &child = children_[pid];
+  child.on_exec = std::move(on_exec);
+  child.spawned = std::move(spawned);
+  // End of file at the exec, a report first if a step before it failed.
+  child.report_watch = loop_.watch(child.spawned.report.get(), EPOLLIN,
+                                   [this, pid](std::uint32_t) { settle_exec(pid); });
   return pid;
+}
+
+bool ProcessRunner::settle_exec(pid_t pid) {
+  auto it = children_.find(pid);
+  if (it == children_.end() || !it->second.spawned.report)
+    return true;
+  Child &child = it->second;
+  ExecOutcome out = exec_outcome(child.spawned);
+  if (out.what == ExecOutcome::pending)
+    return false;
+  child.report_watch = {}; // also from inside its own callback
+  ExecHandler on_exec = std::move(child.on_exec);
+  if (out.what == ExecOutcome::failed) {
+    child.exec_error = out.error;
+    child.exec_told = static_cast<bool>(on_exec);
+  }
+  // Last: the handler may start children (children_ may rehash).
+  if (on_exec)
+    on_exec(out.what == ExecOutcome::failed ? &out.error : nullptr);
+  return true;
+}
+
+bool ProcessRunner::settle_execs(std::chrono::milliseconds bound) {
+  const auto until = std::chrono::steady_clock::now() + bound;
+  std::vector<pid_t> pending;
+  for (const auto &[pid, child] : children_)
+    if (child.spawned.report)
+      pending.push_back(pid);
+  bool all = true;
+  for (pid_t pid : pending) {
+    while (!settle_exec(pid)) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      auto it = children_.find(pid);
+      if (left.count() <= 0 || it == children_.end()) {
+        all = it == children_.end();
+        break;
+      }
+      pollfd p{it->second.spawned.report.get(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+  }
+  return all;
 }
 
 void ProcessRunner::adopt(pid_t pid, UniqueFd pidfd, ExitHandler on_exit) {
@@ -116,6 +168,8 @@ void ProcessRunner::signal(pid_t pid, int sig) {
 }
 
 void ProcessRunner::collect(pid_t pid) {
+  // The outcome of its exec first (it is gone: the report has all it will).
+  settle_exec(pid);
   auto it = children_.find(pid);
   if (it == children_.end())
     return;
@@ -128,9 +182,17 @@ void ProcessRunner::collect(pid_t pid) {
   // child and of every child it waited for (the app's CPU seconds).
   if (::syscall(SYS_waitid, P_PIDFD, it->second.pidfd.get(), &si, WEXITED | WNOHANG, &ru) < 0 ||
       si.si_pid == 0)
-    return; // not exited yet (spurious wake-up)
+    return;                   // not exited yet (spurious wake-up)
+  if (it->second.exec_told) { // its handler has heard why already
+    if (opts_.guardian)
+      opts_.guardian->forget(pid);
+    children_.erase(it);
+    return;
+  }
   ExitStatus st;
-  if (si.si_code == CLD_EXITED)
+  if (!it->second.exec_error.empty())
+    st = ExitStatus::exec_failed(it->second.exec_error);
+  else if (si.si_code == CLD_EXITED)
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);

@@ -126,20 +126,26 @@ bool Supervisor::run_start_queue() {
     else
       deliver(a, ev::Restart{});
   }
-  if (booting_ && starts_.empty()) {
-    // Every enabled app has been spawned (or has failed to be).
-    booting_ = false;
-    status_dirty_ = false;
-    reports_.booted(summary());
-    logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
-  }
+  check_booted();
   return !starts_.empty() && !starts_.held_for_kill();
+}
+
+void Supervisor::check_booted() {
+  if (!booting_ || !starts_.empty() || execing_ > 0)
+    return;
+  // Every enabled app has been spawned and has exec'd (or has failed to).
+  booting_ = false;
+  status_dirty_ = false;
+  reports_.booted(summary());
+  logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
 }
 
 // Events are handled one at a time, in the order they arise: one raised
 // while another is being handled (a spawn's Spawned, from among the actions
 // of a Start) waits until all of that one's actions are done.
 void Supervisor::deliver(App &a, Event e) {
+  if (held_back(a, e))
+    return;
   if (delivering_) {
     pending_.emplace_back(&a, std::move(e));
     return;
@@ -153,8 +159,19 @@ void Supervisor::deliver(App &a, Event e) {
   while (!pending_.empty()) {
     auto [app, event] = std::move(pending_.front());
     pending_.pop_front();
-    handle(*app, event);
+    if (!held_back(*app, event)) // its child may have been spawned meanwhile
+      handle(*app, event);
   }
+}
+
+// While the app's child has not exec'd, only the outcome goes to its
+// watchdog; the rest waits in App::held (on_exec() delivers it).
+bool Supervisor::held_back(App &a, Event &e) {
+  if (!a.execing || std::holds_alternative<ev::Spawned>(e) ||
+      std::holds_alternative<ev::SpawnFailed>(e))
+    return false;
+  a.held.push_back(std::move(e));
+  return true;
 }
 
 void Supervisor::handle(App &a, const Event &e) {
@@ -176,11 +193,21 @@ void Supervisor::publish(const std::string &app, std::string_view event,
   reports_.event(e);
 }
 
+namespace {
+// An app whose child exists but has not exec'd yet (App::execing) shows as
+// starting, as it will be: an admin's start is under way, not refused.
+constexpr std::string_view execing_reason = "starting its program";
+} // namespace
+
 Supervisor::Reply Supervisor::reply_for(const App &a, std::string message) const {
   Reply r;
   r.message = std::move(message);
   r.state = a.wd.state();
   r.reason = a.wd.reason();
+  if (a.execing) { // what its watchdog will hear of once the exec is known
+    r.state = State::starting;
+    r.reason = std::string(execing_reason);
+  }
   return r;
 }
 
@@ -417,17 +444,38 @@ void Supervisor::do_spawn(App &a) {
     return;
   }
   // The run holds the only write ends of its pipes once `out` closes.
-  auto started = runner_.start(a.cfg, out[0].get(), out[1].get(),
-                               [this, &a](const ExitStatus &st) { on_exit(a, st); });
+  auto started = runner_.start(
+      a.cfg, out[0].get(), out[1].get(), [this, &a](const ExitStatus &st) { on_exit(a, st); },
+      [this, &a](const std::string *error) { on_exec(a, error); });
   if (auto *err = std::get_if<std::string>(&started)) {
     deliver(a, ev::SpawnFailed{*err});
     return;
   }
+  // Its lines and heartbeats are its own from now (it may beat as soon as
+  // it has exec'd, before the loop reads that it has); the watchdog hears
+  // of it once the exec's outcome is known.
   a.pid = std::get<pid_t>(started);
   a.output.set_pid(a.pid);
   a.intake.set_process(a.pid);
-  deliver(a, ev::Spawned{a.pid});
-  probes_.started(a);
+  a.execing = true;
+  ++execing_;
+}
+
+void Supervisor::on_exec(App &a, const std::string *error) {
+  a.execing = false;
+  --execing_;
+  if (error) {
+    a.output.end_of_run();
+    a.output.set_pid(0);
+    a.pid = 0;
+    deliver(a, ev::SpawnFailed{*error});
+  } else {
+    deliver(a, ev::Spawned{a.pid});
+    probes_.started(a);
+  }
+  for (Event &e : std::exchange(a.held, {}))
+    deliver(a, std::move(e));
+  check_booted();
 }
 
 void Supervisor::on_exit(App &a, const ExitStatus &st) {
@@ -597,6 +645,11 @@ std::vector<AppStatus> Supervisor::status() const {
     c.output_dropped = a->output.dropped();
     out.push_back(snapshot(name, a->wd, c, now));
     out.back().since = wall - to_seconds(now - a->since);
+    if (a->execing) {
+      out.back().state = State::starting;
+      out.back().pid = a->pid;
+      out.back().reason = std::string(execing_reason);
+    }
   }
   return out;
 }

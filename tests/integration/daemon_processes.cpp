@@ -3,12 +3,15 @@
 #include "harness.hpp"
 
 #include <algorithm>
+#include <future>
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <map>
 #include <pwd.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 
 using namespace hbtest;
 
@@ -70,6 +73,140 @@ std::string group_list(std::vector<gid_t> groups) {
 
 // The child sets its ids with the raw system calls (sys/spawn.cpp): each of
 // them must have happened, for every one of the ids.
+namespace held_child {
+
+// Holds hbmond's next child at its very first instruction, before its exec:
+// a thread of the test traces hbmond's loop thread (PTRACE_SEIZE, the
+// tracer of children it makes: PTRACE_O_TRACE{FORK,VFORK,CLONE}), lets
+// hbmond go on at once, and keeps the new child stopped until release().
+// ptrace calls come from the thread that attached, so it does them all.
+class ChildHolder {
+public:
+  explicit ChildHolder(pid_t hbmond)
+      : thread_([this, hbmond] { run(hbmond); }), attached_(attached_p_.get_future()),
+        child_(child_p_.get_future()) {}
+  ~ChildHolder() {
+    release();
+    thread_.join();
+  }
+  bool attached() {
+    return attached_.wait_for(10s) == std::future_status::ready && attached_.get();
+  }
+  // The child, once it is held (stopped); nullopt if none came.
+  std::optional<pid_t> child(std::chrono::milliseconds timeout) {
+    if (child_.wait_for(timeout) != std::future_status::ready)
+      return std::nullopt;
+    const pid_t pid = child_.get();
+    return pid > 0 ? std::optional<pid_t>(pid) : std::nullopt;
+  }
+  void release() {
+    if (!released_.exchange(true))
+      go_p_.set_value();
+  }
+
+private:
+  void run(pid_t hbmond) {
+    const long options = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
+    const bool ok = ::ptrace(PTRACE_SEIZE, hbmond, nullptr, options) == 0;
+    attached_p_.set_value(ok);
+    pid_t child = -1;
+    // hbmond's stops until its next clone: pass on any signal, and detach
+    // at the clone's event stop (hbmond runs free from there).
+    while (ok) {
+      int st = 0;
+      if (::waitpid(hbmond, &st, __WALL) != hbmond || !WIFSTOPPED(st))
+        break;
+      const int event = st >> 16;
+      if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+          event == PTRACE_EVENT_CLONE) {
+        unsigned long msg = 0;
+        ::ptrace(PTRACE_GETEVENTMSG, hbmond, nullptr, &msg);
+        child = static_cast<pid_t>(msg);
+        ::ptrace(PTRACE_DETACH, hbmond, nullptr, nullptr);
+        break;
+      }
+      const int sig = event == 0 ? WSTOPSIG(st) : 0;
+      ::ptrace(PTRACE_CONT, hbmond, nullptr, reinterpret_cast<void *>(static_cast<long>(sig)));
+    }
+    // The child, traced from its birth, reports its first stop.
+    int st = 0;
+    if (child > 0 && (::waitpid(child, &st, __WALL) != child || !WIFSTOPPED(st)))
+      child = -1;
+    child_p_.set_value(child);
+    go_p_.get_future().wait();
+    if (child > 0)
+      ::ptrace(PTRACE_DETACH, child, nullptr, nullptr);
+  }
+
+  std::promise<bool> attached_p_;
+  std::promise<pid_t> child_p_;
+  std::promise<void> go_p_;
+  std::atomic<bool> released_{false};
+  std::thread thread_;
+  std::future<bool> attached_;
+  std::future<pid_t> child_;
+};
+
+} // namespace held_child
+using held_child::ChildHolder;
+
+// hbmond does not wait for a child's exec: a child held before it (by a
+// tracer, from its first instruction) holds up nothing. hbmond answers at
+// once, shows the app starting with that pid, and other apps go on; the
+// watchdog hears of the run once the exec is done.
+TEST_F(Processes, AChildThatHasNotExecdYetHoldsUpNothing) {
+  Daemon d(config_of({a("steady", "--then beat", fast_hb),
+                      a("held", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  ASSERT_TRUE(d.wait_state("steady", "running")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  const std::string hbmond_exe =
+      std::filesystem::read_symlink("/proc/" + std::to_string(d.pid()) + "/exe");
+
+  ChildHolder holder(d.pid());
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  // With a spawn that waits for the exec, hbmond would not answer this.
+  const auto [status, out] = hbmonctl(control, "--timeout 3 start --no-block held");
+  EXPECT_EQ(status, 0) << out;
+  const auto child = holder.child(10s);
+  ASSERT_TRUE(child) << d.log();
+  // Still hbmond's program: the child has not exec'd.
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(*child) + "/exe"), hbmond_exe);
+  const auto held = app_status(control, "held");
+  ASSERT_TRUE(held.is_object()) << "no answer while a child waits for its exec\n" << d.log();
+  EXPECT_EQ(held["state"], "starting");
+  EXPECT_EQ(held["pid"], *child);
+  expect_status_fast(control);
+  EXPECT_EQ(app_status(control, "steady")["state"], "running");
+  EXPECT_EQ(d.count("held: started"), 0u) << d.log();
+
+  holder.release();
+  const auto pid = d.wait_started("held");
+  ASSERT_TRUE(pid) << d.log();
+  EXPECT_EQ(*pid, *child);
+  EXPECT_TRUE(d.wait_state("held", "running")) << d.log();
+}
+
+// What comes for an app while its child has not exec'd waits for the exec:
+// a stop then stops the run that has begun, not a watchdog that has not
+// heard of it yet (which would then take the exec for a start).
+TEST_F(Processes, AStopWhileTheChildHasNotExecdStopsTheRunOnceItHas) {
+  Daemon d(config_of({a("held", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  ChildHolder holder(d.pid());
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  EXPECT_EQ(hbmonctl(control, "--timeout 3 start --no-block held").first, 0);
+  const auto child = holder.child(10s);
+  ASSERT_TRUE(child) << d.log();
+  EXPECT_EQ(hbmonctl(control, "--timeout 3 stop --no-block held").first, 0);
+  holder.release();
+  EXPECT_TRUE(d.wait_for("held: started, pid " + std::to_string(*child))) << d.log();
+  EXPECT_TRUE(wait_gone(*child, 10s)) << d.log();
+  EXPECT_TRUE(d.wait_state("held", "stopped")) << d.log();
+  EXPECT_EQ(app_status(control, "held")["state"], "stopped") << d.log();
+}
+
 TEST_F(Processes, AnAppRunsWithExactlyItsAccountsIds) {
   const passwd *nobody = ::getpwnam("nobody");
   const group *daemon_group = ::getgrnam("daemon");
