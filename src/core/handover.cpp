@@ -247,7 +247,6 @@ json put(const Watchdog::Memory &m) {
           {"result", put_name(result_names, m.result)},
           {"spawn_pending", m.spawn_pending},
           {"restart_due", m.restart_due},
-          {"announced_kills", m.announced_kills},
           {"starts", std::move(starts)},
           {"delay", put(m.delay)},
           {"last_exit", put(m.last_exit)},
@@ -284,7 +283,6 @@ void get(const json &j, Watchdog::Memory &m) {
   get_name(j.at("result"), result_names, m.result);
   m.spawn_pending = j.at("spawn_pending").get<bool>();
   m.restart_due = j.at("restart_due").get<bool>();
-  m.announced_kills = j.at("announced_kills").get<bool>();
   m.starts.clear();
   for (const auto &t : j.at("starts")) {
     TimePoint at;

@@ -164,12 +164,9 @@ struct Changed { // a state transition, for events and STATUS=
   State to;
   std::string reason;
 };
-// The pending deadline moved (nullopt: none). `kills`: reaching it with no
-// event before it sends a signal (the last allowed miss, or SIGKILL after
-// stop_timeout), so the caller keeps slow work (a spawn) away from it.
+// The pending deadline moved (nullopt: none).
 struct Timer {
   std::optional<TimePoint> at;
-  bool kills = false;
 };
 // The backoff is over: restart when the caller's start scheduler allows,
 // by delivering ev::Restart.
@@ -209,7 +206,6 @@ public:
     Result result = Result::success;
     bool spawn_pending = false;
     bool restart_due = false;
-    bool announced_kills = false; // with deadline: what the last Timer said
     std::deque<TimePoint> starts; // for start_limit
     Duration delay{};             // next restart delay
     std::optional<ExitStatus> last_exit;
@@ -313,7 +309,6 @@ private:
   void on_probe(const ev::Probe &e, TimePoint now, Actions &out);
   void self_stopping(TimePoint now, Actions &out);
   void override_interval(std::chrono::microseconds usec, Actions &out);
-  bool deadline_kills() const;
 
   AppConfig cfg_;
   Memory m_;

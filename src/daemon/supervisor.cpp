@@ -106,7 +106,7 @@ void Supervisor::start(const Config &cfg) {
     add_app(make_app(ac));
   for (const auto &[name, a] : apps_.all()) {
     if (a->cfg.enabled)
-      starts_.push(a.get(), Starts::Kind::start, Loop::now());
+      starts_.push(a.get(), Starts::Kind::start);
     else
       logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
   }
@@ -127,7 +127,7 @@ bool Supervisor::run_start_queue() {
       deliver(a, ev::Restart{});
   }
   check_booted();
-  return !starts_.empty() && !starts_.held_for_kill();
+  return !starts_.empty();
 }
 
 void Supervisor::check_booted() {
@@ -336,7 +336,7 @@ std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
   for (const auto &name : plan.added) {
     App &a = add_app(std::move(made[name]));
     if (a.cfg.enabled && !shutting_down_)
-      starts_.push(&a, Starts::Kind::start, Loop::now());
+      starts_.push(&a, Starts::Kind::start);
   }
   forensics_.configure(next.forensics);
   status_dirty_ = true;
@@ -354,7 +354,6 @@ void Supervisor::finish_retired() {
   for (std::unique_ptr<App> &old : apps_.take_gone()) {
     const std::string name = old->cfg.name;
     starts_.remove(old.get());
-    starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
     std::unique_ptr<App> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
@@ -367,7 +366,7 @@ void Supervisor::finish_retired() {
     a.admin_down = admin_down;
     logging::app_event(name, LogLevel::info, "new settings applied");
     if (a.cfg.enabled && !admin_down && !shutting_down_)
-      starts_.push(&a, Starts::Kind::start, Loop::now());
+      starts_.push(&a, Starts::Kind::start);
   }
   if (shutting_down_)
     check_shutdown_done();
@@ -421,9 +420,8 @@ void Supervisor::execute(App &a, const Actions &acts) {
         a.timer.arm(*t->at);
       else
         a.timer.disarm();
-      starts_.set_kill_deadline(&a, t->kills ? t->at : std::nullopt);
     } else if (std::holds_alternative<act::RestartDue>(action)) {
-      starts_.push(&a, Starts::Kind::restart, Loop::now()); // a spawn: it waits its turn
+      starts_.push(&a, Starts::Kind::restart); // a spawn: it waits its turn
     }
   }
 }
@@ -603,9 +601,8 @@ void Supervisor::restore(const std::vector<handover::App> &apps) {
     if (h.retiring)
       apps_.retire(a, h.successor ? make_app(*h.successor) : nullptr);
     if (h.queued != handover::Queued::none)
-      starts_.push(
-          &a, h.queued == handover::Queued::start ? Starts::Kind::start : Starts::Kind::restart,
-          now);
+      starts_.push(&a, h.queued == handover::Queued::start ? Starts::Kind::start
+                                                           : Starts::Kind::restart);
     resuming_.push_back(&a);
   }
   if (guardian_)

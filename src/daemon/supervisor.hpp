@@ -176,8 +176,7 @@ private:
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
   Actions actions_;                             // the watchdog's answer to the current one
   bool delivering_ = false;
-  // Starts and restarts waiting their turn; it also knows each app's
-  // pending kill, so that no start runs right before one.
+  // Starts and restarts waiting their turn, run a slice at a time.
   Starts starts_;
   bool booting_ = false;    // READY=1 once the boot starts are done
   std::size_t execing_ = 0; // apps whose child has not exec'd yet (App::execing)
