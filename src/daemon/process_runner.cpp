@@ -36,9 +36,14 @@ ProcessRunner::ProcessRunner(Loop &loop, Options opts)
 }
 
 ProcessRunner::~ProcessRunner() {
-  // Last resort (normally a shutdown has stopped everything).
-  for (const auto &[pid, child] : children_)
+  // Last resort (normally a shutdown has stopped everything). A child that
+  // has not exec'd may not have its own group yet, and runs in memory that
+  // is about to be freed: it goes by its pidfd.
+  for (const auto &[pid, child] : children_) {
     kill_group(pid, SIGKILL);
+    if (child.spawned.report)
+      pidfd_send_signal(child.pidfd.get(), SIGKILL);
+  }
 }
 
 std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int stdout_fd,
@@ -73,6 +78,28 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int st
 
 std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit,
                                                        ExecHandler on_exec) {
+  // Every set of spawn slots is a child's that has not taken its own fds
+  // yet (its first step, microseconds after the clone): wait for one, a
+  // little. The start queue never gets here (it waits for a free set).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  while (spawn_slots_free() == 0 && std::chrono::steady_clock::now() < until) {
+    std::vector<pollfd> fds;
+    std::vector<pid_t> pids;
+    for (const auto &[pid, child] : children_)
+      if (holds_slots(child.spawned)) {
+        fds.push_back({child.spawned.report.get(), POLLIN, 0});
+        pids.push_back(pid);
+      }
+    if (fds.empty())
+      break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(left.count(), 0) + 1)) <= 0)
+      break;
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (fds[i].revents)
+        settle_exec(pids[i], false);
+  }
   auto result = spawn(r);
   if (auto *err = std::get_if<std::string>(&result))
     return std::move(*err);
@@ -84,16 +111,16 @@ std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, Ex
   child.spawned = std::move(spawned);
   // End of file at the exec, a report first if a step before it failed.
   child.report_watch = loop_.watch(child.spawned.report.get(), EPOLLIN,
-                                   [this, pid](std::uint32_t) { settle_exec(pid); });
+                                   [this, pid](std::uint32_t) { settle_exec(pid, false); });
   return pid;
 }
 
-bool ProcessRunner::settle_exec(pid_t pid) {
+bool ProcessRunner::settle_exec(pid_t pid, bool gone) {
   auto it = children_.find(pid);
   if (it == children_.end() || !it->second.spawned.report)
     return true;
   Child &child = it->second;
-  ExecOutcome out = exec_outcome(child.spawned);
+  ExecOutcome out = exec_outcome(child.spawned, gone);
   if (out.what == ExecOutcome::pending)
     return false;
   child.report_watch = {}; // also from inside its own callback
@@ -116,7 +143,7 @@ bool ProcessRunner::settle_execs(std::chrono::milliseconds bound) {
       pending.push_back(pid);
   bool all = true;
   for (pid_t pid : pending) {
-    while (!settle_exec(pid)) {
+    while (!settle_exec(pid, false)) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
       auto it = children_.find(pid);
@@ -169,7 +196,11 @@ void ProcessRunner::signal(pid_t pid, int sig) {
 
 void ProcessRunner::collect(pid_t pid) {
   // The outcome of its exec first (it is gone: the report has all it will).
-  settle_exec(pid);
+  siginfo_t probe{};
+  const bool gone =
+      ::waitid(P_PIDFD, static_cast<id_t>(pidfd(pid)), &probe, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      probe.si_pid != 0;
+  settle_exec(pid, gone);
   auto it = children_.find(pid);
   if (it == children_.end())
     return;

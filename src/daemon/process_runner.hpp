@@ -88,6 +88,8 @@ public:
   // True once hbmond has no child left but the apps' and the guardian.
   bool kill_strays();
   std::size_t running() const { return children_.size(); }
+  // A start now would not wait for another's first step (see sys/spawn.hpp).
+  static bool can_spawn() { return spawn_slots_free() > 0; }
 
 private:
   struct Child {
@@ -103,7 +105,7 @@ private:
   };
   // Reads the child's report pipe; runs the exec handler once the outcome
   // is known. False while it is not.
-  bool settle_exec(pid_t pid);
+  bool settle_exec(pid_t pid, bool gone);
   void collect(pid_t pid);
   std::vector<pid_t> strays() const; // hbmond's children that are not apps' or the guardian
 

@@ -117,7 +117,12 @@ void Supervisor::start(const Config &cfg) {
 // Starts run here, a slice at a time (core/start_queue.hpp says when).
 bool Supervisor::run_start_queue() {
   starts_.begin_slice(Loop::now());
-  while (auto next = starts_.next(Loop::now())) {
+  // Each start takes a set of spawn slots until its child has its own fds
+  // (microseconds later, on its report pipe): with none free, the next turn.
+  while (ProcessRunner::can_spawn()) {
+    auto next = starts_.next(Loop::now());
+    if (!next)
+      break;
     App &a = *next->first;
     if (shutting_down_ || a.retiring)
       continue;
@@ -127,7 +132,9 @@ bool Supervisor::run_start_queue() {
       deliver(a, ev::Restart{});
   }
   check_booted();
-  return !starts_.empty();
+  // Come back at once for the rest, unless it waits for a free set (its
+  // child's report pipe wakes the loop).
+  return !starts_.empty() && ProcessRunner::can_spawn();
 }
 
 void Supervisor::check_booted() {

@@ -37,16 +37,30 @@ struct ChildReport {
   int err;
 };
 
-// Four fds held from start-up, below the thousands of sockets and pipes
-// hbmond opens later: /dev/null, and the places where the next child's
-// stdin, stdout and stderr are put just before the clone (restored right
-// after it). With CLONE_VFORK the child shares hbmond's fd table and
-// unshares only the fds up to these (see child_main), so a start costs the
-// same with 10 apps or 10,000.
-struct StdioSlots {
-  int null = -1, in = -1, out = -1, err = -1;
-  int top = -1; // the highest of them
+// Where a child finds its stdin, stdout, stderr and the write end of its
+// report pipe: four low fds put there just before the clone. The child
+// shares hbmond's fd table and, first thing, takes a copy of the fds up to
+// the highest slot only (see child_main): copying every socket hbmond holds
+// would make a start cost O(fds), and would keep hbmond's listening sockets
+// open in the child until its exec (a port hbmond closes could not be bound
+// again meanwhile). A set is hbmond's again once its child says it has its
+// own copy, or has gone.
+struct SlotSet {
+  int in = -1, out = -1, err = -1, report = -1;
 };
+
+// Held from start-up, below the thousands of sockets and pipes hbmond opens
+// later: /dev/null and `slot_sets` sets, each /dev/null while free.
+constexpr std::size_t slot_sets = 8;
+struct Slots {
+  int null = -1;
+  SlotSet sets[slot_sets];
+  bool busy[slot_sets] = {};
+  int top = -1; // the highest of them all
+};
+
+// The byte a child writes to its report pipe once it has its own fds.
+constexpr char unshared_byte = 'U';
 
 } // namespace spawn_detail
 using namespace spawn_detail;
@@ -141,7 +155,7 @@ template <typename T> HBMON_CHILD_INLINE long arg(T v) {
 
 constexpr char watchdog_pid_prefix[] = "WATCHDOG_PID=";
 
-StdioSlots slots;
+Slots slots;
 
 } // namespace
 
@@ -160,19 +174,17 @@ struct SpawnMemory {
   long parent = 0;
   char *const *argv_p = nullptr, *const *envp_p = nullptr;
   char *watchdog_pid_at = nullptr; // where the child writes its pid, or null
-  // Write end of the report pipe; -1 with CLONE_VFORK, where the child
-  // writes `vfork_report` instead (the parent sleeps until it is done).
-  int report = -1;
-  ChildReport vfork_report{};
-  StdioSlots stdio;
-  bool shared_fds = false; // CLONE_FILES: unshare the low fds first
-  // What the parent has read of the report so far.
+  SlotSet stdio;                   // the child's slots (`set`: which of slots.sets)
+  long above = 0;                  // the lowest fd above every slot
+  bool vfork = false;
+  std::size_t set = 0;
+  bool set_held = false; // the set is this child's until it has unshared
+  // What the parent has read of the report so far (after unshared_byte).
+  bool unshared = false;
   unsigned char got[sizeof(ChildReport)] = {};
   std::size_t got_bytes = 0;
   alignas(64) char stack[32 * 1024];
 };
-
-void SpawnMemoryDeleter::operator()(SpawnMemory *m) const { delete m; }
 
 namespace {
 
@@ -207,10 +219,7 @@ std::string describe_exec_error(const ChildReport &r, const std::string &path,
   ChildReport r;
   r.stage = stage;
   r.err = static_cast<int>(-err);
-  if (m->report >= 0)
-    sys(SYS_write, m->report, arg(&r), sizeof r);
-  else
-    m->vfork_report = r;
+  sys(SYS_write, m->stdio.report, arg(&r), sizeof r);
   while (true)
     sys(SYS_exit_group, 127);
 }
@@ -262,6 +271,14 @@ HBMON_CHILD_CODE long move_fd(long from, long to) {
 
 HBMON_CHILD_CODE int child_main(void *arg_) {
   auto *m = static_cast<SpawnMemory *>(arg_);
+  // First, the fd table, which is still hbmond's own (CLONE_FILES): a copy
+  // of the low fds only (the slots), then word to hbmond that the slots
+  // are its own again. (Kernel < 5.9: a copy of it all.)
+  long r = sys(SYS_close_range, m->above, ~0U, CLOSE_RANGE_UNSHARE);
+  if (r < 0 && (r = sys(SYS_unshare, CLONE_FILES)) < 0)
+    child_fail(m, st_stdio, r);
+  const char unshared = unshared_byte;
+  sys(SYS_write, m->stdio.report, arg(&unshared), 1);
   // Dispositions first, then the mask: no handler may run in between. The
   // kernel's struct sigaction, zeroed: SIG_DFL, no flags, an empty mask.
   // (Element by element: an unoptimized build would call memset.)
@@ -276,27 +293,19 @@ HBMON_CHILD_CODE int child_main(void *arg_) {
   if (m->watchdog_pid_at)
     write_own_pid(m->watchdog_pid_at);
 
-  const long above = m->stdio.top + 1;
-  if (m->shared_fds) {
-    // The fd table is still hbmond's own (CLONE_FILES). Take a copy of the
-    // low fds only (and the report pipe's end): copying, then closing at
-    // exec, every socket hbmond holds would make each start cost O(fds).
-    if (sys(SYS_close_range, above, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
-      const long r = sys(SYS_unshare, CLONE_FILES); // kernel < 5.9: copy it all
-      if (r < 0)
-        child_fail(m, st_stdio, r);
-    }
-  }
-  long r = 0;
   if ((r = move_fd(m->stdio.in, 0)) < 0 || (r = move_fd(m->stdio.out, 1)) < 0 ||
       (r = move_fd(m->stdio.err, 2)) < 0)
     child_fail(m, st_stdio, r);
-  // Every other inherited fd goes at exec (the report pipe's end is
-  // close-on-exec already: its end-of-file tells hbmond of the exec).
-  if (sys(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    for (long fd = 3; fd < 65536; ++fd)
-      if (fd != m->report)
-        sys(SYS_close, fd);
+  // Every other fd goes now: the other sets' slots are other children's
+  // (their report pipes end only once no copy is left). Only the report
+  // pipe's end stays, close-on-exec: its end of file tells hbmond of the
+  // exec.
+  const long report = m->stdio.report;
+  if (report > 3)
+    sys(SYS_close_range, 3U, report - 1, 0);
+  if (sys(SYS_close_range, report + 1, ~0U, 0) < 0)
+    for (long fd = report + 1; fd < 65536; ++fd)
+      sys(SYS_close, fd);
   if (m->nofile_soft >= 0) {
     struct {
       unsigned long long cur, max;
@@ -309,7 +318,7 @@ HBMON_CHILD_CODE int child_main(void *arg_) {
       sys(SYS_prlimit64, 0, RLIMIT_NOFILE, arg(&lim), 0);
     }
   }
-  if (m->shared_fds) // CLONE_VFORK (see reset_oom_score)
+  if (m->vfork) // (see reset_oom_score)
     reset_oom_score();
   if ((r = sys(SYS_setsid)) < 0)
     child_fail(m, st_setsid, r);
@@ -351,20 +360,91 @@ bool reserve_spawn_fds() {
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null)
     return false;
-  UniqueFd in(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
-  UniqueFd out(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
-  UniqueFd err(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
-  if (!in || !out || !err)
-    return false;
-  // The child keeps the fds up to the highest.
-  slots = {null.release(), in.release(), out.release(), err.release()};
-  slots.top = std::max({slots.null, slots.in, slots.out, slots.err});
+  std::vector<UniqueFd> held;
+  for (std::size_t i = 0; i < 4 * slot_sets; ++i) {
+    held.emplace_back(::fcntl(null.get(), F_DUPFD_CLOEXEC, 0));
+    if (!held.back())
+      return false;
+  }
+  Slots made;
+  made.top = null.get();
+  for (std::size_t i = 0; i < slot_sets; ++i) {
+    made.sets[i] = {held[4 * i].release(), held[4 * i + 1].release(), held[4 * i + 2].release(),
+                    held[4 * i + 3].release()};
+    for (int fd : {made.sets[i].in, made.sets[i].out, made.sets[i].err, made.sets[i].report})
+      made.top = std::max(made.top, fd);
+  }
+  made.null = null.release();
+  slots = made;
   return true;
+}
+
+namespace {
+
+// /dev/null back in a set's slots (closing what the child had there, in
+// hbmond's table), and the set free again.
+void release_set(SpawnMemory &m) {
+  if (!m.set_held)
+    return;
+  const SlotSet &s = slots.sets[m.set];
+  for (int fd : {s.in, s.out, s.err, s.report})
+    ::dup3(slots.null, fd, O_CLOEXEC);
+  slots.busy[m.set] = false;
+  m.set_held = false;
+}
+
+// Reads what the report pipe has; true at its end of file.
+bool read_report(Child &c) {
+  SpawnMemory &m = *c.memory;
+  while (true) {
+    unsigned char buf[sizeof m.got + 1];
+    const ssize_t n = ::read(c.report.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno == EAGAIN)
+      return false;
+    if (n <= 0)
+      return true; // end of file, or an error that cannot be waited out
+    std::size_t at = 0;
+    if (!m.unshared && buf[0] == static_cast<unsigned char>(unshared_byte)) {
+      m.unshared = true;
+      release_set(m); // the child has its own copy of the slots now
+      at = 1;
+    }
+    const std::size_t take = std::min(static_cast<std::size_t>(n) - at, sizeof m.got - m.got_bytes);
+    std::memcpy(m.got + m.got_bytes, buf + at, take);
+    m.got_bytes += take;
+  }
+}
+
+} // namespace
+
+void SpawnMemoryDeleter::operator()(SpawnMemory *m) const {
+  release_set(*m);
+  delete m;
+}
+
+bool holds_slots(const Child &c) { return c.memory && c.memory->set_held; }
+
+std::size_t spawn_slots_free() {
+  if (slots.null < 0)
+    return slot_sets;
+  std::size_t n = 0;
+  for (bool b : slots.busy)
+    n += !b;
+  return n;
 }
 
 std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   if (!reserve_spawn_fds())
     return std::string("open /dev/null: ") + std::strerror(errno);
+  std::size_t set = slot_sets;
+  for (std::size_t i = 0; i < slot_sets && set == slot_sets; ++i)
+    if (!slots.busy[i])
+      set = i;
+  if (set == slot_sets)
+    return std::string("busy: ") + std::to_string(slot_sets) +
+           " starts have not yet taken their own fds";
   std::unique_ptr<SpawnMemory, SpawnMemoryDeleter> m(new SpawnMemory);
   m->req = req;
   const SpawnRequest &r = m->req;
@@ -398,57 +478,52 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   m->gid = r.gid ? static_cast<long>(*r.gid) : -1;
   m->nofile_soft = r.nofile_soft ? static_cast<long>(*r.nofile_soft) : -1;
   m->parent = ::getpid();
-  m->stdio = slots;
-  m->shared_fds = !async_spawn;
+  m->vfork = !async_spawn;
+  m->set = set;
+  m->stdio = slots.sets[set];
+  m->above = slots.top + 1;
 
-  // Readable at the child's exec (end of file: the write end is
-  // close-on-exec) or after it failed (a ChildReport, then end of file).
+  // Readable once the child has its own fds (unshared_byte), then at its
+  // exec (end of file: the write end is close-on-exec), or after a step
+  // before it failed (a ChildReport, then end of file).
   int report[2];
   if (::pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0)
     return std::string("pipe: ") + std::strerror(errno);
   UniqueFd report_read(report[0]), report_write(report[1]);
-  if (async_spawn)
-    m->report = report_write.get();
 
-  // Put the child's stdio in the slots; /dev/null goes back in afterwards,
-  // so no pipe end stays open here by accident.
+  // The child's fds into its slots (the originals may go as soon as this
+  // returns: the slots hold their own references).
   const int in_fd = r.stdin_fd >= 0 ? r.stdin_fd : slots.null;
   const int out_fd = r.output_fd >= 0 ? r.output_fd : slots.null;
   const int err_fd = r.error_fd >= 0 ? r.error_fd : out_fd;
-  const auto restore = [] {
-    ::dup3(slots.null, slots.in, O_CLOEXEC);
-    ::dup3(slots.null, slots.out, O_CLOEXEC);
-    ::dup3(slots.null, slots.err, O_CLOEXEC);
-  };
-  if (::dup3(in_fd, slots.in, O_CLOEXEC) < 0 || ::dup3(out_fd, slots.out, O_CLOEXEC) < 0 ||
-      ::dup3(err_fd, slots.err, O_CLOEXEC) < 0) {
+  const SlotSet &s = slots.sets[set];
+  slots.busy[set] = true;
+  m->set_held = true;
+  if (::dup3(in_fd, s.in, O_CLOEXEC) < 0 || ::dup3(out_fd, s.out, O_CLOEXEC) < 0 ||
+      ::dup3(err_fd, s.err, O_CLOEXEC) < 0 || ::dup3(report_write.get(), s.report, O_CLOEXEC) < 0) {
     const int err = errno;
-    restore();
+    release_set(*m);
     return std::string("dup3: ") + std::strerror(err);
   }
+  report_write.reset(); // the slot holds it now
 
-  // Share memory (no page-table copy, however big hbmond grows) but not
-  // the fd table: the kernel copies it at the clone, so the slots can be
-  // restored at once while the child goes on towards its exec on its own
-  // stack. Without our own system calls (async_spawn false), sleep until
-  // the exec as posix_spawn does, sharing the fd table too. All signals
-  // stay blocked across the clone, so none is handled on the child's side.
-  const int flags =
-      async_spawn ? CLONE_VM | SIGCHLD : CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
+  // Share memory (no page-table copy, however big hbmond grows) and the fd
+  // table (the child copies only the slots). With our own system calls,
+  // do not wait: the child goes on towards its exec on its own stack while
+  // the loop goes on. Without them (async_spawn false), sleep until the
+  // exec as posix_spawn does. All signals stay blocked across the clone,
+  // so none is handled on the child's side.
+  const int flags = async_spawn ? CLONE_VM | CLONE_FILES | SIGCHLD
+                                : CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD;
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_BLOCK, &all, &old);
   const pid_t pid = ::clone(child_main, m->stack + sizeof m->stack, flags, m.get());
   const int clone_err = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  restore();
-  report_write.reset(); // the child's copy is the only one left
-  if (pid < 0)
+  if (pid < 0) {
+    release_set(*m);
     return std::string("clone: ") + std::strerror(clone_err);
-
-  if (!async_spawn && m->vfork_report.stage != 0) {
-    ::waitpid(pid, nullptr, 0); // it has already called exit_group
-    return describe_exec_error(m->vfork_report, r.path, r.cwd);
   }
   Child c;
   c.pid = pid;
@@ -456,45 +531,43 @@ std::variant<Child, std::string> spawn(const SpawnRequest &req) {
   if (!c.pidfd) {
     const int err = errno;
     ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0); // it is ours and already dying
+    ::waitpid(pid, nullptr, 0); // it is ours and dying: its slots are free
+    release_set(*m);
     return std::string("pidfd_open: ") + std::strerror(err);
   }
   c.report = std::move(report_read);
   c.memory = std::move(m);
+  read_report(c); // after a vfork, the set is free again at once
   return c;
 }
 
-ExecOutcome exec_outcome(Child &c) {
+ExecOutcome exec_outcome(Child &c, bool gone) {
   SpawnMemory &m = *c.memory;
-  while (true) {
-    unsigned char buf[sizeof m.got];
-    const ssize_t n = ::read(c.report.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && errno == EAGAIN)
-      return {ExecOutcome::pending, {}};
-    if (n > 0) {
-      const std::size_t take = std::min(static_cast<std::size_t>(n), sizeof m.got - m.got_bytes);
-      std::memcpy(m.got + m.got_bytes, buf, take);
-      m.got_bytes += take;
-      continue;
-    }
-    // End of file (or an error reading it, which cannot be waited out):
-    // the child has exec'd or is gone, and no longer runs in our memory.
-    ExecOutcome out{ExecOutcome::execd, {}};
-    if (m.got_bytes == sizeof m.got) {
-      ChildReport r{};
-      std::memcpy(&r, m.got, sizeof r);
-      out = {ExecOutcome::failed, describe_exec_error(r, m.req.path, m.req.cwd)};
-    } else if (m.got_bytes > 0) {
-      out = {ExecOutcome::failed, "start failed: a short report from the child"};
-    } else if (async_spawn) {
-      reset_oom_score_of(c.pid);
-    }
-    c.report.reset();
-    c.memory.reset();
-    return out;
+  if (gone) {
+    // It no longer shares the table, and wrote all it ever will: what the
+    // pipe holds decides. (Its end of file may come later: another child,
+    // between its copy of the slots and its closing of those not its own,
+    // may hold a copy of this one's write end for a moment.)
+    release_set(m);
+    read_report(c);
+  } else if (!read_report(c)) {
+    return {ExecOutcome::pending, {}};
   }
+  // The child has exec'd or is gone, and no longer runs in our memory.
+  release_set(m);
+  ExecOutcome out{ExecOutcome::execd, {}};
+  if (m.got_bytes == sizeof m.got) {
+    ChildReport r{};
+    std::memcpy(&r, m.got, sizeof r);
+    out = {ExecOutcome::failed, describe_exec_error(r, m.req.path, m.req.cwd)};
+  } else if (m.got_bytes > 0) {
+    out = {ExecOutcome::failed, "start failed: a short report from the child"};
+  } else if (async_spawn) {
+    reset_oom_score_of(c.pid);
+  }
+  c.report.reset();
+  c.memory.reset();
+  return out;
 }
 
 } // namespace hbmon

@@ -3,7 +3,7 @@
 //
 // Contract: spawn() returns as soon as the child exists, without waiting
 // for its exec: the child with its pidfd and its report pipe, or why it
-// could not be made (no fd, no process). Whether it then exec'd is read
+// could not be made (no fd, no process, no free slots). Whether it then exec'd is read
 // from the report pipe once it is readable (exec_outcome(): end of file at
 // the exec, or the step that failed: chdir, setuid, execve, ...); until
 // then the child runs in memory it shares with hbmond (its arguments and
@@ -75,14 +75,23 @@ struct ExecOutcome {
 };
 // Reads what the child's report pipe holds. Once it is not pending, the
 // report pipe and the memory are released (the child has exec'd or is
-// gone). A child that has exited has an outcome.
-ExecOutcome exec_outcome(Child &c);
+// gone). `gone`: the child has exited (its pidfd says so); it then has an
+// outcome.
+ExecOutcome exec_outcome(Child &c, bool gone = false);
 
-// Hold three low fds for spawn()'s use. Call it early, before hbmond opens
+// A child shares hbmond's fd table until it has taken a copy of its slots
+// (low fds that hold its stdio and its report pipe's end; see spawn.cpp),
+// its first step. A few sets of slots exist: spawn() fails ("busy: ...")
+// while every set is some child's. holds_slots(): this child's set is not
+// free yet (its report pipe will say when it is).
+std::size_t spawn_slots_free();
+bool holds_slots(const Child &c);
+
+// Hold the low fds for spawn()'s use. Call it early, before hbmond opens
 // its sockets: a start then costs the same whatever the number of fds
-// hbmond has open. (spawn() reserves them itself when not done; they are
-// then as high as the lowest free fd at that time.) False if /dev/null
-// cannot be opened.
+// hbmond has open, and copies none of its sockets. (spawn() reserves them
+// itself when not done; they are then as high as the lowest free fd at
+// that time.) False if /dev/null cannot be opened.
 bool reserve_spawn_fds();
 
 // Find `name` in the colon-separated `path_var` the way execvp would;
