@@ -49,6 +49,7 @@ struct App {
   // (Spawned or SpawnFailed) only once it has, and the app's other events
   // wait in `held` until then (the watchdog's contract: the outcome first).
   bool execing = false;
+  bool boot_exec = false; // ... and it is a start at boot (READY=1 waits for it)
   std::vector<Event> held;
   Loop::TimePoint since = Loop::now(); // when the watchdog entered its state
 

@@ -138,7 +138,7 @@ bool Supervisor::run_start_queue() {
 }
 
 void Supervisor::check_booted() {
-  if (!booting_ || !starts_.empty() || execing_ > 0)
+  if (!booting_ || !starts_.empty() || boot_execs_ > 0)
     return;
   // Every enabled app has been spawned and has exec'd (or has failed to).
   booting_ = false;
@@ -463,12 +463,16 @@ void Supervisor::do_spawn(App &a) {
   a.output.set_pid(a.pid);
   a.intake.set_process(a.pid);
   a.execing = true;
-  ++execing_;
+  if (booting_) { // a first start: READY=1 waits for its outcome
+    a.boot_exec = true;
+    ++boot_execs_;
+  }
 }
 
 void Supervisor::on_exec(App &a, const std::string *error) {
   a.execing = false;
-  --execing_;
+  if (std::exchange(a.boot_exec, false))
+    --boot_execs_;
   if (error) {
     a.output.end_of_run();
     a.output.set_pid(0);

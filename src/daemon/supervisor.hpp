@@ -178,8 +178,8 @@ private:
   bool delivering_ = false;
   // Starts and restarts waiting their turn, run a slice at a time.
   Starts starts_;
-  bool booting_ = false;    // READY=1 once the boot starts are done
-  std::size_t execing_ = 0; // apps whose child has not exec'd yet (App::execing)
+  bool booting_ = false;       // READY=1 once the boot starts are done
+  std::size_t boot_execs_ = 0; // first starts whose exec's outcome READY=1 waits for
   bool status_dirty_ = true;
   bool shutting_down_ = false;
   Loop::Timer shutdown_timer_;
