@@ -83,11 +83,14 @@ std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, Ex
   // little. The start queue never gets here (it waits for a free set).
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
   while (spawn_slots_free() == 0 && std::chrono::steady_clock::now() < until) {
+    // Its report says when it has taken its fds; its pidfd, when it died
+    // before (its set is free then too).
     std::vector<pollfd> fds;
     std::vector<pid_t> pids;
     for (const auto &[pid, child] : children_)
       if (holds_slots(child.spawned)) {
         fds.push_back({child.spawned.report.get(), POLLIN, 0});
+        fds.push_back({child.pidfd.get(), POLLIN, 0});
         pids.push_back(pid);
       }
     if (fds.empty())
@@ -96,9 +99,9 @@ std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, Ex
         until - std::chrono::steady_clock::now());
     if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(left.count(), 0) + 1)) <= 0)
       break;
-    for (std::size_t i = 0; i < fds.size(); ++i)
-      if (fds[i].revents)
-        settle_exec(pids[i], false);
+    for (std::size_t i = 0; i < pids.size(); ++i)
+      if (fds[2 * i].revents || fds[2 * i + 1].revents)
+        settle_exec(pids[i], has_exited(pids[i]));
   }
   auto result = spawn(r);
   if (auto *err = std::get_if<std::string>(&result))
@@ -143,7 +146,7 @@ bool ProcessRunner::settle_execs(std::chrono::milliseconds bound) {
       pending.push_back(pid);
   bool all = true;
   for (pid_t pid : pending) {
-    while (!settle_exec(pid, false)) {
+    while (!settle_exec(pid, has_exited(pid))) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
       auto it = children_.find(pid);
@@ -151,8 +154,12 @@ bool ProcessRunner::settle_execs(std::chrono::milliseconds bound) {
         all = it == children_.end();
         break;
       }
-      pollfd p{it->second.spawned.report.get(), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(left.count()));
+      // The end of its report, or its death: another child may hold a
+      // copy of its report's write end for a moment, so a child that died
+      // before its exec may never make the report end.
+      pollfd p[2]{{it->second.spawned.report.get(), POLLIN, 0},
+                  {it->second.pidfd.get(), POLLIN, 0}};
+      ::poll(p, 2, static_cast<int>(left.count()));
     }
   }
   return all;
@@ -194,13 +201,16 @@ void ProcessRunner::signal(pid_t pid, int sig) {
     pidfd_send_signal(it->second.pidfd.get(), sig);
 }
 
+bool ProcessRunner::has_exited(pid_t pid) const {
+  siginfo_t probe{};
+  return ::waitid(P_PIDFD, static_cast<id_t>(pidfd(pid)), &probe, WEXITED | WNOHANG | WNOWAIT) ==
+             0 &&
+         probe.si_pid != 0;
+}
+
 void ProcessRunner::collect(pid_t pid) {
   // The outcome of its exec first (it is gone: the report has all it will).
-  siginfo_t probe{};
-  const bool gone =
-      ::waitid(P_PIDFD, static_cast<id_t>(pidfd(pid)), &probe, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-      probe.si_pid != 0;
-  settle_exec(pid, gone);
+  settle_exec(pid, has_exited(pid));
   auto it = children_.find(pid);
   if (it == children_.end())
     return;

@@ -106,6 +106,9 @@ private:
   // Reads the child's report pipe; runs the exec handler once the outcome
   // is known. False while it is not.
   bool settle_exec(pid_t pid, bool gone);
+  // Whether the child has exited and not been waited for yet: then its
+  // report holds all it ever will.
+  bool has_exited(pid_t pid) const;
   void collect(pid_t pid);
   std::vector<pid_t> strays() const; // hbmond's children that are not apps' or the guardian
 
