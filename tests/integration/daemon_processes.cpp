@@ -112,6 +112,45 @@ TEST_F(Processes, AChildThatHasNotExecdYetHoldsUpNothing) {
   EXPECT_TRUE(d.wait_state("held", "running")) << d.log();
 }
 
+// READY=1 (and the "supervising" line) wait for every boot start's exec,
+// not just its spawn: a child held before its exec holds them up, and they
+// come once it has exec'd. hbmond is held before its own exec (a stopped
+// shell that execs it) so that the tracer sees its very first start.
+TEST_F(Processes, ReadyWaitsForTheBootStartsExecNotItsSpawn) {
+  NotifyListener sd(work / "notify.sock");
+  Daemon::Options o;
+  o.env = {"NOTIFY_SOCKET=" + work / "notify.sock"};
+  o.wrapper = {"/bin/sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"};
+  Daemon d(config_of({a("boot", "--then beat", fast_hb)}), o);
+  const std::string stat_file = "/proc/" + std::to_string(d.pid()) + "/stat";
+  ASSERT_TRUE(wait_until([&] {
+    std::ifstream in(stat_file);
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T';
+  })) << "the wrapper never stopped";
+  ChildHolder holder(d.pid(), 1); // its guardian goes
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  ::kill(d.pid(), SIGCONT);
+  const auto child = holder.child(10s);
+  ASSERT_TRUE(child) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  const auto held = app_status(control, "boot");
+  ASSERT_TRUE(held.is_object()) << d.log();
+  EXPECT_EQ(held["state"], "starting");
+  // hbmond sent what it had to send before it answered: READY is not in.
+  while (auto m = sd.next(0ms))
+    EXPECT_NE(m->first.rfind("READY=1", 0), 0u) << "READY=1 before the boot start's exec";
+  d.poll_log();
+  EXPECT_EQ(d.count("supervising"), 0u) << d.log();
+
+  holder.release();
+  EXPECT_TRUE(sd.wait("READY=1")) << d.log();
+  d.poll_log();
+  EXPECT_EQ(d.count("boot: started, pid " + std::to_string(*child)), 1u) << d.log();
+}
+
 // What comes for an app while its child has not exec'd waits for the exec:
 // a stop then stops the run that has begun, not a watchdog that has not
 // heard of it yet (which would then take the exec for a start).
