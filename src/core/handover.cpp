@@ -455,7 +455,7 @@ bool State::operator==(const State &o) const {
   return format == o.format && version == o.version && started == o.started &&
          reexecs == o.reexecs && loop_lag == o.loop_lag && written == o.written &&
          child_nofile == o.child_nofile && same(config, o.config) && guardian == o.guardian &&
-         event_seq == o.event_seq && apps == o.apps;
+         event_seq == o.event_seq && counters == o.counters && apps == o.apps;
 }
 
 std::string write(const State &s) {
@@ -472,6 +472,7 @@ std::string write(const State &s) {
                     {"config", put(s.config)},
                     {"guardian", put(s.guardian)},
                     {"event_seq", s.event_seq},
+                    {"counters", s.counters},
                     {"apps", std::move(apps)}};
   // Replace, not throw, on invalid UTF-8 (an app's output): the state must
   // always be written.
@@ -506,6 +507,8 @@ State read(std::string_view text) {
     get(doc.at("config"), s.config);
     get(doc.at("guardian"), s.guardian);
     s.event_seq = doc.at("event_seq").get<std::uint64_t>();
+    if (const auto it = doc.find("counters"); it != doc.end())
+      s.counters = it->get<std::map<std::string, std::uint64_t>>();
     for (const auto &a : doc.at("apps"))
       get(a, s.apps.emplace_back());
   } catch (const json::exception &e) {

@@ -28,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -103,6 +104,10 @@ struct State {
   Config config;
   std::optional<Guardian> guardian;
   std::uint64_t event_seq = 0;
+  // hbmond's own counters (info's "counters": control requests, replies
+  // dropped, connections refused), by name: they go on from there. A state
+  // an older hbmond wrote has none: they start at zero.
+  std::map<std::string, std::uint64_t> counters;
   std::vector<App> apps;
 
   std::vector<int> fds() const;

@@ -20,6 +20,7 @@ handover::State Daemon::state() const {
   if (settings_.supervisor.guardian)
     s.guardian = settings_.supervisor.guardian->handover();
   s.event_seq = reports_.last_seq();
+  s.counters = counters();
   s.apps = sup_.hand_over();
   return s;
 }
@@ -90,6 +91,7 @@ void Daemon::restore(const handover::State &s) {
   reexecs_ = s.reexecs;
   loop_.restore_lag(s.loop_lag);
   reports_.resume_seq(s.event_seq);
+  counters_before_ = s.counters;
   logging::daemon(LogLevel::info,
                   fmt::format("re-executed (re-exec {}, from hbmond {}): taking over {} apps, "
                               "handed over in {:.1f} ms",

@@ -90,6 +90,7 @@ handover::State full_state() {
   s.config.forensics = ForensicsConfig{"/srv/records", 3};
   s.guardian = handover::Guardian{77, 5, 6, 7};
   s.event_seq = 12345;
+  s.counters = {{"control_requests", 77}, {"events_connections_refused", 3}};
 
   handover::App a;
   a.config = every_field("web");
@@ -144,8 +145,10 @@ TEST(Handover, AStateOfHbmond020HasNoMetricsAndTheyStartAtZero) {
   nlohmann::json doc = nlohmann::json::parse(handover::write(full_state()));
   doc["apps"][0]["memory"].erase("metrics");
   doc.erase("loop_lag");
+  doc.erase("counters");
   const handover::State back = handover::read(doc.dump());
   EXPECT_EQ(back.loop_lag.count(), 0u);
+  EXPECT_TRUE(back.counters.empty());
   const Watchdog::Memory &m = back.apps[0].memory;
   EXPECT_EQ(m.restarts_by_result, decltype(m.restarts_by_result){});
   EXPECT_EQ(m.kills, decltype(m.kills){});
