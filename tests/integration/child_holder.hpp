@@ -117,4 +117,18 @@ private:
   std::future<pid_t> child_;
 };
 
+// hbmonctl's exit status and what it printed on stdout and stderr.
+inline std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
+  return shell(hbmonctl_path + " --control " + control + " " + args);
+}
+
+// Starts `app` without waiting (`hbmonctl start --no-block`) while `holder`
+// is attached: its child, held before its exec; nullopt if none came.
+inline std::optional<pid_t> start_held(ChildHolder &holder, const std::string &control,
+                                       const std::string &app) {
+  if (!holder.attached() || hbmonctl(control, "--timeout 3 start --no-block " + app).first != 0)
+    return std::nullopt;
+  return holder.child(10s);
+}
+
 } // namespace hbtest

@@ -27,17 +27,6 @@ protected:
   }
 };
 
-// hbmonctl's exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
-  FILE *p = ::popen((hbmonctl_path + " --control " + control + " " + args + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && std::fgets(buf, sizeof buf, p))
-    out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // The "Uid:", "Gid:" and "Groups:" lines of /proc/<pid>/status, tabs as spaces.
 std::map<std::string, std::string> credentials(pid_t pid) {
   std::map<std::string, std::string> out;
@@ -159,10 +148,8 @@ TEST_F(Processes, AStopWhileTheChildHasNotExecdStopsTheRunOnceItHas) {
   ASSERT_TRUE(d.wait_for("supervising")) << d.log();
   const std::string control = "ipc://" + d.dir() / "control";
   ChildHolder holder(d.pid());
-  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
-  EXPECT_EQ(hbmonctl(control, "--timeout 3 start --no-block held").first, 0);
-  const auto child = holder.child(10s);
-  ASSERT_TRUE(child) << d.log();
+  const auto child = start_held(holder, control, "held");
+  ASSERT_TRUE(child) << "no child held (can the test trace hbmond?)\n" << d.log();
   EXPECT_EQ(hbmonctl(control, "--timeout 3 stop --no-block held").first, 0);
   holder.release();
   EXPECT_TRUE(d.wait_for("held: started, pid " + std::to_string(*child))) << d.log();

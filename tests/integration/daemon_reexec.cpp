@@ -293,10 +293,8 @@ TEST_F(Reexec, AChildThatDiesBeforeItsExecHoldsUpNoReexec) {
   ASSERT_TRUE(d.wait_for("supervising")) << d.log();
   const std::string control = "ipc://" + d.dir() / "control";
   ChildHolder holder(d.pid());
-  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
-  EXPECT_EQ(hbmonctl(control, "--timeout 3 start --no-block held").first, 0);
-  const auto child = holder.child(10s);
-  ASSERT_TRUE(child) << d.log();
+  const auto child = start_held(holder, control, "held");
+  ASSERT_TRUE(child) << "no child held (can the test trace hbmond?)\n" << d.log();
 
   d.signal(SIGUSR2);
   // hbmond's loop thread waits in poll(2) only there, for the held child.

@@ -71,15 +71,21 @@ Loop::Timer guard(Loop &loop) {
   return t;
 }
 
+// journald's stand-in, a loop (bounded) and a journal attached to it.
+struct Rig {
+  Receiver r;
+  Loop loop; // outlives the journal, whose watch and hook are in it
+  Loop::Timer bound = guard(loop);
+  Journal j{nullptr, r.path()};
+  Rig() { j.attach(loop); }
+};
+
 std::string entry(int i) { return "MESSAGE=line " + std::to_string(i) + "\n"; }
 
 TEST(Journal, ATurnsEntriesGoBeforeTheLoopWaitsAllAndInOrder) {
-  Receiver r;
-  ASSERT_TRUE(r.bound());
-  Loop loop; // outlives the journal, whose watch and hook are in it
-  auto bound = guard(loop);
-  Journal j(nullptr, r.path());
-  j.attach(loop);
+  Rig rig;
+  ASSERT_TRUE(rig.r.bound());
+  auto &[r, loop, bound, j] = rig;
   std::vector<std::string> got;
   std::size_t seen_in_turn = 0;
   // journald reads as entries come (the socket holds only a few: 10 here,
@@ -107,12 +113,9 @@ TEST(Journal, ATurnsEntriesGoBeforeTheLoopWaitsAllAndInOrder) {
 // refuses a message): that goes before the wait as well, not at some later
 // wake-up of an idle hbmond.
 TEST(Journal, WhatAnotherHookLogsGoesBeforeTheWaitToo) {
-  Receiver r;
-  ASSERT_TRUE(r.bound());
-  Loop loop; // outlives the journal, whose watch and hook are in it
-  auto bound = guard(loop);
-  Journal j(nullptr, r.path());
-  j.attach(loop); // its hook first, as hbmond's logging is set up first
+  Rig rig; // the journal's hook first, as hbmond's logging is set up first
+  ASSERT_TRUE(rig.r.bound());
+  auto &[r, loop, bound, j] = rig;
   loop.add_prepare([&] {
     send_message(j, "from a hook");
     loop.quit();
@@ -127,12 +130,9 @@ TEST(Journal, WhatAnotherHookLogsGoesBeforeTheWaitToo) {
 // A journal that does not read: what its socket cannot take waits in the
 // queue (not lost, not reordered) and goes once it reads again.
 TEST(Journal, AJournalThatDoesNotReadGetsEverythingInOrderOnceItDoes) {
-  Receiver r;
-  ASSERT_TRUE(r.bound());
-  Loop loop; // outlives the journal, whose watch and hook are in it
-  auto bound = guard(loop);
-  Journal j(nullptr, r.path());
-  j.attach(loop);
+  Rig rig;
+  ASSERT_TRUE(rig.r.bound());
+  auto &[r, loop, bound, j] = rig;
   // More than the socket holds (its sender's buffer takes a few hundred
   // such entries), less than the journal's own bound.
   constexpr int n = 900;
