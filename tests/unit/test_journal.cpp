@@ -85,7 +85,9 @@ std::string entry(int i) { return "MESSAGE=line " + std::to_string(i) + "\n"; }
 TEST(Journal, ATurnsEntriesGoBeforeTheLoopWaitsAllAndInOrder) {
   Rig rig;
   ASSERT_TRUE(rig.r.bound());
-  auto &[r, loop, bound, j] = rig;
+  Receiver &r = rig.r; // references, not bindings: Clang 14's lambdas cannot take those
+  Loop &loop = rig.loop;
+  Journal &j = rig.j;
   std::vector<std::string> got;
   std::size_t seen_in_turn = 0;
   // journald reads as entries come (the socket holds only a few: 10 here,
@@ -115,7 +117,9 @@ TEST(Journal, ATurnsEntriesGoBeforeTheLoopWaitsAllAndInOrder) {
 TEST(Journal, WhatAnotherHookLogsGoesBeforeTheWaitToo) {
   Rig rig; // the journal's hook first, as hbmond's logging is set up first
   ASSERT_TRUE(rig.r.bound());
-  auto &[r, loop, bound, j] = rig;
+  Receiver &r = rig.r;
+  Loop &loop = rig.loop;
+  Journal &j = rig.j;
   loop.add_prepare([&] {
     send_message(j, "from a hook");
     loop.quit();
@@ -132,7 +136,9 @@ TEST(Journal, WhatAnotherHookLogsGoesBeforeTheWaitToo) {
 TEST(Journal, AJournalThatDoesNotReadGetsEverythingInOrderOnceItDoes) {
   Rig rig;
   ASSERT_TRUE(rig.r.bound());
-  auto &[r, loop, bound, j] = rig;
+  Receiver &r = rig.r;
+  Loop &loop = rig.loop;
+  Journal &j = rig.j;
   // More than the socket holds (its sender's buffer takes a few hundred
   // such entries), less than the journal's own bound.
   constexpr int n = 900;
