@@ -247,7 +247,6 @@ json put(const Watchdog::Memory &m) {
           {"result", put_name(result_names, m.result)},
           {"spawn_pending", m.spawn_pending},
           {"restart_due", m.restart_due},
-          {"announced_kills", m.announced_kills},
           {"starts", std::move(starts)},
           {"delay", put(m.delay)},
           {"last_exit", put(m.last_exit)},
@@ -284,7 +283,6 @@ void get(const json &j, Watchdog::Memory &m) {
   get_name(j.at("result"), result_names, m.result);
   m.spawn_pending = j.at("spawn_pending").get<bool>();
   m.restart_due = j.at("restart_due").get<bool>();
-  m.announced_kills = j.at("announced_kills").get<bool>();
   m.starts.clear();
   for (const auto &t : j.at("starts")) {
     TimePoint at;
@@ -457,7 +455,7 @@ bool State::operator==(const State &o) const {
   return format == o.format && version == o.version && started == o.started &&
          reexecs == o.reexecs && loop_lag == o.loop_lag && written == o.written &&
          child_nofile == o.child_nofile && same(config, o.config) && guardian == o.guardian &&
-         event_seq == o.event_seq && apps == o.apps;
+         event_seq == o.event_seq && counters == o.counters && apps == o.apps;
 }
 
 std::string write(const State &s) {
@@ -474,6 +472,7 @@ std::string write(const State &s) {
                     {"config", put(s.config)},
                     {"guardian", put(s.guardian)},
                     {"event_seq", s.event_seq},
+                    {"counters", s.counters},
                     {"apps", std::move(apps)}};
   // Replace, not throw, on invalid UTF-8 (an app's output): the state must
   // always be written.
@@ -508,6 +507,8 @@ State read(std::string_view text) {
     get(doc.at("config"), s.config);
     get(doc.at("guardian"), s.guardian);
     s.event_seq = doc.at("event_seq").get<std::uint64_t>();
+    if (const auto it = doc.find("counters"); it != doc.end())
+      s.counters = it->get<std::map<std::string, std::uint64_t>>();
     for (const auto &a : doc.at("apps"))
       get(a, s.apps.emplace_back());
   } catch (const json::exception &e) {

@@ -16,6 +16,9 @@
 // execve, so a mismatch is a refused re-exec, never a lost state.
 // Format 2: an app's output pipes come without write ends (-1), which
 // hbmond no longer holds; format 1 had them, and the reader closes them.
+// Format 3: a watchdog's memory has no "announced_kills" (the start
+// queue no longer holds starts for a kill); the reader ignores it in an
+// older format's.
 #pragma once
 
 #include "core/config.hpp"
@@ -25,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -34,7 +38,7 @@
 
 namespace hbmon::handover {
 
-inline constexpr int format = 2;
+inline constexpr int format = 3;
 inline constexpr int oldest_format = 1;
 // A heartbeat due within the handover is judged this long after it: ZeroMQ
 // senders reconnect within 100 ms (ZMQ_RECONNECT_IVL) and then deliver
@@ -100,6 +104,10 @@ struct State {
   Config config;
   std::optional<Guardian> guardian;
   std::uint64_t event_seq = 0;
+  // hbmond's own counters (info's "counters": control requests, replies
+  // dropped, connections refused), by name: they go on from there. A state
+  // an older hbmond wrote has none: they start at zero.
+  std::map<std::string, std::uint64_t> counters;
   std::vector<App> apps;
 
   std::vector<int> fds() const;

@@ -117,10 +117,8 @@ void Watchdog::on(const Event &e, TimePoint now, Actions &out) {
           on_probe(ev, now, out);
       },
       e);
-  if (const bool kills = deadline_kills(); m_.deadline != before || kills != m_.announced_kills) {
-    m_.announced_kills = kills;
-    out.emplace_back(act::Timer{m_.deadline, kills});
-  }
+  if (m_.deadline != before)
+    out.emplace_back(act::Timer{m_.deadline});
 }
 
 // Start a process now, unless the start limit forbids it.
@@ -365,22 +363,7 @@ void Watchdog::resume(TimePoint now, Duration grace, Actions &out) {
   const bool beats = m_.state == State::starting || m_.state == State::running;
   if (beats && m_.deadline && *m_.deadline < now + grace)
     m_.deadline = now + grace;
-  m_.announced_kills = deadline_kills();
-  out.emplace_back(act::Timer{m_.deadline, m_.announced_kills});
-}
-
-bool Watchdog::deadline_kills() const {
-  if (!m_.deadline)
-    return false;
-  switch (m_.state) {
-  case State::starting:
-  case State::running:
-    return cfg_.heartbeat && m_.misses + 1 >= cfg_.heartbeat->misses;
-  case State::stopping:
-    return true;
-  default:
-    return false;
-  }
+  out.emplace_back(act::Timer{m_.deadline});
 }
 
 void Watchdog::on_deadline(TimePoint now, Actions &out) {

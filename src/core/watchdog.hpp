@@ -5,8 +5,12 @@
 // announce a state change). It makes no system call and never reads a
 // clock: time comes in with every event, and the single pending deadline is
 // announced with a Timer action whenever it moves. The caller feeds the
-// outcome of a Spawn action back as Spawned or SpawnFailed before delivering
-// anything else. The watchdog alone decides what happens and why; the
+// outcome of a Spawn action back as Spawned (the program has exec'd) or
+// SpawnFailed (it could not: no process, or a step before the exec
+// failed), and delivers nothing else for the app in between: the outcome
+// may take its time (the caller does not wait for a child's exec), and the
+// app's other events wait with the caller until it is known. The
+// watchdog alone decides what happens and why; the
 // caller decides only *when* a restart it was told is due (RestartDue)
 // actually runs, and answers with Restart.
 //
@@ -160,12 +164,9 @@ struct Changed { // a state transition, for events and STATUS=
   State to;
   std::string reason;
 };
-// The pending deadline moved (nullopt: none). `kills`: reaching it with no
-// event before it sends a signal (the last allowed miss, or SIGKILL after
-// stop_timeout), so the caller keeps slow work (a spawn) away from it.
+// The pending deadline moved (nullopt: none).
 struct Timer {
   std::optional<TimePoint> at;
-  bool kills = false;
 };
 // The backoff is over: restart when the caller's start scheduler allows,
 // by delivering ev::Restart.
@@ -205,7 +206,6 @@ public:
     Result result = Result::success;
     bool spawn_pending = false;
     bool restart_due = false;
-    bool announced_kills = false; // with deadline: what the last Timer said
     std::deque<TimePoint> starts; // for start_limit
     Duration delay{};             // next restart delay
     std::optional<ExitStatus> last_exit;
@@ -309,7 +309,6 @@ private:
   void on_probe(const ev::Probe &e, TimePoint now, Actions &out);
   void self_stopping(TimePoint now, Actions &out);
   void override_interval(std::chrono::microseconds usec, Actions &out);
-  bool deadline_kills() const;
 
   AppConfig cfg_;
   Memory m_;

@@ -44,7 +44,13 @@ struct App {
   HeartbeatIntake intake;
   Loop::Timer timer; // the watchdog's one deadline
 
-  pid_t pid = 0;                       // the current child, while there is one
+  pid_t pid = 0; // the current child, while there is one
+  // Its child exists but has not exec'd yet: the watchdog hears of the run
+  // (Spawned or SpawnFailed) only once it has, and the app's other events
+  // wait in `held` until then (the watchdog's contract: the outcome first).
+  bool execing = false;
+  bool boot_exec = false; // ... and it is a start at boot (READY=1 waits for it)
+  std::vector<Event> held;
   Loop::TimePoint since = Loop::now(); // when the watchdog entered its state
 
   // When its last heartbeats came, for a forensics record.

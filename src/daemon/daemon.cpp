@@ -204,14 +204,9 @@ nlohmann::json Daemon::dispatch(const Request &req, const std::string &who) {
     reply["events"] = config_.events;
     reply["summary"] = sup_.summary();
     if (control_) {
-      reply["counters"] = {
-          {"control_requests", control_->requests()},
-          {"control_replies_dropped", control_->replies_dropped()},
-          {"control_connections_refused", control_->connections_refused()},
-          {"events_connections_refused", events_->connections_refused()},
-          {"connections_open", sup_.connections().open},
-          {"connections_limit", sup_.connections().limit},
-      };
+      reply["counters"] = counters();
+      reply["counters"]["connections_open"] = sup_.connections().open;
+      reply["counters"]["connections_limit"] = sup_.connections().limit;
     }
     return reply;
   case Command::panic:
@@ -629,6 +624,19 @@ nlohmann::json Daemon::ring_logs(const Request &req) const {
                      {"message", printable(l.text)}});
   reply["cursor"] = fmt::format("m:{}", last);
   return reply;
+}
+
+// hbmond's own counters, from its first start on: what this program
+// counted plus what the programs before it had (a re-exec hands them over).
+std::map<std::string, std::uint64_t> Daemon::counters() const {
+  std::map<std::string, std::uint64_t> c = counters_before_;
+  if (control_) {
+    c["control_requests"] += control_->requests();
+    c["control_replies_dropped"] += control_->replies_dropped();
+    c["control_connections_refused"] += control_->connections_refused();
+    c["events_connections_refused"] += events_->connections_refused();
+  }
+  return c;
 }
 
 } // namespace hbmon

@@ -27,7 +27,9 @@
 #include "sys/signals.hpp"
 #include "sys/worker.hpp"
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +101,7 @@ private:
   void begin_reload(std::string trigger, std::vector<Answer> answers);
   nlohmann::json apply(Loaded loaded);
   handover::State state() const;
+  std::map<std::string, std::uint64_t> counters() const;
   void deferred(const Request &req, const std::string &who, Answer answer);
 
   Loop &loop_;
@@ -121,6 +124,7 @@ private:
   std::string unit_; // hbmond's systemd unit, for the journal's selection
   double started_;   // Unix seconds, when the first hbmond of this line of re-execs started
   std::uint64_t reexecs_ = 0;
+  std::map<std::string, std::uint64_t> counters_before_; // counted before the last re-exec
   std::size_t metrics_renders_ = 0; // metrics texts the Worker is writing (for the control socket)
   // Before the Worker, which it posts to: dropped after it.
   MetricsService metrics_;

@@ -20,6 +20,7 @@ handover::State Daemon::state() const {
   if (settings_.supervisor.guardian)
     s.guardian = settings_.supervisor.guardian->handover();
   s.event_seq = reports_.last_seq();
+  s.counters = counters();
   s.apps = sup_.hand_over();
   return s;
 }
@@ -50,6 +51,10 @@ void Daemon::reexec(const std::string &trigger, Answer answer) {
       if (sup_.shutting_down())
         throw std::runtime_error("hbmond began to shut down");
       sup_.drain_heartbeats(); // what libzmq has read already is not lost
+      // A child between its clone and its exec is no app's run yet: wait
+      // for it (as every start once did), so that only runs are handed over.
+      if (!sup_.settle_execs(std::chrono::seconds(1)))
+        throw std::runtime_error("an app's start has not reached its exec after 1 s");
       return state();
     };
     hooks.write = [this](handover::State s, std::function<void(std::string)> done) {
@@ -86,6 +91,7 @@ void Daemon::restore(const handover::State &s) {
   reexecs_ = s.reexecs;
   loop_.restore_lag(s.loop_lag);
   reports_.resume_seq(s.event_seq);
+  counters_before_ = s.counters;
   logging::daemon(LogLevel::info,
                   fmt::format("re-executed (re-exec {}, from hbmond {}): taking over {} apps, "
                               "handed over in {:.1f} ms",

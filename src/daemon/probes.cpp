@@ -191,6 +191,8 @@ void Probes::exec_done(App &a, const ExitStatus &st) {
   read_output(a, true); // what is left; a stray of the probe's may hold the pipe: not waited for
   if (s.timed_out)
     give(a, false, "timed out after " + secs(a.cfg.probe->timeout));
+  else if (!st.exec_error.empty())
+    give(a, false, "could not start: " + st.exec_error);
   else if (st.clean())
     give(a, true, "");
   else

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -35,13 +36,19 @@ ProcessRunner::ProcessRunner(Loop &loop, Options opts)
 }
 
 ProcessRunner::~ProcessRunner() {
-  // Last resort (normally a shutdown has stopped everything).
-  for (const auto &[pid, child] : children_)
+  // Last resort (normally a shutdown has stopped everything). A child that
+  // has not exec'd may not have its own group yet, and runs in memory that
+  // is about to be freed: it goes by its pidfd.
+  for (const auto &[pid, child] : children_) {
     kill_group(pid, SIGKILL);
+    if (child.spawned.report)
+      pidfd_send_signal(child.pidfd.get(), SIGKILL);
+  }
 }
 
 std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int stdout_fd,
-                                                      int stderr_fd, ExitHandler on_exit) {
+                                                      int stderr_fd, ExitHandler on_exit,
+                                                      ExecHandler on_exec) {
   SpawnRequest r;
   r.argv = c.command;
   r.cwd = c.cwd;
@@ -66,17 +73,96 @@ std::variant<pid_t, std::string> ProcessRunner::start(const AppConfig &c, int st
   else
     return fmt::format("exec {}: command not found in PATH ({})", c.command[0], env.path);
 
-  return launch(r, std::move(on_exit));
+  return launch(r, std::move(on_exit), std::move(on_exec));
 }
 
-std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit) {
+std::variant<pid_t, std::string> ProcessRunner::launch(const SpawnRequest &r, ExitHandler on_exit,
+                                                       ExecHandler on_exec) {
+  // Every set of spawn slots is a child's that has not taken its own fds
+  // yet (its first step, microseconds after the clone): wait for one, a
+  // little. The start queue never gets here (it waits for a free set).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+  while (spawn_slots_free() == 0 && std::chrono::steady_clock::now() < until) {
+    // Its report says when it has taken its fds; its pidfd, when it died
+    // before (its set is free then too).
+    std::vector<pollfd> fds;
+    std::vector<pid_t> pids;
+    for (const auto &[pid, child] : children_)
+      if (holds_slots(child.spawned)) {
+        fds.push_back({child.spawned.report.get(), POLLIN, 0});
+        fds.push_back({child.pidfd.get(), POLLIN, 0});
+        pids.push_back(pid);
+      }
+    if (fds.empty())
+      break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    if (::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(left.count(), 0) + 1)) <= 0)
+      break;
+    for (std::size_t i = 0; i < pids.size(); ++i)
+      if (fds[2 * i].revents || fds[2 * i + 1].revents)
+        settle_exec(pids[i], has_exited(pids[i]));
+  }
   auto result = spawn(r);
   if (auto *err = std::get_if<std::string>(&result))
     return std::move(*err);
   hbmon::Child &spawned = std::get<hbmon::Child>(result);
   const pid_t pid = spawned.pid;
   adopt(pid, std::move(spawned.pidfd), std::move(on_exit));
+  Child &child = children_[pid];
+  child.on_exec = std::move(on_exec);
+  child.spawned = std::move(spawned);
+  // End of file at the exec, a report first if a step before it failed.
+  child.report_watch = loop_.watch(child.spawned.report.get(), EPOLLIN,
+                                   [this, pid](std::uint32_t) { settle_exec(pid, false); });
   return pid;
+}
+
+bool ProcessRunner::settle_exec(pid_t pid, bool gone) {
+  auto it = children_.find(pid);
+  if (it == children_.end() || !it->second.spawned.report)
+    return true;
+  Child &child = it->second;
+  ExecOutcome out = exec_outcome(child.spawned, gone);
+  if (out.what == ExecOutcome::pending)
+    return false;
+  child.report_watch = {}; // also from inside its own callback
+  ExecHandler on_exec = std::move(child.on_exec);
+  if (out.what == ExecOutcome::failed) {
+    child.exec_error = out.error;
+    child.exec_told = static_cast<bool>(on_exec);
+  }
+  // Last: the handler may start children (children_ may rehash).
+  if (on_exec)
+    on_exec(out.what == ExecOutcome::failed ? &out.error : nullptr);
+  return true;
+}
+
+bool ProcessRunner::settle_execs(std::chrono::milliseconds bound) {
+  const auto until = std::chrono::steady_clock::now() + bound;
+  std::vector<pid_t> pending;
+  for (const auto &[pid, child] : children_)
+    if (child.spawned.report)
+      pending.push_back(pid);
+  bool all = true;
+  for (pid_t pid : pending) {
+    while (!settle_exec(pid, has_exited(pid))) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      auto it = children_.find(pid);
+      if (left.count() <= 0 || it == children_.end()) {
+        all = it == children_.end();
+        break;
+      }
+      // The end of its report, or its death: another child may hold a
+      // copy of its report's write end for a moment, so a child that died
+      // before its exec may never make the report end.
+      pollfd p[2]{{it->second.spawned.report.get(), POLLIN, 0},
+                  {it->second.pidfd.get(), POLLIN, 0}};
+      ::poll(p, 2, static_cast<int>(left.count()));
+    }
+  }
+  return all;
 }
 
 void ProcessRunner::adopt(pid_t pid, UniqueFd pidfd, ExitHandler on_exit) {
@@ -115,7 +201,16 @@ void ProcessRunner::signal(pid_t pid, int sig) {
     pidfd_send_signal(it->second.pidfd.get(), sig);
 }
 
+bool ProcessRunner::has_exited(pid_t pid) const {
+  siginfo_t probe{};
+  return ::waitid(P_PIDFD, static_cast<id_t>(pidfd(pid)), &probe, WEXITED | WNOHANG | WNOWAIT) ==
+             0 &&
+         probe.si_pid != 0;
+}
+
 void ProcessRunner::collect(pid_t pid) {
+  // The outcome of its exec first (it is gone: the report has all it will).
+  settle_exec(pid, has_exited(pid));
   auto it = children_.find(pid);
   if (it == children_.end())
     return;
@@ -128,9 +223,17 @@ void ProcessRunner::collect(pid_t pid) {
   // child and of every child it waited for (the app's CPU seconds).
   if (::syscall(SYS_waitid, P_PIDFD, it->second.pidfd.get(), &si, WEXITED | WNOHANG, &ru) < 0 ||
       si.si_pid == 0)
-    return; // not exited yet (spurious wake-up)
+    return;                   // not exited yet (spurious wake-up)
+  if (it->second.exec_told) { // its handler has heard why already
+    if (opts_.guardian)
+      opts_.guardian->forget(pid);
+    children_.erase(it);
+    return;
+  }
   ExitStatus st;
-  if (si.si_code == CLD_EXITED)
+  if (!it->second.exec_error.empty())
+    st = ExitStatus::exec_failed(it->second.exec_error);
+  else if (si.si_code == CLD_EXITED)
     st = ExitStatus::with_code(si.si_status);
   else
     st = ExitStatus::with_signal(si.si_status, si.si_code == CLD_DUMPED);

@@ -3,7 +3,14 @@
 // Contract: start() builds the app's spawn request (argv, account,
 // environment from core/app_env, RLIMIT_NOFILE; no user database lookup:
 // the config holds the account as verified), spawns it in its own
-// process group and watches its pidfd on the loop. When the child has
+// process group and watches its pidfd on the loop. It returns once the
+// child exists, before its exec: what became of the exec is told later,
+// on the loop, always before the exit handler: to the exec handler when
+// one was given (the error, or null once it has exec'd; a child whose
+// exec failed then ends without calling its exit handler), else as an
+// exit of status 127 whose exec_error says why. settle_execs() waits for
+// every outcome still unknown (a re-exec hands over only children that
+// have exec'd). When the child has
 // exited the rest of its group is SIGKILLed (while the leader is a zombie
 // its pid cannot be reused, so the group signal cannot reach a stranger),
 // the child is reaped and its exit handler runs, once. A child that died
@@ -27,6 +34,7 @@
 #include "sys/loop.hpp"
 #include "sys/spawn.hpp"
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,6 +54,8 @@ public:
     std::string oom_events;             // memory.events of hbmond's cgroup; empty: none
   };
   using ExitHandler = std::function<void(const ExitStatus &)>;
+  // Null once the child has exec'd, else why it could not.
+  using ExecHandler = std::function<void(const std::string *error)>;
 
   ProcessRunner(Loop &loop, Options opts);
   ProcessRunner(const ProcessRunner &) = delete;
@@ -55,9 +65,14 @@ public:
   // Start `app`'s command with its stdout to `stdout_fd` and its stderr to
   // `stderr_fd`: the child's pid, or why it could not start.
   std::variant<pid_t, std::string> start(const AppConfig &app, int stdout_fd, int stderr_fd,
-                                         ExitHandler on_exit);
+                                         ExitHandler on_exit, ExecHandler on_exec = {});
   // The same for a request built by the caller (hbmond's own helpers).
-  std::variant<pid_t, std::string> launch(const SpawnRequest &r, ExitHandler on_exit);
+  std::variant<pid_t, std::string> launch(const SpawnRequest &r, ExitHandler on_exit,
+                                          ExecHandler on_exec = {});
+  // Wait (at most `bound` in all) for the exec of every child whose
+  // outcome is unknown, running their handlers. False if one is still
+  // unknown after that.
+  bool settle_execs(std::chrono::milliseconds bound);
   // Take over a child an hbmond before a re-exec started: from here on it
   // is as if start() had made it (a child that has exited meanwhile is
   // collected at once, on the loop's next turn).
@@ -73,13 +88,27 @@ public:
   // True once hbmond has no child left but the apps' and the guardian.
   bool kill_strays();
   std::size_t running() const { return children_.size(); }
+  // A start now would not wait for another's first step (see sys/spawn.hpp).
+  static bool can_spawn() { return spawn_slots_free() > 0; }
 
 private:
   struct Child {
     UniqueFd pidfd;
     Loop::Watch watch;
     ExitHandler on_exit;
+    // Until its exec's outcome is known.
+    hbmon::Child spawned;
+    Loop::Watch report_watch;
+    ExecHandler on_exec;
+    std::string exec_error; // its exec failed: why
+    bool exec_told = false; // ... and on_exec was told so: no exit handler
   };
+  // Reads the child's report pipe; runs the exec handler once the outcome
+  // is known. False while it is not.
+  bool settle_exec(pid_t pid, bool gone);
+  // Whether the child has exited and not been waited for yet: then its
+  // report holds all it ever will.
+  bool has_exited(pid_t pid) const;
   void collect(pid_t pid);
   std::vector<pid_t> strays() const; // hbmond's children that are not apps' or the guardian
 

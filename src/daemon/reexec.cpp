@@ -158,6 +158,10 @@ void Reexec::checked(const ExitStatus &st) {
         fmt::format("{} --check-handover did not end within {} s", path_, check_timeout.count()));
     return;
   }
+  if (!st.exec_error.empty()) {
+    finish(fmt::format("cannot run {}: {}", path_, st.exec_error));
+    return;
+  }
   if (!st.clean()) {
     finish(
         fmt::format("{} refuses ({}){}{}", path_, st.describe(), said.empty() ? "" : ": ", said));

@@ -106,7 +106,7 @@ void Supervisor::start(const Config &cfg) {
     add_app(make_app(ac));
   for (const auto &[name, a] : apps_.all()) {
     if (a->cfg.enabled)
-      starts_.push(a.get(), Starts::Kind::start, Loop::now());
+      starts_.push(a.get(), Starts::Kind::start);
     else
       logging::app_event(name, LogLevel::info, "disabled (enabled: false), not started");
   }
@@ -117,7 +117,12 @@ void Supervisor::start(const Config &cfg) {
 // Starts run here, a slice at a time (core/start_queue.hpp says when).
 bool Supervisor::run_start_queue() {
   starts_.begin_slice(Loop::now());
-  while (auto next = starts_.next(Loop::now())) {
+  // Each start takes a set of spawn slots until its child has its own fds
+  // (microseconds later, on its report pipe): with none free, the next turn.
+  while (ProcessRunner::can_spawn()) {
+    auto next = starts_.next(Loop::now());
+    if (!next)
+      break;
     App &a = *next->first;
     if (shutting_down_ || a.retiring)
       continue;
@@ -126,20 +131,28 @@ bool Supervisor::run_start_queue() {
     else
       deliver(a, ev::Restart{});
   }
-  if (booting_ && starts_.empty()) {
-    // Every enabled app has been spawned (or has failed to be).
-    booting_ = false;
-    status_dirty_ = false;
-    reports_.booted(summary());
-    logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
-  }
-  return !starts_.empty() && !starts_.held_for_kill();
+  check_booted();
+  // Come back at once for the rest, unless it waits for a free set (its
+  // child's report pipe wakes the loop).
+  return !starts_.empty() && ProcessRunner::can_spawn();
+}
+
+void Supervisor::check_booted() {
+  if (!booting_ || !starts_.empty() || boot_execs_ > 0)
+    return;
+  // Every enabled app has been spawned and has exec'd (or has failed to).
+  booting_ = false;
+  status_dirty_ = false;
+  reports_.booted(summary());
+  logging::daemon(LogLevel::info, fmt::format("supervising {}", summary()));
 }
 
 // Events are handled one at a time, in the order they arise: one raised
 // while another is being handled (a spawn's Spawned, from among the actions
 // of a Start) waits until all of that one's actions are done.
 void Supervisor::deliver(App &a, Event e) {
+  if (held_back(a, e))
+    return;
   if (delivering_) {
     pending_.emplace_back(&a, std::move(e));
     return;
@@ -153,8 +166,19 @@ void Supervisor::deliver(App &a, Event e) {
   while (!pending_.empty()) {
     auto [app, event] = std::move(pending_.front());
     pending_.pop_front();
-    handle(*app, event);
+    if (!held_back(*app, event)) // its child may have been spawned meanwhile
+      handle(*app, event);
   }
+}
+
+// While the app's child has not exec'd, only the outcome goes to its
+// watchdog; the rest waits in App::held (on_exec() delivers it).
+bool Supervisor::held_back(App &a, Event &e) {
+  if (!a.execing || std::holds_alternative<ev::Spawned>(e) ||
+      std::holds_alternative<ev::SpawnFailed>(e))
+    return false;
+  a.held.push_back(std::move(e));
+  return true;
 }
 
 void Supervisor::handle(App &a, const Event &e) {
@@ -176,11 +200,21 @@ void Supervisor::publish(const std::string &app, std::string_view event,
   reports_.event(e);
 }
 
+namespace {
+// An app whose child exists but has not exec'd yet (App::execing) shows as
+// starting, as it will be: an admin's start is under way, not refused.
+constexpr std::string_view execing_reason = "starting its program";
+} // namespace
+
 Supervisor::Reply Supervisor::reply_for(const App &a, std::string message) const {
   Reply r;
   r.message = std::move(message);
   r.state = a.wd.state();
   r.reason = a.wd.reason();
+  if (a.execing) { // what its watchdog will hear of once the exec is known
+    r.state = State::starting;
+    r.reason = std::string(execing_reason);
+  }
   return r;
 }
 
@@ -309,7 +343,7 @@ std::variant<ReloadPlan, std::string> Supervisor::reload(const Config &next) {
   for (const auto &name : plan.added) {
     App &a = add_app(std::move(made[name]));
     if (a.cfg.enabled && !shutting_down_)
-      starts_.push(&a, Starts::Kind::start, Loop::now());
+      starts_.push(&a, Starts::Kind::start);
   }
   forensics_.configure(next.forensics);
   status_dirty_ = true;
@@ -327,7 +361,6 @@ void Supervisor::finish_retired() {
   for (std::unique_ptr<App> &old : apps_.take_gone()) {
     const std::string name = old->cfg.name;
     starts_.remove(old.get());
-    starts_.set_kill_deadline(old.get(), std::nullopt);
     status_dirty_ = true;
     std::unique_ptr<App> next = std::move(old->successor);
     const bool admin_down = old->admin_down;
@@ -340,7 +373,7 @@ void Supervisor::finish_retired() {
     a.admin_down = admin_down;
     logging::app_event(name, LogLevel::info, "new settings applied");
     if (a.cfg.enabled && !admin_down && !shutting_down_)
-      starts_.push(&a, Starts::Kind::start, Loop::now());
+      starts_.push(&a, Starts::Kind::start);
   }
   if (shutting_down_)
     check_shutdown_done();
@@ -394,9 +427,8 @@ void Supervisor::execute(App &a, const Actions &acts) {
         a.timer.arm(*t->at);
       else
         a.timer.disarm();
-      starts_.set_kill_deadline(&a, t->kills ? t->at : std::nullopt);
     } else if (std::holds_alternative<act::RestartDue>(action)) {
-      starts_.push(&a, Starts::Kind::restart, Loop::now()); // a spawn: it waits its turn
+      starts_.push(&a, Starts::Kind::restart); // a spawn: it waits its turn
     }
   }
 }
@@ -417,17 +449,42 @@ void Supervisor::do_spawn(App &a) {
     return;
   }
   // The run holds the only write ends of its pipes once `out` closes.
-  auto started = runner_.start(a.cfg, out[0].get(), out[1].get(),
-                               [this, &a](const ExitStatus &st) { on_exit(a, st); });
+  auto started = runner_.start(
+      a.cfg, out[0].get(), out[1].get(), [this, &a](const ExitStatus &st) { on_exit(a, st); },
+      [this, &a](const std::string *error) { on_exec(a, error); });
   if (auto *err = std::get_if<std::string>(&started)) {
     deliver(a, ev::SpawnFailed{*err});
     return;
   }
+  // Its lines and heartbeats are its own from now (it may beat as soon as
+  // it has exec'd, before the loop reads that it has); the watchdog hears
+  // of it once the exec's outcome is known.
   a.pid = std::get<pid_t>(started);
   a.output.set_pid(a.pid);
   a.intake.set_process(a.pid);
-  deliver(a, ev::Spawned{a.pid});
-  probes_.started(a);
+  a.execing = true;
+  if (booting_) { // a first start: READY=1 waits for its outcome
+    a.boot_exec = true;
+    ++boot_execs_;
+  }
+}
+
+void Supervisor::on_exec(App &a, const std::string *error) {
+  a.execing = false;
+  if (std::exchange(a.boot_exec, false))
+    --boot_execs_;
+  if (error) {
+    a.output.end_of_run();
+    a.output.set_pid(0);
+    a.pid = 0;
+    deliver(a, ev::SpawnFailed{*error});
+  } else {
+    deliver(a, ev::Spawned{a.pid});
+    probes_.started(a);
+  }
+  for (Event &e : std::exchange(a.held, {}))
+    deliver(a, std::move(e));
+  check_booted();
 }
 
 void Supervisor::on_exit(App &a, const ExitStatus &st) {
@@ -555,9 +612,8 @@ void Supervisor::restore(const std::vector<handover::App> &apps) {
     if (h.retiring)
       apps_.retire(a, h.successor ? make_app(*h.successor) : nullptr);
     if (h.queued != handover::Queued::none)
-      starts_.push(
-          &a, h.queued == handover::Queued::start ? Starts::Kind::start : Starts::Kind::restart,
-          now);
+      starts_.push(&a, h.queued == handover::Queued::start ? Starts::Kind::start
+                                                           : Starts::Kind::restart);
     resuming_.push_back(&a);
   }
   if (guardian_)
@@ -597,6 +653,11 @@ std::vector<AppStatus> Supervisor::status() const {
     c.output_dropped = a->output.dropped();
     out.push_back(snapshot(name, a->wd, c, now));
     out.back().since = wall - to_seconds(now - a->since);
+    if (a->execing) {
+      out.back().state = State::starting;
+      out.back().pid = a->pid;
+      out.back().reason = std::string(execing_reason);
+    }
   }
   return out;
 }

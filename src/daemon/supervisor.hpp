@@ -104,6 +104,9 @@ public:
   void kill_unrecorded() { forensics_.kill_all_now(); }
   // After an exec that failed: every app's probes again, from now.
   void resume_probes();
+  // Wait (at most `bound`) until every app's child has exec'd or failed to,
+  // and the watchdogs have heard which: false if one has not.
+  bool settle_execs(std::chrono::milliseconds bound) { return runner_.settle_execs(bound); }
   void drain_heartbeats() {
     for (const auto &[name, a] : apps_.all())
       a->intake.drain_all();
@@ -155,6 +158,9 @@ private:
   void send(pid_t pid, const act::Kill &k);
   forensics::Facts facts(const App &a, const std::string &reason) const;
   void on_exit(App &a, const ExitStatus &st);
+  void on_exec(App &a, const std::string *error);
+  void check_booted(); // READY once every first start has exec'd or failed
+  bool held_back(App &a, Event &e);
   void check_shutdown_done();
   void retire(App &a, std::unique_ptr<App> successor);
   void finish_retired();
@@ -170,10 +176,10 @@ private:
   std::deque<std::pair<App *, Event>> pending_; // events raised while delivering
   Actions actions_;                             // the watchdog's answer to the current one
   bool delivering_ = false;
-  // Starts and restarts waiting their turn; it also knows each app's
-  // pending kill, so that no start runs right before one.
+  // Starts and restarts waiting their turn, run a slice at a time.
   Starts starts_;
-  bool booting_ = false; // READY=1 once the boot starts are done
+  bool booting_ = false;       // READY=1 once the boot starts are done
+  std::size_t boot_execs_ = 0; // first starts whose exec's outcome READY=1 waits for
   bool status_dirty_ = true;
   bool shutting_down_ = false;
   Loop::Timer shutdown_timer_;

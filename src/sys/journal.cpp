@@ -1,8 +1,11 @@
 #include "sys/journal.hpp"
 
+#include <array>
 #include <cerrno>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace hbmon {
 
@@ -30,7 +33,15 @@ void append_field(std::string &out, const Journal::Field &f) {
 Journal::Journal(DropsHook on_drops, std::string socket)
     : path_(std::move(socket)), on_drops_(std::move(on_drops)), fd_(unix_dgram_socket()) {}
 
-Journal::~Journal() = default;
+Journal::~Journal() {
+  // Last words (an exit after an error) are not lost for a turn the loop
+  // did not take: whatever the socket takes now.
+  writable_.reset();
+  loop_ = nullptr;
+  if (!queue_.empty() && (connected_ || connect()))
+    while (!queue_.empty() && put_many() > 0) {
+    }
+}
 
 bool Journal::connect() {
   auto to = unix_address(path_);
@@ -65,10 +76,42 @@ void Journal::drop() {
   ++dropped_total_;
 }
 
+// As many entries from the front of the queue as the socket takes in one
+// sendmmsg; 0 when it took none (put() then says why).
+std::size_t Journal::put_many() {
+  constexpr std::size_t batch = 64;
+  if (!connected_ || queue_.empty())
+    return 0;
+  std::array<iovec, batch> iov{};
+  std::array<mmsghdr, batch> msgs{};
+  std::size_t n = 0;
+  for (; n < batch && n < queue_.size(); ++n) {
+    iov[n] = {queue_[n].data(), queue_[n].size()};
+    msgs[n].msg_hdr.msg_iov = &iov[n];
+    msgs[n].msg_hdr.msg_iovlen = 1;
+  }
+  int sent;
+  do {
+    sent =
+        ::sendmmsg(fd_.get(), msgs.data(), static_cast<unsigned>(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (sent < 0 && errno == EINTR);
+  if (sent <= 0)
+    return 0;
+  for (int i = 0; i < sent; ++i) {
+    queued_bytes_ -= queue_.front().size();
+    queue_.pop_front();
+  }
+  return static_cast<std::size_t>(sent);
+}
+
 void Journal::send(std::span<const Field> fields) {
   std::string entry;
   for (const auto &f : fields)
     append_field(entry, f);
+  if (loop_) {
+    enqueue(std::move(entry)); // sent before the loop waits (drain)
+    return;
+  }
   if (queue_.empty()) {
     switch (put(entry)) {
     case Put::sent:
@@ -80,21 +123,30 @@ void Journal::send(std::span<const Field> fields) {
       break;
     }
   }
+  enqueue(std::move(entry));
+}
+
+void Journal::enqueue(std::string entry) {
   if (queue_.size() >= max_entries || queued_bytes_ + entry.size() > max_bytes) {
     drop();
     return;
   }
   queued_bytes_ += entry.size();
   queue_.push_back(std::move(entry));
-  if (loop_ && !writable_)
-    writable_ = loop_->watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
 }
 
 void Journal::drain() {
   while (!queue_.empty()) {
+    if (put_many() > 0)
+      continue;
+    // The front entry did not go with the others: alone, it says why (and
+    // a socket journald made anew is connected to again).
     auto r = put(queue_.front());
-    if (r == Put::would_block)
-      return; // the watch stays: EPOLLOUT says when to go on
+    if (r == Put::would_block) {
+      if (loop_ && !writable_) // EPOLLOUT says when to go on
+        writable_ = loop_->watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
+      return;
+    }
     if (r == Put::lost)
       drop();
     queued_bytes_ -= queue_.front().size();
@@ -102,13 +154,24 @@ void Journal::drain() {
   }
   writable_.reset();
   if (const std::uint64_t n = std::exchange(dropped_, 0); n && on_drops_)
-    on_drops_(n); // may send: the queue is empty and the watch gone
+    on_drops_(n); // its entry goes on the next turn
 }
 
 void Journal::attach(Loop &loop) {
   loop_ = &loop;
-  if (!queue_.empty())
-    writable_ = loop.watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
+  if (hooked_ != &loop) {
+    hooked_ = &loop;
+    // After every other hook, so that what they logged goes too; again
+    // without waiting while the drops hook has just added its line.
+    loop.add_last_prepare([this, &loop] {
+      // Not while detached (before an exec), nor while EPOLLOUT is awaited.
+      if (loop_ != &loop || writable_)
+        return false;
+      if (!queue_.empty())
+        drain();
+      return !queue_.empty() && !writable_;
+    });
+  }
 }
 
 void Journal::detach(std::chrono::milliseconds patience) {

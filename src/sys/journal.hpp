@@ -4,12 +4,16 @@
 //
 // Contract: send() never blocks. Each entry is one datagram of fields
 // ("NAME=value\n", or the binary-safe form for a value with a newline) on
-// a non-blocking socket connected to journald. An entry the socket cannot
-// take now waits in a bounded queue (max_entries, max_bytes), in order,
-// and is sent from the loop when the socket is writable again (an EPOLLOUT
-// watch, held only while entries wait). Entries beyond the bound, or that
-// cannot be sent at all, are dropped and counted; when the queue has
-// emptied after drops, the drops hook is called once with their number.
+// a non-blocking socket connected to journald. Once attached to the loop,
+// entries wait in a bounded queue (max_entries, max_bytes), in order, and
+// go before the loop's next wait, many to one system call (sendmmsg): a
+// pipe read of an app's output that holds a hundred lines costs one send,
+// not a hundred. What the socket cannot take then waits on in the queue and
+// is sent when the socket is writable again (an EPOLLOUT watch, held only
+// while entries wait). Entries beyond the bound, or that cannot be sent at
+// all, are dropped and counted; when the queue has emptied after drops,
+// the drops hook is called once with their number. Before it is attached
+// (at start-up), and when it is dropped, what can be sent at once is.
 // Entries stay small (lines are cut at 4096 bytes before they get here),
 // so none needs the memfd that libsystemd uses for large ones.
 #pragma once
@@ -46,8 +50,8 @@ public:
 
   void send(std::span<const Field> fields);
 
-  // From now on entries that wait are sent from `loop`; until then (at
-  // start-up) they just wait.
+  // From now on entries are sent from `loop`, before each wait; until then
+  // (at start-up) each is sent at once, or waits if it cannot be.
   void attach(Loop &loop);
   // Before the loop goes: what still waits gets one last chance, up to
   // `patience`, then is dropped.
@@ -59,9 +63,11 @@ public:
 private:
   enum class Put { sent, would_block, lost };
   Put put(const std::string &entry);
+  std::size_t put_many();
   bool connect();
   void drain();
   void drop();
+  void enqueue(std::string entry);
 
   std::string path_;
   DropsHook on_drops_;
@@ -71,6 +77,7 @@ private:
   std::size_t queued_bytes_ = 0;
   std::uint64_t dropped_ = 0, dropped_total_ = 0;
   Loop *loop_ = nullptr;
+  Loop *hooked_ = nullptr; // the loop whose prepare hook drains the queue
   Loop::Watch writable_;
 };
 

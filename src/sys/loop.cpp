@@ -154,6 +154,8 @@ int Loop::wait(epoll_event *events, int max, bool busy) {
 
 void Loop::add_prepare(PrepareHook hook) { prepare_.push_back(std::move(hook)); }
 
+void Loop::add_last_prepare(PrepareHook hook) { last_prepare_.push_back(std::move(hook)); }
+
 // Run one callback; false when it threw (and the handler took it).
 template <typename F> bool Loop::guarded(F &&f) {
   try {
@@ -208,6 +210,8 @@ void Loop::run() {
   while (!quit_) {
     bool busy = false;
     for (auto &hook : prepare_)
+      busy |= guarded(hook);
+    for (auto &hook : last_prepare_)
       busy |= guarded(hook);
     if (quit_)
       break;

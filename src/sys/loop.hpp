@@ -86,6 +86,9 @@ public:
   [[nodiscard]] Watch watch(int fd, std::uint32_t events, FdCallback cb);
   [[nodiscard]] Timer timer(TimerCallback cb);
   void add_prepare(PrepareHook hook);
+  // The same, but run after every prepare hook: one that sends what the
+  // turn produced (the journal's queue) sees what the others added too.
+  void add_last_prepare(PrepareHook hook);
   // An exception from a callback (a watch's, a timer's, a prepare hook's)
   // goes to this handler and the loop goes on; without one it ends run().
   using ErrorHandler = std::function<void(const std::exception &)>;
@@ -135,6 +138,7 @@ private:
   std::unordered_map<std::uint64_t, TimerCallback> timer_cbs_;
   TimerQueue timers_;
   std::vector<PrepareHook> prepare_;
+  std::vector<PrepareHook> last_prepare_;
   ErrorHandler on_error_;
   bool quit_ = false;
   bool have_pwait2_ = true;

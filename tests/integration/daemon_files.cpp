@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace hbtest;
 
@@ -227,4 +228,34 @@ TEST_F(Files, AnAppCostsHbmondFewFdsAndNoWriteEndOfItsPipes) {
   EXPECT_LE(over_notify.all, one_notify.all + n * 4) << "with one app " << one_notify.all;
   EXPECT_EQ(over_zmq.pipe_write_ends, one_zmq.pipe_write_ends);
   EXPECT_EQ(over_notify.pipe_write_ends, one_notify.pipe_write_ends);
+}
+
+// An app's pipe is watched only while a run may write to it: once its last
+// writer is gone (the run ended for good), hbmond does not look at the
+// pipe's end-of-file again and again (a level-triggered watch left on it
+// would spin the loop on a whole core). hbmond with an app that has ended
+// uses next to no CPU.
+TEST_F(Files, APipeWhoseRunHasEndedIsNotWatchedAndHbmondIdles) {
+  Daemon d(config_of({app_json("done", "--beats 0 --then exit 0", R"("heartbeat": null)")}));
+  ASSERT_TRUE(d.wait_state("done", "exited")) << d.log();
+  const auto cpu_ticks = [&] {
+    std::ifstream in("/proc/" + std::to_string(d.pid()) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) // fields 3 to 13: state ... cmajflt
+      fields >> skip;
+    long utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return utime + stime;
+  };
+  const long before = cpu_ticks();
+  // A second in which hbmond has nothing to do (no sleep stands in for an
+  // event here: the time is what is measured).
+  std::this_thread::sleep_for(1s);
+  const long used = cpu_ticks() - before;
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  // Spinning takes most of a core even on a busy machine; idle, ~0.
+  EXPECT_LT(used, hz / 5) << used << " ticks of " << hz << " in 1 s\n" << d.log();
 }

@@ -2,6 +2,7 @@
 // TCP socket: what it serves and to whom, the CPU and memory of real
 // process groups, and the endpoint through reloads, a port that is taken
 // and a re-exec.
+#include "child_holder.hpp"
 #include "harness.hpp"
 
 #include <arpa/inet.h>
@@ -187,6 +188,33 @@ TEST(MetricsEndpoint, AReloadMovesTheEndpointAndOneThatCannotBindKeepsTheOld) {
   ASSERT_TRUE(reload_ok(control)) << d.log();
   EXPECT_FALSE(get(c).connected);
   EXPECT_TRUE(d.wait_for("metrics: no longer serving GET /metrics")) << d.log();
+}
+
+// A child that has not exec'd yet holds none of hbmond's sockets: with one
+// held at its first instruction, a reload whose new port is taken still
+// binds the old one again (a child holding a copy of the listening socket
+// would keep the port until its exec, and the metrics would be off).
+TEST(MetricsEndpoint, AChildBeforeItsExecHoldsNoneOfHbmondsSockets) {
+  const int a = free_port();
+  const std::string apps = config_of(
+      {app_json("held", "--then beat --period 0.1", R"("heartbeat": null, "enabled": false)")});
+  Daemon d(with_metrics(a, apps));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + (d.dir() / "control");
+  ChildHolder holder(d.pid());
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  ASSERT_EQ(ask(control, R"({"v":1,"cmd":"start","apps":["held"]})").reply.value("ok", false),
+            true);
+  ASSERT_TRUE(holder.child(10s)) << d.log();
+
+  const int b = free_port();
+  PortTaken taken(b);
+  rewrite(d, with_metrics(b, apps));
+  EXPECT_FALSE(ask(control, R"({"v":1,"cmd":"reload"})").reply.value("ok", true));
+  EXPECT_EQ(get(a).status, 200) << d.log();
+  EXPECT_FALSE(d.wait_for("metrics: cannot serve on", 200ms)) << d.log();
+  holder.release();
+  EXPECT_TRUE(d.wait_state("held", "running")) << d.log();
 }
 
 TEST(MetricsEndpoint, AStartWhoseAddressIsTakenSupervisesAnywayAndAReloadServesLater) {

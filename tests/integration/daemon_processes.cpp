@@ -1,14 +1,18 @@
 // An app's processes from the outside: the credentials and directory it
 // starts with, and that none of its descendants outlives hbmond.
+#include "child_holder.hpp"
 #include "harness.hpp"
 
 #include <algorithm>
+#include <future>
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <map>
 #include <pwd.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 
 using namespace hbtest;
 
@@ -22,17 +26,6 @@ protected:
     return app_json(name, args, extra, trace(name));
   }
 };
-
-// hbmonctl's exit status and what it printed on stdout and stderr.
-std::pair<int, std::string> hbmonctl(const std::string &control, const std::string &args) {
-  FILE *p = ::popen((hbmonctl_path + " --control " + control + " " + args + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && std::fgets(buf, sizeof buf, p))
-    out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 // The "Uid:", "Gid:" and "Groups:" lines of /proc/<pid>/status, tabs as spaces.
 std::map<std::string, std::string> credentials(pid_t pid) {
@@ -70,6 +63,101 @@ std::string group_list(std::vector<gid_t> groups) {
 
 // The child sets its ids with the raw system calls (sys/spawn.cpp): each of
 // them must have happened, for every one of the ids.
+
+// hbmond does not wait for a child's exec: a child held before it (by a
+// tracer, from its first instruction) holds up nothing. hbmond answers at
+// once, shows the app starting with that pid, and other apps go on; the
+// watchdog hears of the run once the exec is done.
+TEST_F(Processes, AChildThatHasNotExecdYetHoldsUpNothing) {
+  Daemon d(config_of({a("steady", "--then beat", fast_hb),
+                      a("held", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  ASSERT_TRUE(d.wait_state("steady", "running")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  const std::string hbmond_exe =
+      std::filesystem::read_symlink("/proc/" + std::to_string(d.pid()) + "/exe");
+
+  ChildHolder holder(d.pid());
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  // With a spawn that waits for the exec, hbmond would not answer this.
+  const auto [status, out] = hbmonctl(control, "--timeout 3 start --no-block held");
+  EXPECT_EQ(status, 0) << out;
+  const auto child = holder.child(10s);
+  ASSERT_TRUE(child) << d.log();
+  // Still hbmond's program: the child has not exec'd.
+  EXPECT_EQ(std::filesystem::read_symlink("/proc/" + std::to_string(*child) + "/exe"), hbmond_exe);
+  const auto held = app_status(control, "held");
+  ASSERT_TRUE(held.is_object()) << "no answer while a child waits for its exec\n" << d.log();
+  EXPECT_EQ(held["state"], "starting");
+  EXPECT_EQ(held["pid"], *child);
+  expect_status_fast(control);
+  EXPECT_EQ(app_status(control, "steady")["state"], "running");
+  EXPECT_EQ(d.count("held: started"), 0u) << d.log();
+
+  holder.release();
+  const auto pid = d.wait_started("held");
+  ASSERT_TRUE(pid) << d.log();
+  EXPECT_EQ(*pid, *child);
+  EXPECT_TRUE(d.wait_state("held", "running")) << d.log();
+}
+
+// READY=1 (and the "supervising" line) wait for every boot start's exec,
+// not just its spawn: a child held before its exec holds them up, and they
+// come once it has exec'd. hbmond is held before its own exec (a stopped
+// shell that execs it) so that the tracer sees its very first start.
+TEST_F(Processes, ReadyWaitsForTheBootStartsExecNotItsSpawn) {
+  NotifyListener sd(work / "notify.sock");
+  Daemon::Options o;
+  o.env = {"NOTIFY_SOCKET=" + work / "notify.sock"};
+  o.wrapper = {"/bin/sh", "-c", "kill -STOP $$; exec \"$@\"", "sh"};
+  Daemon d(config_of({a("boot", "--then beat", fast_hb)}), o);
+  const std::string stat_file = "/proc/" + std::to_string(d.pid()) + "/stat";
+  ASSERT_TRUE(wait_until([&] {
+    std::ifstream in(stat_file);
+    std::string stat;
+    std::getline(in, stat);
+    const auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'T';
+  })) << "the wrapper never stopped";
+  ChildHolder holder(d.pid(), 1); // its guardian goes
+  ASSERT_TRUE(holder.attached()) << "cannot trace hbmond (ptrace)";
+  ::kill(d.pid(), SIGCONT);
+  const auto child = holder.child(10s);
+  ASSERT_TRUE(child) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  const auto held = app_status(control, "boot");
+  ASSERT_TRUE(held.is_object()) << d.log();
+  EXPECT_EQ(held["state"], "starting");
+  // hbmond sent what it had to send before it answered: READY is not in.
+  while (auto m = sd.next(0ms))
+    EXPECT_NE(m->first.rfind("READY=1", 0), 0u) << "READY=1 before the boot start's exec";
+  d.poll_log();
+  EXPECT_EQ(d.count("supervising"), 0u) << d.log();
+
+  holder.release();
+  EXPECT_TRUE(sd.wait("READY=1")) << d.log();
+  d.poll_log();
+  EXPECT_EQ(d.count("boot: started, pid " + std::to_string(*child)), 1u) << d.log();
+}
+
+// What comes for an app while its child has not exec'd waits for the exec:
+// a stop then stops the run that has begun, not a watchdog that has not
+// heard of it yet (which would then take the exec for a start).
+TEST_F(Processes, AStopWhileTheChildHasNotExecdStopsTheRunOnceItHas) {
+  Daemon d(config_of({a("held", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  ChildHolder holder(d.pid());
+  const auto child = start_held(holder, control, "held");
+  ASSERT_TRUE(child) << "no child held (can the test trace hbmond?)\n" << d.log();
+  EXPECT_EQ(hbmonctl(control, "--timeout 3 stop --no-block held").first, 0);
+  holder.release();
+  EXPECT_TRUE(d.wait_for("held: started, pid " + std::to_string(*child))) << d.log();
+  EXPECT_TRUE(wait_gone(*child, 10s)) << d.log();
+  EXPECT_TRUE(d.wait_state("held", "stopped")) << d.log();
+  EXPECT_EQ(app_status(control, "held")["state"], "stopped") << d.log();
+}
+
 TEST_F(Processes, AnAppRunsWithExactlyItsAccountsIds) {
   const passwd *nobody = ::getpwnam("nobody");
   const group *daemon_group = ::getgrnam("daemon");

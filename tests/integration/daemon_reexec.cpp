@@ -2,11 +2,13 @@
 // path and keeps every app: pids, counters, states, deadlines, pipes and
 // sockets. A refused check keeps the running instance; a restore that fails
 // after the exec takes every app down with it (the guardian's rule).
+#include "child_holder.hpp"
 #include "harness.hpp"
 
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
+#include <sys/syscall.h>
 #include <thread>
 
 using namespace hbtest;
@@ -263,6 +265,56 @@ TEST_F(Reexec, AnAppsOutputAndRecentLinesGoOnAcrossIt) {
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait_exit(), 0);
   EXPECT_EQ(d.count("[talker] half-a-"), 1u) << d.log();
+}
+
+// hbmond's own counters (info's "counters") go on across a re-exec, as the
+// apps' do: the requests counted before it are not forgotten.
+TEST_F(Reexec, HbmondsOwnCountersGoOnAcrossIt) {
+  Daemon d(config_of({app_json("a", "--then beat", fast_hb)}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(ask(control, R"({"v":1,"cmd":"status"})").reply.is_object());
+  const auto before = info(control)["counters"].value("control_requests", 0u);
+  ASSERT_GE(before, 21u);
+  ASSERT_TRUE(reexec(d, 1)) << d.log();
+  const auto after = info(control)["counters"].value("control_requests", 0u);
+  EXPECT_GT(after, before) << "counted anew from zero";
+}
+
+// A re-exec first waits for the exec of every child that has not made it
+// yet. One that dies before (here: killed while a tracer holds it at its
+// first instruction) ends that wait at once, though its report pipe never
+// ends (its write end is still in hbmond's fd table, which the child never
+// got to leave): hbmond asks the pidfd too, and the re-exec goes on.
+TEST_F(Reexec, AChildThatDiesBeforeItsExecHoldsUpNoReexec) {
+  Daemon d(
+      config_of({app_json("held", "--then beat", std::string(fast_hb) + R"(, "enabled": false)")}));
+  ASSERT_TRUE(d.wait_for("supervising")) << d.log();
+  const std::string control = "ipc://" + d.dir() / "control";
+  ChildHolder holder(d.pid());
+  const auto child = start_held(holder, control, "held");
+  ASSERT_TRUE(child) << "no child held (can the test trace hbmond?)\n" << d.log();
+
+  d.signal(SIGUSR2);
+  // hbmond's loop thread waits in poll(2) only there, for the held child.
+  const std::string syscall_file = "/proc/" + std::to_string(d.pid()) + "/syscall";
+  ASSERT_TRUE(wait_until([&] {
+    std::ifstream in(syscall_file);
+    std::string nr;
+    return in >> nr && nr == std::to_string(SYS_poll);
+  })) << "hbmond never waited for the held child's exec\n"
+      << d.log();
+  holder.kill();
+  EXPECT_TRUE(d.wait_for("re-executed (re-exec 1,", 10s)) << d.log();
+  EXPECT_EQ(d.count("re-exec refused"), 0u) << d.log();
+  EXPECT_EQ(info(control)["reexecs"], 1);
+  // The start that died is a run that ended; the app starts again.
+  const std::string first = "held: started, pid " + std::to_string(*child);
+  EXPECT_TRUE(d.wait_line([&](const std::string &line) {
+    return line.find("held: started, pid ") != std::string::npos &&
+           line.find(first) == std::string::npos;
+  })) << d.log();
 }
 
 // The binary at hbmond's path refuses (a config it does not take, or a

@@ -57,17 +57,6 @@ std::pair<rlim_t, rlim_t> nofile(pid_t pid) {
   return {rl.rlim_cur, rl.rlim_max};
 }
 
-// A shell command's exit status and output (stdout and stderr).
-std::pair<int, std::string> run(const std::string &command) {
-  FILE *p = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[256];
-  while (p && std::fgets(buf, sizeof buf, p))
-    out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 } // namespace
 
 // The kernel's OOM killer sends SIGKILL and counts the kill in the
@@ -155,13 +144,13 @@ TEST_F(Unit, TheUnitsReloadCommandFailsOnARefusedConfigAndSaysWhy) {
   const std::string env =
       "MAINPID=" + std::to_string(d.pid()) + " HBMON_CONTROL=ipc://" + d.dir() / "control" + " ";
   std::ofstream(d.config_path()) << R"({"apps": [{"name": "app", "comand": ["/bin/true"]}]})";
-  auto [status, out] = run(env + reload);
+  auto [status, out] = shell(env + reload);
   EXPECT_NE(status, 0) << "a refused config reloaded with success: " << reload;
   EXPECT_NE(out.find("apps[0].comand: unknown key"), std::string::npos) << out;
   ASSERT_TRUE(d.wait_for("the running config is kept")) << d.log();
   EXPECT_EQ(app_status("ipc://" + d.dir() / "control", "app")["pid"], *app) << "touched";
   std::ofstream(d.config_path()) << config_of({sleeper("app")});
-  std::tie(status, out) = run(env + reload);
+  std::tie(status, out) = shell(env + reload);
   EXPECT_EQ(status, 0) << out;
 }
 

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
@@ -556,6 +557,17 @@ inline void expect_status_fast(const std::string &control) {
     times += (times.empty() ? "" : ", ") + std::to_string(a.seconds) + " s";
   }
   ADD_FAILURE() << "status took " << times << " (bound " << status_bound << " s)";
+}
+
+// A shell command's exit status and output (stdout and stderr).
+inline std::pair<int, std::string> shell(const std::string &command) {
+  FILE *p = ::popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (p && std::fgets(buf, sizeof buf, p))
+    out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 // One app object running hbtest_app with `args` (flags split at spaces),

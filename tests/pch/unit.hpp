@@ -15,3 +15,5 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "pch/instantiate.hpp"

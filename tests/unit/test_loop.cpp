@@ -2,11 +2,12 @@
 // its own batch, and deadlines with no fd of their own.
 #include "sys/loop.hpp"
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <gtest/gtest.h>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -38,15 +39,17 @@ public:
       loop.quit();
     });
     thread_ = std::thread([this, bound] {
-      const auto end = std::chrono::steady_clock::now() + bound;
-      while (!done_ && std::chrono::steady_clock::now() < end)
-        std::this_thread::yield();
-      if (!done_)
+      std::unique_lock lock(mutex_);
+      if (!ended_.wait_for(lock, bound, [this] { return done_; }))
         ::eventfd_write(wake_.fd, 1);
     });
   }
   ~Bound() {
-    done_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    ended_.notify_one();
     thread_.join();
   }
   Bound(const Bound &) = delete;
@@ -56,7 +59,9 @@ public:
 private:
   Ready wake_{0}; // readable once the thread says so
   Loop::Watch watch_;
-  std::atomic<bool> done_{false};
+  std::mutex mutex_;
+  std::condition_variable ended_;
+  bool done_ = false; // under mutex_
   bool hit_ = false;
   std::thread thread_;
 };

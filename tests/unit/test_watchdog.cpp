@@ -161,7 +161,6 @@ public:
   Watchdog wd;
   TimePoint now = t0;
   std::vector<std::string> logs;
-  bool kills = false; // what the last Timer action said
 
 private:
   // A Timer action comes exactly when the deadline moved, and tells where to.
@@ -171,8 +170,6 @@ private:
       if (const auto *t = std::get_if<act::Timer>(&a)) {
         ++timers;
         EXPECT_EQ(t->at, wd.deadline()) << "a Timer action that is not the deadline";
-        EXPECT_TRUE(!t->kills || t->at) << "a kill announced with no deadline";
-        kills = t->kills;
       }
     EXPECT_LE(timers, 1) << "more than one Timer action for one event";
     if (wd.deadline() != before) {
@@ -716,40 +713,6 @@ TEST(MissedHeartbeat, HeartbeatsKeepItRunningForever) {
   EXPECT_EQ(h.wd.state(), State::running);
   EXPECT_EQ(h.wd.heartbeats(), 1000u);
   EXPECT_EQ(h.wd.misses_total(), 0u);
-}
-
-// Timer{kills}: true exactly when the pending deadline, reached with
-// nothing before it, ends in a signal.
-TEST(MissedHeartbeat, DeadlineKillsOnlyAtTheLastAllowedMiss) {
-  Harness h(heartbeat_config(1s, 3, 2s));
-  EXPECT_FALSE(h.kills); // stopped, no deadline
-  h.start();
-  EXPECT_FALSE(h.kills); // starting: miss 1 of 3 pending
-  h.at(h.now + 100ms, beat());
-  EXPECT_FALSE(h.kills);
-  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  EXPECT_FALSE(h.kills); // miss 2 of 3 pending
-  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  EXPECT_TRUE(h.kills);      // miss 3 of 3 pending: the kill
-  h.at(h.now + 1ms, beat()); // a beat in time takes it back
-  EXPECT_FALSE(h.kills);
-  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  EXPECT_THAT(kinds(h.fire()), Not(HasSubstr("Kill")));
-  ASSERT_TRUE(h.kills);
-  EXPECT_THAT(kinds(h.fire()), HasSubstr("Kill(9)"));
-  EXPECT_FALSE(h.kills); // killed: waiting for the exit
-  h.at(h.now + 1ms, exit_signal(SIGKILL));
-  EXPECT_EQ(h.wd.state(), State::backoff);
-  EXPECT_FALSE(h.kills); // a restart deadline kills nothing
-}
-
-TEST(Stop, DeadlineKillsAfterTheStopTimeout) {
-  Harness h;
-  h.start();
-  h.at(h.now + 500ms, beat());
-  h.at(h.now + 1ms, ev::Stop{});
-  ASSERT_EQ(h.wd.state(), State::stopping);
-  EXPECT_TRUE(h.kills); // SIGKILL after stop_timeout
 }
 
 // --- restart delay ------------------------------------------------------------
@@ -1582,8 +1545,7 @@ TEST(Notify, StoppingOneMeansNoHangKillAndTheExitIsJudgedByThePolicy) {
   Actions a = h.at(t0 + 200ms, beat_said("STOPPING=1"));
   EXPECT_EQ(kinds(a), "Changed"); // no signal: it is stopping by itself
   EXPECT_EQ(h.wd.state(), State::stopping);
-  EXPECT_EQ(*h.wd.deadline(), t0 + 5200ms); // stop_timeout, not the next ping
-  EXPECT_TRUE(h.kills);
+  EXPECT_EQ(*h.wd.deadline(), t0 + 5200ms);                // stop_timeout, not the next ping
   h.at(t0 + 3s, beat_said("EXTEND_TIMEOUT_USEC=4000000")); // a stopping app may ask for time
   EXPECT_EQ(*h.wd.deadline(), t0 + 7s);
   h.at(t0 + 4s, exit_code(0));
