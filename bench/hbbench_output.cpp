@@ -14,7 +14,8 @@
 //       64 KiB at a time, splits what it read into lines, and sends each
 //       line as one journal entry with the fields hbmond sends (MESSAGE,
 //       PRIORITY, SYSLOG_IDENTIFIER, HBMON_APP, SYSLOG_PID), all the lines
-//       of one read in one sendmmsg, to SOCKET. A line cut by the end of a
+//       of one wake-up (every pipe epoll said was readable) in one
+//       sendmmsg, to SOCKET. A line cut by the end of a
 //       read waits for its end. No rate limit, no ring of recent lines, no
 //       logging of its own. Prints "ready" once the talkers run; on
 //       SIGTERM or SIGINT kills them, prints the count of lines sent and
@@ -205,7 +206,6 @@ int relay(const char *socket_path, int n, long rate, const char *self) {
       const ssize_t r = read(t.fd, buf, sizeof buf);
       if (r <= 0)
         continue;
-      entries.clear();
       std::size_t begin = 0;
       const std::size_t len = static_cast<std::size_t>(r);
       for (std::size_t i = 0; i < len; ++i) {
@@ -222,6 +222,9 @@ int relay(const char *socket_path, int n, long rate, const char *self) {
         begin = i + 1;
       }
       t.partial.append(buf + begin, len - begin);
+    }
+    // Every line this wake-up read, from all the pipes, in one go.
+    {
       iov.resize(entries.size());
       msgs.assign(entries.size(), mmsghdr{});
       for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -238,6 +241,7 @@ int relay(const char *socket_path, int n, long rate, const char *self) {
         off += static_cast<std::size_t>(s);
         count += static_cast<unsigned>(s);
       }
+      entries.clear();
     }
   }
 }
