@@ -100,6 +100,8 @@ public:
 
   static TimePoint now();
   std::size_t watch_count() const { return live_watches_; }
+  // Watch slots made so far, live or free to reuse: what the table holds.
+  std::size_t watch_slots() const { return fd_slots_.size(); }
   std::size_t timer_count() const { return timer_cbs_.size(); }
   std::uint64_t iterations() const { return iterations_; }
   // hbmond_loop_lag_seconds: how late due deadlines ran. A re-exec hands it

@@ -143,6 +143,28 @@ TEST(Loop, ManyWatchesAddedAndRemovedEachCalledForItsOwnFdOnly) {
   EXPECT_EQ(loop.watch_count(), 0u);
 }
 
+// A watch the kernel refuses (a closed fd, or one that is not pollable)
+// throws and leaves no slot behind: a free slot stays free, the table does
+// not grow, and the next watch that works takes that slot.
+TEST(Loop, AWatchTheKernelRefusesTakesNoSlot) {
+  Loop loop;
+  Ready ready;
+  loop.watch(ready.fd, EPOLLIN, [](std::uint32_t) {}).reset(); // one slot, free now
+  const std::size_t slots = loop.watch_slots();
+  for (int i = 0; i < 1000; ++i)
+    EXPECT_THROW(auto w = loop.watch(-1, EPOLLIN, [](std::uint32_t) {}), std::exception);
+  EXPECT_EQ(loop.watch_slots(), slots);
+  EXPECT_EQ(loop.watch_count(), 0u);
+  bool called = false;
+  auto w = loop.watch(ready.fd, EPOLLIN, [&](std::uint32_t) {
+    called = true;
+    loop.quit();
+  });
+  EXPECT_EQ(loop.watch_slots(), slots);
+  loop.run();
+  EXPECT_TRUE(called);
+}
+
 TEST(Loop, ADeadlineWakesAnIdleLoopAndNeverRunsEarly) {
   Loop loop;
   Bound bound(loop, 5s);
