@@ -38,9 +38,9 @@ Journal::~Journal() {
   // did not take: whatever the socket takes now.
   writable_.reset();
   loop_ = nullptr;
-  if (!queue_.empty() && (connected_ || connect()))
-    while (!queue_.empty() && put_many() > 0) {
-    }
+  while (!queue_.empty() && send_front()) {
+  }
+  discard_queue();
 }
 
 bool Journal::connect() {
@@ -135,22 +135,34 @@ void Journal::enqueue(std::string entry) {
   queue_.push_back(std::move(entry));
 }
 
+bool Journal::send_front() {
+  if (put_many() > 0)
+    return true;
+  // The front entry did not go with the others: alone, it says why (and
+  // a socket journald made anew is connected to again).
+  auto r = put(queue_.front());
+  if (r == Put::would_block)
+    return false;
+  if (r == Put::lost)
+    drop();
+  queued_bytes_ -= queue_.front().size();
+  queue_.pop_front();
+  return true;
+}
+
+void Journal::discard_queue() {
+  dropped_total_ += queue_.size();
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
 void Journal::drain() {
   while (!queue_.empty()) {
-    if (put_many() > 0)
-      continue;
-    // The front entry did not go with the others: alone, it says why (and
-    // a socket journald made anew is connected to again).
-    auto r = put(queue_.front());
-    if (r == Put::would_block) {
+    if (!send_front()) {
       if (loop_ && !writable_) // EPOLLOUT says when to go on
         writable_ = loop_->watch(fd_.get(), EPOLLOUT, [this](std::uint32_t) { drain(); });
       return;
     }
-    if (r == Put::lost)
-      drop();
-    queued_bytes_ -= queue_.front().size();
-    queue_.pop_front();
   }
   writable_.reset();
   if (const std::uint64_t n = std::exchange(dropped_, 0); n && on_drops_)
@@ -159,8 +171,8 @@ void Journal::drain() {
 
 void Journal::attach(Loop &loop) {
   loop_ = &loop;
-  if (hooked_ != &loop) {
-    hooked_ = &loop;
+  if (hooked_ != loop.serial()) {
+    hooked_ = loop.serial();
     // After every other hook, so that what they logged goes too; again
     // without waiting while the drops hook has just added its line.
     loop.add_last_prepare([this, &loop] {
@@ -179,20 +191,15 @@ void Journal::detach(std::chrono::milliseconds patience) {
   loop_ = nullptr;
   const auto end = std::chrono::steady_clock::now() + patience;
   while (!queue_.empty()) {
+    if (send_front())
+      continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         end - std::chrono::steady_clock::now());
     pollfd p{fd_.get(), POLLOUT, 0};
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
       break;
-    auto r = put(queue_.front());
-    if (r == Put::would_block)
-      continue;
-    queued_bytes_ -= queue_.front().size();
-    queue_.pop_front();
   }
-  dropped_total_ += queue_.size();
-  queue_.clear();
-  queued_bytes_ = 0;
+  discard_queue();
 }
 
 } // namespace hbmon

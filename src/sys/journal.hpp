@@ -54,7 +54,8 @@ public:
   // (at start-up) each is sent at once, or waits if it cannot be.
   void attach(Loop &loop);
   // Before the loop goes: what still waits gets one last chance, up to
-  // `patience`, then is dropped.
+  // `patience`, then is dropped (and counted, as is what cannot be sent
+  // at all). Destroying the journal sends what the socket takes at once.
   void detach(std::chrono::milliseconds patience);
 
   std::uint64_t dropped() const { return dropped_total_; }
@@ -64,6 +65,10 @@ private:
   enum class Put { sent, would_block, lost };
   Put put(const std::string &entry);
   std::size_t put_many();
+  // Some of the queue's front, or its first entry dropped as undeliverable:
+  // true; false when the socket takes nothing now.
+  bool send_front();
+  void discard_queue(); // counted as dropped
   bool connect();
   void drain();
   void drop();
@@ -77,7 +82,7 @@ private:
   std::size_t queued_bytes_ = 0;
   std::uint64_t dropped_ = 0, dropped_total_ = 0;
   Loop *loop_ = nullptr;
-  Loop *hooked_ = nullptr; // the loop whose prepare hook drains the queue
+  std::uint64_t hooked_ = 0; // Loop::serial() of the loop whose prepare hook drains the queue
   Loop::Watch writable_;
 };
 

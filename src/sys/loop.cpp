@@ -1,6 +1,7 @@
 #include "sys/loop.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <sys/epoll.h>
@@ -12,9 +13,14 @@ namespace {
 [[noreturn]] void throw_errno(const char *what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
+
+std::uint64_t next_serial() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
 } // namespace
 
-Loop::Loop() {
+Loop::Loop() : serial_(next_serial()) {
   epfd_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epfd_)
     throw_errno("epoll_create1");

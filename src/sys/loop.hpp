@@ -94,6 +94,10 @@ public:
   using ErrorHandler = std::function<void(const std::exception &)>;
   void on_error(ErrorHandler h) { on_error_ = std::move(h); }
 
+  // Unique to this loop among all the process ever made (never 0): unlike
+  // its address, never the same for a later loop.
+  std::uint64_t serial() const { return serial_; }
+
   void run();
   void quit() { quit_ = true; }
   bool quitting() const { return quit_; }
@@ -139,6 +143,7 @@ private:
   std::size_t live_watches_ = 0;
   std::unordered_map<std::uint64_t, TimerCallback> timer_cbs_;
   TimerQueue timers_;
+  std::uint64_t serial_;
   std::vector<PrepareHook> prepare_;
   std::vector<PrepareHook> last_prepare_;
   ErrorHandler on_error_;

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdlib>
 #include <gtest/gtest.h>
+#include <optional>
 #include <string>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -23,8 +24,9 @@ class Receiver {
 public:
   Receiver() {
     char tmpl[] = "/tmp/hbmond-journal.XXXXXX";
-    if (::mkdtemp(tmpl))
-      dir_ = tmpl;
+    if (!::mkdtemp(tmpl))
+      return; // not bound(): the test fails, nothing is bound elsewhere
+    dir_ = tmpl;
     path_ = dir_ + "/socket";
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un sa{};
@@ -33,9 +35,18 @@ public:
     bound_ = ::bind(fd_, reinterpret_cast<const sockaddr *>(&sa), sizeof sa) == 0;
   }
   ~Receiver() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
+    gone();
+    if (!dir_.empty())
+      ::rmdir(dir_.c_str());
+  }
+  // journald went away: its socket is closed and its file removed.
+  void gone() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+    if (bound_)
+      ::unlink(path_.c_str());
+    bound_ = false;
   }
   Receiver(const Receiver &) = delete;
   Receiver &operator=(const Receiver &) = delete;
@@ -167,6 +178,53 @@ TEST(Journal, AJournalThatDoesNotReadGetsEverythingInOrderOnceItDoes) {
   ASSERT_EQ(got.size(), static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i)
     EXPECT_EQ(got[static_cast<std::size_t>(i)], entry(i)) << i;
+}
+
+// A journald that is gone when hbmond stops: detach() cannot send what
+// waits, and every such entry is counted as dropped, not silently lost.
+TEST(Journal, WhatDetachCannotSendIsCountedAsDropped) {
+  Rig rig;
+  ASSERT_TRUE(rig.r.bound());
+  send_message(rig.j, "first"); // connects while journald is there
+  rig.loop.add_prepare([&rig] {
+    rig.loop.quit();
+    return false;
+  });
+  rig.loop.run(); // the first entry goes
+  ASSERT_EQ(rig.r.take().size(), 1u);
+  for (int i = 0; i < 50; ++i)
+    send_message(rig.j, "line " + std::to_string(i)); // queued: the loop is not running
+  ASSERT_EQ(rig.j.waiting(), 50u);
+  rig.r.gone();
+  rig.j.detach(std::chrono::milliseconds(100));
+  EXPECT_EQ(rig.j.waiting(), 0u);
+  EXPECT_EQ(rig.j.dropped(), 50u);
+}
+
+// A journal attached to a loop, then to a later loop at the same address:
+// the later loop gets its own hook, so entries go before its waits too.
+TEST(Journal, ALaterLoopAtTheSameAddressGetsItsOwnHook) {
+  Receiver r;
+  ASSERT_TRUE(r.bound());
+  Journal j{nullptr, r.path()};
+  std::optional<Loop> loop;
+  loop.emplace();
+  j.attach(*loop);
+  j.detach(std::chrono::milliseconds(0));
+  const std::uint64_t first = loop->serial();
+  loop.emplace(); // the same storage
+  EXPECT_NE(loop->serial(), first);
+  j.attach(*loop);
+  loop->add_prepare([&] {
+    send_message(j, "from the second loop");
+    loop->quit();
+    return false;
+  });
+  auto bounded = guard(*loop);
+  loop->run();
+  const auto got = r.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "MESSAGE=from the second loop\n");
 }
 
 } // namespace journal_test
