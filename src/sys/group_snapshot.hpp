@@ -11,6 +11,7 @@
 
 #include "core/forensics.hpp"
 
+#include <span>
 #include <sys/types.h>
 #include <vector>
 
@@ -20,5 +21,10 @@ namespace hbmon {
 // there), the others by pid; each with its threads, up to the bounds of a
 // Snapshot (the rest counted as left out).
 forensics::Snapshot snapshot_group(pid_t pgid, pid_t leader);
+
+// The groups led by each of `leaders` (a leader's pid is its group's id),
+// in that order, from one listing of /proc: what several hangs at once
+// cost is one scan, not one each.
+std::vector<forensics::Snapshot> snapshot_groups(std::span<const pid_t> leaders);
 
 } // namespace hbmon

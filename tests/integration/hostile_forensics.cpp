@@ -7,6 +7,9 @@
 #include "hostile.hpp"
 
 #include <gtest/gtest.h>
+#include <cmath>
+#include <sys/stat.h>
+#include <map>
 #include <sys/prctl.h>
 
 using namespace hbtest;
@@ -22,12 +25,21 @@ std::optional<long long> last_beat(const std::string &trace) {
   return last;
 }
 
-nlohmann::json record_of(Daemon &d, const std::string &app, std::chrono::milliseconds timeout) {
+// The path of `app`'s record, once hbmond says it wrote it.
+std::optional<std::string> record_path(Daemon &d, const std::string &app,
+                                       std::chrono::milliseconds timeout) {
   const std::string key = app + ": forensics record ";
   const auto line = d.wait_for(key, timeout);
   if (!line)
+    return std::nullopt;
+  return line->substr(line->find(key) + key.size());
+}
+
+nlohmann::json record_of(Daemon &d, const std::string &app, std::chrono::milliseconds timeout) {
+  const auto path = record_path(d, app, timeout);
+  if (!path)
     return nullptr;
-  std::ifstream in(line->substr(line->find(key) + key.size()));
+  std::ifstream in(*path);
   std::stringstream text;
   text << in.rdbuf();
   return nlohmann::json::parse(text.str(), nullptr, false);
@@ -67,6 +79,55 @@ TEST_F(Hostile, AReadingThatStallsIsCutAtItsBudgetAndNoOtherAppsKillWaitsForIt) 
     EXPECT_EQ(r["app"], app);
     EXPECT_EQ(r["reason"], "missed 2 heartbeats");
   }
+}
+
+// A slow disk: each record takes 2 s to write
+// (HBMOND_TEST_FORENSICS_WRITE_STALL_MS). The second app hangs half a
+// second after the first, while the first's record is being written: its
+// reading does not wait behind that write (records have a thread of their
+// own), so it is read and killed at once, not cut at its budget.
+TEST_F(Hostile, ARecordBeingWrittenHoldsUpNoOtherAppsReading) {
+  Daemon::Options o;
+  o.env = {"HBMOND_TEST_FORENSICS_WRITE_STALL_MS=2000"};
+  const std::string hb = R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)";
+  Daemon d(config_of({app("first", "--beats 3 --period 0.1 --then stall", hb),
+                      app("second", "--beats 8 --period 0.1 --then stall", hb)}),
+           o);
+  for (const std::string app : {"first", "second"}) {
+    const auto pid = d.wait_started(app);
+    ASSERT_TRUE(pid) << d.log();
+    ASSERT_TRUE(wait_gone(*pid, 10s)) << app << "\n" << d.log();
+  }
+  for (const std::string app : {"first", "second"})
+    ASSERT_TRUE(record_path(d, app, 15s)) << app << "\n" << d.log();
+  // Each kill came with its reading: none was cut at the budget.
+  EXPECT_EQ(d.log().find("reading its processes took more than"), std::string::npos) << d.log();
+}
+
+// Each reading stalls 1 s. The second and third apps hang together, while
+// the first's reading stalls: the two are read together once it is done,
+// from one listing of /proc, so their records are written one right after
+// the other, not a stall apart.
+TEST_F(Hostile, HangsThatComeWhileAReadingStallsAreReadTogether) {
+  Daemon::Options o;
+  o.env = {"HBMOND_TEST_FORENSICS_STALL_MS=1000"};
+  const std::string hb = R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)";
+  Daemon d(config_of({app("first", "--beats 3 --period 0.1 --then stall", hb),
+                      app("second", "--beats 5 --period 0.1 --then stall", hb),
+                      app("third", "--beats 5 --period 0.1 --then stall", hb)}),
+           o);
+  std::map<std::string, double> written; // the record's mtime, s
+  for (const std::string app : {"first", "second", "third"}) {
+    const auto path = record_path(d, app, 20s);
+    ASSERT_TRUE(path) << app << "\n" << d.log();
+    struct stat st {};
+    ASSERT_EQ(::stat(path->c_str(), &st), 0) << *path;
+    written[app] = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9;
+  }
+  // The second and third waited behind the first's stall ...
+  EXPECT_GE(written["second"] - written["first"], 0.5) << d.log();
+  // ... and then shared one reading (one each would put a stall between them).
+  EXPECT_LT(std::abs(written["third"] - written["second"]), 0.5) << d.log();
 }
 
 // Seconds from SIGKILL to a group of `members` processes (a leader and its

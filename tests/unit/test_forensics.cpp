@@ -5,6 +5,7 @@
 #include "sys/forensics_store.hpp"
 #include "sys/group_snapshot.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -256,6 +257,37 @@ TEST(GroupSnapshot, AProcessOfElevenHundredThreadsIsReadUpTo1024) {
   EXPECT_EQ(group.processes[0].threads.size(), Snapshot::max_threads);
   EXPECT_EQ(group.threads_left_out, 1100 - Snapshot::max_threads);
   EXPECT_EQ(group.processes_left_out, 0u);
+}
+
+// Hangs that come together are read from one listing of /proc: each group
+// gets its own members, its leader first, and nothing of the other's; a
+// leader that is gone gets an empty record.
+TEST(GroupSnapshot, GroupsReadTogetherEachGetTheirOwnMembers) {
+  const pid_t a = sleeping_group(3, 1);
+  ASSERT_GT(a, 0);
+  const pid_t b = sleeping_group(2, 2);
+  if (b <= 0)
+    kill_group(a);
+  ASSERT_GT(b, 0);
+  const pid_t gone = sleeping_group(1, 1);
+  ASSERT_GT(gone, 0);
+  kill_group(gone);
+  const std::array<pid_t, 3> leaders{b, gone, a};
+  const auto groups = snapshot_groups(leaders);
+  kill_group(a);
+  kill_group(b);
+  ASSERT_EQ(groups.size(), 3u);
+  const auto members = [](const Snapshot &s) {
+    std::vector<std::size_t> threads;
+    for (const auto &p : s.processes)
+      threads.push_back(p.threads.size());
+    return threads;
+  };
+  ASSERT_EQ(members(groups[0]), (std::vector<std::size_t>{2, 1})) << "b: its leader has 2 threads";
+  EXPECT_EQ(groups[0].processes.front().pid, b);
+  EXPECT_TRUE(groups[1].processes.empty());
+  ASSERT_EQ(members(groups[2]), (std::vector<std::size_t>{1, 1, 1}));
+  EXPECT_EQ(groups[2].processes.front().pid, a);
 }
 
 } // namespace hbmon::forensics_test
