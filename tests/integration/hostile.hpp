@@ -36,6 +36,13 @@ protected:
     return app_json(name, args, extra, work / (name + ".trace"));
   }
 
+  // An app that beats `beats` times, 0.1 s apart, then hangs: killed 0.6 s
+  // after its last beat, and not restarted for a minute.
+  std::string hangs_after(const std::string &name, int beats) {
+    return app(name, "--beats " + std::to_string(beats) + " --period 0.1 --then stall",
+               R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)");
+  }
+
   // Has run `pid` of app `name` traced `kind` yet?
   bool traced(const std::string &name, pid_t pid, const std::string &kind) {
     bool mine = false;

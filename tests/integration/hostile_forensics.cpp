@@ -6,11 +6,11 @@
 #include "ctl.hpp"
 #include "hostile.hpp"
 
-#include <gtest/gtest.h>
 #include <cmath>
-#include <sys/stat.h>
+#include <gtest/gtest.h>
 #include <map>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 using namespace hbtest;
 
@@ -53,10 +53,7 @@ nlohmann::json record_of(Daemon &d, const std::string &app, std::chrono::millise
 TEST_F(Hostile, AReadingThatStallsIsCutAtItsBudgetAndNoOtherAppsKillWaitsForIt) {
   Daemon::Options o;
   o.env = {"HBMOND_TEST_FORENSICS_STALL_MS=3000"};
-  const std::string hb = R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)";
-  Daemon d(config_of({app("first", "--beats 3 --period 0.1 --then stall", hb),
-                      app("second", "--beats 4 --period 0.1 --then stall", hb)}),
-           o);
+  Daemon d(config_of({hangs_after("first", 3), hangs_after("second", 4)}), o);
   for (const std::string app : {"first", "second"}) {
     const auto pid = d.wait_started(app);
     ASSERT_TRUE(pid) << d.log();
@@ -89,10 +86,7 @@ TEST_F(Hostile, AReadingThatStallsIsCutAtItsBudgetAndNoOtherAppsKillWaitsForIt) 
 TEST_F(Hostile, ARecordBeingWrittenHoldsUpNoOtherAppsReading) {
   Daemon::Options o;
   o.env = {"HBMOND_TEST_FORENSICS_WRITE_STALL_MS=2000"};
-  const std::string hb = R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)";
-  Daemon d(config_of({app("first", "--beats 3 --period 0.1 --then stall", hb),
-                      app("second", "--beats 8 --period 0.1 --then stall", hb)}),
-           o);
+  Daemon d(config_of({hangs_after("first", 3), hangs_after("second", 8)}), o);
   for (const std::string app : {"first", "second"}) {
     const auto pid = d.wait_started(app);
     ASSERT_TRUE(pid) << d.log();
@@ -111,10 +105,7 @@ TEST_F(Hostile, ARecordBeingWrittenHoldsUpNoOtherAppsReading) {
 TEST_F(Hostile, HangsThatComeWhileAReadingStallsAreReadTogether) {
   Daemon::Options o;
   o.env = {"HBMOND_TEST_FORENSICS_STALL_MS=1000"};
-  const std::string hb = R"("heartbeat": {"interval": 0.3, "misses": 2}, "restart_delay": 60)";
-  Daemon d(config_of({app("first", "--beats 3 --period 0.1 --then stall", hb),
-                      app("second", "--beats 5 --period 0.1 --then stall", hb),
-                      app("third", "--beats 5 --period 0.1 --then stall", hb)}),
+  Daemon d(config_of({hangs_after("first", 3), hangs_after("second", 5), hangs_after("third", 5)}),
            o);
   std::map<std::string, double> written; // the record's mtime, s
   for (const std::string app : {"first", "second", "third"}) {
